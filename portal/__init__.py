@@ -1,0 +1,83 @@
+"""The franchise portal: one Flask backend for the mini-programs of thousands of stores."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import CONFIGS, INSTANCE
+from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    if config is None:
+        config = os.environ.get("PORTAL_CONFIG", "development")
+    app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from portal import cli, web
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from portal import security
+    from portal.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    security.init_app(app)
+    login_manager.init_app(app)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _tune_sqlite(app)
+
+
+def _tune_sqlite(app: Flask) -> None:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        if not app.config["SQLALCHEMY_DATABASE_URI"].endswith(":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.audit.views import bp as audit_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.core.views import bp as core_bp
+    from portal.org.views import bp as org_bp
+
+    for bp in (core_bp, auth_bp, org_bp, audit_bp):
+        app.register_blueprint(bp)
+
+
+# Models must be imported for Alembic's autogenerate and for relationships to resolve.
+from portal.org import models as _org_models  # noqa: E402,F401
+from portal.audit import models as _audit_models  # noqa: E402,F401

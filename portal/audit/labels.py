@@ -1,0 +1,24 @@
+from flask_babel import lazy_gettext as _l
+
+from portal.audit.services import ACTIONS
+
+ACTION_LABELS = {
+    "login": _l("Signed in"),
+    "logout": _l("Signed out"),
+    "password.change": _l("Changed own password"),
+    "node.create": _l("Added org node"),
+    "node.rename": _l("Renamed org node"),
+    "node.move": _l("Moved org node"),
+    "store.create": _l("Created store"),
+    "store.update": _l("Edited store"),
+    "store.status": _l("Changed store status"),
+    "store.bulk_status": _l("Changed status of many stores"),
+    "store.bulk_tag": _l("Tagged many stores"),
+    "store.import": _l("Imported stores"),
+    "user.create": _l("Created user"),
+    "user.update": _l("Edited user"),
+    "user.disable": _l("Disabled user"),
+    "user.enable": _l("Enabled user"),
+    "user.password_reset": _l("Reset a password"),
+}
+assert set(ACTION_LABELS) == set(ACTIONS)

@@ -1,0 +1,58 @@
+"""Recording and reading the audit log."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import has_request_context, request
+from sqlalchemy import Select, or_, select
+
+from portal.audit.models import AuditEntry
+from portal.extensions import db
+from portal.org.models import User
+from portal.org.scope import Scope
+from portal.util import day_end_utc, day_start_utc
+
+# Action names, with the object type they concern; the UI labels them (see audit/labels.py).
+ACTIONS = (
+    "login", "logout", "password.change",
+    "node.create", "node.rename", "node.move",
+    "store.create", "store.update", "store.status", "store.bulk_status", "store.bulk_tag",
+    "store.import",
+    "user.create", "user.update", "user.disable", "user.enable", "user.password_reset",
+)
+
+
+def record(actor: User | None, action: str, obj_type: str, obj_id: int | None, label: str,
+           path: str, details: dict | None = None, *, actor_name: str | None = None) -> AuditEntry:
+    """Add an audit entry to the current transaction (committed with the change it records)."""
+    assert action in ACTIONS, action
+    entry = AuditEntry(
+        actor_id=actor.id if actor else None,
+        actor_name=actor_name or (actor.username if actor else "system"),
+        action=action,
+        object_type=obj_type,
+        object_id=obj_id,
+        object_label=label[:200],
+        path=path,
+        ip=(request.remote_addr or "") if has_request_context() else "",
+        details=details or {},
+    )
+    db.session.add(entry)
+    return entry
+
+
+def query_entries(scope: Scope, *, action: str = "", actor: str = "", q: str = "",
+                  date_from: date | None = None, date_to: date | None = None) -> Select:
+    stmt = select(AuditEntry).where(scope.paths(AuditEntry.path))
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if actor:
+        stmt = stmt.where(AuditEntry.actor_name == actor.strip().lower())
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(AuditEntry.object_label.like(like), AuditEntry.actor_name.like(like)))
+    if date_from:
+        stmt = stmt.where(AuditEntry.created_at >= day_start_utc(date_from))
+    if date_to:
+        stmt = stmt.where(AuditEntry.created_at < day_end_utc(date_to))
+    return stmt.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())

@@ -1,0 +1,51 @@
+"""The audit log, for admins, limited to their subtree."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import func, select
+
+from portal.audit.labels import ACTION_LABELS
+from portal.audit.services import query_entries
+from portal.extensions import db, htmx
+from portal.org import roles
+from portal.security import current_scope, roles_required
+
+bp = Blueprint("audit", __name__)
+PER_PAGE = 50
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/audit")
+@roles_required(*roles.ADMINS)
+def list_entries():
+    scope = current_scope()
+    args = request.args
+    action = args.get("action", "")
+    filters = dict(
+        action=action if action in ACTION_LABELS else "",
+        actor=args.get("actor", "").strip()[:64],
+        q=args.get("q", "").strip()[:100],
+        date_from=_date(args.get("from", "")),
+        date_to=_date(args.get("to", "")),
+    )
+    stmt = query_entries(scope, **filters)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    try:
+        page = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page = 1
+    entries = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    ctx = dict(entries=entries, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+               filters=filters, labels=ACTION_LABELS,
+               query={k: v for k, v in args.items() if k != "page" and v})
+    if htmx and htmx.target == "audit-rows":
+        return render_template("audit/_rows.html", **ctx)
+    return render_template("audit/list.html", **ctx)

@@ -1,0 +1,60 @@
+"""Command-line tools: `flask --app wsgi seed-demo`, `flask --app wsgi create-admin`."""
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask
+
+from portal.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--stores", "n_stores", default=3000, show_default=True, type=click.IntRange(1, 10000),
+                  help="How many stores the demo brand has.")
+    @click.option("--reset", is_flag=True, help="Delete all existing data first.")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has data.")
+    def seed_demo_command(n_stores: int, reset: bool, if_empty: bool):
+        """Load a demo brand: 1 HQ, 3 distributors, 12 regions, N stores, one user per role."""
+        from portal.org import demo
+
+        if not demo.is_empty():
+            if if_empty:
+                click.echo("Database already has data; demo not loaded.")
+                return
+            if not reset:
+                raise click.ClickException("The database already has data. Use --reset to replace it.")
+            demo.wipe()
+        started = time.perf_counter()
+        users = demo.seed_demo(n_stores)
+        db.session.commit()
+        click.echo(f"Demo brand loaded: {n_stores:,} stores in {time.perf_counter() - started:.1f} s.")
+        click.echo(f"Sign in at http://127.0.0.1:5000 with password '{demo.DEMO_PASSWORD}':")
+        for username, role, place in users:
+            click.echo(f"  {username:<10} {role:<18} {place}")
+
+    @app.cli.command("create-admin")
+    @click.option("--username", required=True)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--brand", default="品牌总部", help="Name of the HQ node, created if missing.")
+    def create_admin_command(username: str, password: str, brand: str):
+        """Create the HQ node (if missing) and an HQ admin: the first account of a new install."""
+        from sqlalchemy import select
+
+        from portal.org import roles
+        from portal.org.models import OrgNode, User
+        from portal.org.services import hash_password
+
+        hq = db.session.scalar(select(OrgNode).where(OrgNode.kind == roles.HQ))
+        if hq is None:
+            hq = OrgNode(kind=roles.HQ, code="HQ", name=brand, path="", depth=0)
+            db.session.add(hq)
+            db.session.flush()
+            hq.path = f"/{hq.id}/"
+        if len(password) < 8:
+            raise click.ClickException("The password needs at least 8 characters.")
+        db.session.add(User(username=username.lower(), display_name=username, role=roles.HQ_ADMIN,
+                            node_id=hq.id, password_hash=hash_password(password)))
+        db.session.commit()
+        click.echo(f"HQ admin {username} created.")

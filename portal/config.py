@@ -1,0 +1,68 @@
+"""Configuration classes. Everything that differs between machines comes from the environment."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("PORTAL_INSTANCE_PATH", ROOT / "instance"))
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style and bare postgres URLs go through psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE / 'portal.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    # Failed-login throttling lives in Redis in production so every worker shares it.
+    LOGIN_THROTTLE_STORAGE = os.environ.get("LOGIN_THROTTLE_STORAGE") or (
+        os.environ["REDIS_URL"] if os.environ.get("REDIS_URL") else "memory://"
+    )
+    LOGIN_LIMIT_ACCOUNT_IP = "5 per 5 minutes"     # one account from one address
+    LOGIN_LIMIT_IP = "30 per 15 minutes"           # one address, any account
+    LOGIN_LIMIT_ACCOUNT = "50 per hour"            # one account, any address (distributed guessing)
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Secure is decided per request (see portal.security.SessionInterface); forcing it here
+    # would make the cookie vanish on a plain-HTTP local install.
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai")
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "portal" / "translations")
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+
+    PASSWORD_HASH_METHOD = "scrypt"
+    STORES_PER_PAGE = 50
+    IMPORT_MAX_ROWS = 20000
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
+    )
+    LOGIN_THROTTLE_STORAGE = "memory://"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"   # fast hashing keeps the suite quick
+    SERVER_NAME = None
+
+
+CONFIGS = {"development": DevelopmentConfig, "production": Config, "test": TestConfig}

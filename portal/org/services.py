@@ -1,0 +1,489 @@
+"""Rules and queries of the org domain. Every function takes the acting scope first."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, delete, func, insert, literal, or_, select, update
+from sqlalchemy.orm import contains_eager, selectinload
+from werkzeug.security import generate_password_hash
+
+from portal.audit import services as audit
+from portal.audit.models import AuditEntry
+from portal.extensions import db
+from portal.org import roles
+from portal.org.models import OrgNode, Store, Tag, User, store_tags
+from portal.org.scope import Scope, path_range
+
+
+class RuleError(ValueError):
+    """A request that breaks a rule of the domain; ``field`` names the form field at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --------------------------------------------------------------------------- the tree
+
+def scoped_nodes(scope: Scope, *kinds: str) -> list[OrgNode]:
+    stmt = select(OrgNode).where(scope.nodes()).order_by(OrgNode.path)
+    if kinds:
+        stmt = stmt.where(OrgNode.kind.in_(kinds))
+    return list(db.session.scalars(stmt))
+
+
+def store_parent_choices(scope: Scope) -> list[OrgNode]:
+    """Nodes a store may hang under: regions, or a distributor directly."""
+    return scoped_nodes(scope, roles.DISTRIBUTOR, roles.REGION)
+
+
+@dataclass
+class TreeNode:
+    node: OrgNode
+    children: list["TreeNode"] = field(default_factory=list)
+    direct_stores: int = 0
+    total_stores: int = 0
+
+
+def build_tree(scope: Scope) -> TreeNode | None:
+    """The visible subtree with store counts, in two queries."""
+    nodes = scoped_nodes(scope)
+    if not nodes:
+        return None
+    counts = dict(db.session.execute(
+        select(Store.node_id, func.count()).where(scope.stores()).group_by(Store.node_id)
+    ).all())
+    by_id = {n.id: TreeNode(n, direct_stores=counts.get(n.id, 0)) for n in nodes}
+    root = by_id[nodes[0].id]
+    for n in nodes[1:]:
+        parent = by_id.get(n.parent_id)
+        if parent is not None:
+            parent.children.append(by_id[n.id])
+    for tn in sorted(by_id.values(), key=lambda t: -t.node.depth):
+        tn.total_stores = tn.direct_stores + sum(c.total_stores for c in tn.children)
+        tn.children.sort(key=lambda c: c.node.code)
+    return root
+
+
+def _check_code(code: str, model, field_name: str = "code", exclude_id: int | None = None) -> None:
+    stmt = select(model.id).where(func.lower(model.code) == code.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise RuleError(_("This code is already in use."), field_name)
+
+
+def create_node(scope: Scope, parent: OrgNode, kind: str, code: str, name: str, *,
+                actor: User) -> OrgNode:
+    if roles.PARENT_KIND.get(kind) != parent.kind:
+        raise RuleError(_("A %(kind)s cannot be placed under this node.", kind=kind_label(kind)),
+                        "parent_id")
+    if not scope.covers_path(parent.path):
+        raise RuleError(_("You can only add nodes inside your own part of the organization."),
+                        "parent_id")
+    _check_code(code, OrgNode)
+    node = OrgNode(parent_id=parent.id, kind=kind, code=code, name=name, path="", depth=parent.depth + 1)
+    db.session.add(node)
+    db.session.flush()
+    node.path = f"{parent.path}{node.id}/"
+    audit.record(actor, "node.create", "node", node.id, f"{name} ({code})", node.path,
+                 {"kind": kind, "parent": parent.code})
+    return node
+
+
+def rename_node(scope: Scope, node: OrgNode, name: str, *, actor: User) -> None:
+    old = node.name
+    if old == name:
+        return
+    node.name = name
+    audit.record(actor, "node.rename", "node", node.id, f"{name} ({node.code})", node.path,
+                 {"name": [old, name]})
+
+
+def move_node(scope: Scope, node: OrgNode, new_parent: OrgNode, *, actor: User) -> int:
+    """Re-hang ``node`` (and everything under it) below ``new_parent``. Returns stores moved."""
+    if node.path == scope.path:
+        raise RuleError(_("You cannot move the node you are bound to."), "parent_id")
+    if not scope.covers_path(new_parent.path):
+        raise RuleError(_("The new parent is outside your part of the organization."), "parent_id")
+    if new_parent.path.startswith(node.path):
+        raise RuleError(_("A node cannot be moved under itself."), "parent_id")
+    if roles.PARENT_KIND.get(node.kind) != new_parent.kind:
+        raise RuleError(_("A %(kind)s cannot be placed under this node.", kind=kind_label(node.kind)),
+                        "parent_id")
+    if node.parent_id == new_parent.id:
+        return 0
+    old_path, new_path = node.path, f"{new_parent.path}{node.id}/"
+    depth_shift = new_parent.depth + 1 - node.depth
+    cut = len(old_path) + 1
+    # One set-based statement per table: every path under the old prefix gets the new one.
+    for model, extra in ((OrgNode, {"depth": OrgNode.depth + depth_shift}), (Store, {}), (AuditEntry, {})):
+        col = model.path
+        db.session.execute(
+            update(model)
+            .where(path_range(col, old_path))
+            .values(path=literal(new_path) + func.substr(col, cut), **extra)
+            .execution_options(synchronize_session=False)
+        )
+    old_parent = db.session.get(OrgNode, node.parent_id)
+    db.session.execute(update(OrgNode).where(OrgNode.id == node.id).values(parent_id=new_parent.id))
+    db.session.expire_all()
+    moved = db.session.scalar(select(func.count()).where(path_range(Store.path, new_path)))
+    node = db.session.get(OrgNode, node.id)
+    audit.record(actor, "node.move", "node", node.id, f"{node.name} ({node.code})", node.path,
+                 {"from": old_parent.code if old_parent else None, "to": new_parent.code,
+                  "stores": moved})
+    return moved
+
+
+def kind_label(kind: str) -> str:
+    return {roles.HQ: _("HQ"), roles.DISTRIBUTOR: _("distributor"), roles.REGION: _("region")}[kind]
+
+
+# --------------------------------------------------------------------------- stores
+
+SORTS = {
+    "code": Store.code,
+    "name": Store.name,
+    "city": Store.city,
+    "status": Store.status,
+    "region": OrgNode.name,
+    "created": Store.created_at,
+}
+
+
+@dataclass
+class StoreFilter:
+    q: str = ""
+    node_id: int | None = None
+    status: str = ""
+    tag: str = ""
+    sort: str = "code"
+    desc: bool = False
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "StoreFilter":
+        sort = args.get("sort", "code")
+        status = args.get("status", "")
+        try:
+            page = max(1, int(args.get("page", 1)))
+        except ValueError:
+            page = 1
+        try:
+            node_id = int(args["node"]) if args.get("node") else None
+        except ValueError:
+            node_id = None
+        return cls(
+            q=args.get("q", "").strip()[:100],
+            node_id=node_id,
+            status=status if status in roles.STORE_STATUSES else "",
+            tag=args.get("tag", "").strip()[:32],
+            sort=sort if sort in SORTS else "code",
+            desc=args.get("dir") == "desc",
+            page=page,
+        )
+
+    def args(self, **changes) -> dict:
+        """Query arguments for a link to this filter with ``changes`` applied."""
+        values = {"q": self.q, "node": self.node_id or "", "status": self.status, "tag": self.tag,
+                  "sort": self.sort, "dir": "desc" if self.desc else "", "page": self.page}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
+
+
+def filtered_stores(scope: Scope, flt: StoreFilter) -> Select:
+    """Stores in scope matching ``flt``: a SELECT of Store ids' rows joined to their node."""
+    stmt = select(Store).join(OrgNode, Store.node_id == OrgNode.id).where(scope.stores())
+    if flt.q:
+        like = f"%{flt.q}%"
+        stmt = stmt.where(or_(Store.name.like(like), Store.code.ilike(like), Store.city.like(like)))
+    if flt.node_id:
+        node = db.session.scalar(select(OrgNode).where(OrgNode.id == flt.node_id, scope.nodes()))
+        stmt = stmt.where(path_range(Store.path, node.path) if node else Store.id.is_(None))
+    if flt.status:
+        stmt = stmt.where(Store.status == flt.status)
+    if flt.tag:
+        stmt = stmt.where(Store.id.in_(
+            select(store_tags.c.store_id).join(Tag, Tag.id == store_tags.c.tag_id).where(Tag.name == flt.tag)
+        ))
+    return stmt
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def list_stores(scope: Scope, flt: StoreFilter, per_page: int | None = None) -> Page:
+    per_page = per_page or current_app.config["STORES_PER_PAGE"]
+    stmt = filtered_stores(scope, flt)
+    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Store.id).subquery()))
+    pages = max(1, math.ceil(total / per_page))
+    page = min(flt.page, pages)
+    col = SORTS[flt.sort]
+    order = [col.desc() if flt.desc else col.asc(), Store.id]
+    items = db.session.scalars(
+        stmt.options(contains_eager(Store.node), selectinload(Store.tags))
+        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def status_counts(scope: Scope) -> dict[str, int]:
+    rows = db.session.execute(select(Store.status, func.count()).where(scope.stores()).group_by(Store.status))
+    counts = {s: 0 for s in roles.STORE_STATUSES}
+    counts.update(dict(rows.all()))
+    return counts
+
+
+TAG_SPLIT = re.compile(r"[,，;；、\s]+")
+
+
+def parse_tags(text: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for part in TAG_SPLIT.split(text or ""):
+        if part:
+            seen.setdefault(part, None)
+    return list(seen)
+
+
+def ensure_tags(names: set[str]) -> dict[str, int]:
+    """Tag ids by name, creating the missing ones in one statement."""
+    if not names:
+        return {}
+    existing = dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())
+    missing = [{"name": n} for n in names if n not in existing]
+    if missing:
+        db.session.execute(insert(Tag), missing)
+        existing = dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())
+    return existing
+
+
+def set_store_tags(store_tag_names: dict[int, list[str]]) -> None:
+    """Replace the tags of the given stores, set-based."""
+    if not store_tag_names:
+        return
+    ids = ensure_tags({n for names in store_tag_names.values() for n in names})
+    db.session.execute(delete(store_tags).where(store_tags.c.store_id.in_(list(store_tag_names))))
+    rows = [{"store_id": sid, "tag_id": ids[n]} for sid, names in store_tag_names.items() for n in names]
+    if rows:
+        db.session.execute(insert(store_tags), rows)
+
+
+STORE_FIELDS = ("code", "name", "city", "address", "status", "appid", "owner_name", "owner_phone")
+
+
+def _check_store_parent(scope: Scope, node: OrgNode) -> None:
+    if node.kind not in (roles.DISTRIBUTOR, roles.REGION) or not scope.covers_path(node.path):
+        raise RuleError(_("Choose a region or distributor within your part of the organization."),
+                        "node_id")
+
+
+def create_store(scope: Scope, data: dict, node: OrgNode, tags: list[str], *, actor: User) -> Store:
+    _check_store_parent(scope, node)
+    _check_code(data["code"], Store)
+    store = Store(**{k: data[k] for k in STORE_FIELDS}, node_id=node.id, path=node.path)
+    db.session.add(store)
+    db.session.flush()
+    set_store_tags({store.id: tags})
+    audit.record(actor, "store.create", "store", store.id, f"{store.name} ({store.code})", store.path,
+                 {"node": node.code})
+    return store
+
+
+def update_store(scope: Scope, store: Store, data: dict, node: OrgNode, tags: list[str], *,
+                 actor: User) -> dict:
+    _check_store_parent(scope, node)
+    _check_code(data["code"], Store, exclude_id=store.id)
+    changes = {k: [getattr(store, k), data[k]] for k in STORE_FIELDS if getattr(store, k) != data[k]}
+    if store.node_id != node.id:
+        changes["node"] = [store.node.code, node.code]
+        store.node_id, store.path = node.id, node.path
+        store.node = node
+    old_tags = store.tag_names
+    if sorted(old_tags) != sorted(tags):
+        changes["tags"] = [old_tags, tags]
+    for k in STORE_FIELDS:
+        setattr(store, k, data[k])
+    db.session.flush()
+    if "tags" in changes:
+        set_store_tags({store.id: tags})
+        db.session.expire(store, ["tags"])
+    if changes:
+        audit.record(actor, "store.update", "store", store.id, f"{store.name} ({store.code})",
+                     store.path, {"changes": changes})
+    return changes
+
+
+def set_store_status(scope: Scope, store: Store, status: str, *, actor: User) -> None:
+    if status not in roles.STORE_STATUSES:
+        raise RuleError(_("Unknown status."), "status")
+    if store.status == status:
+        return
+    old, store.status = store.status, status
+    audit.record(actor, "store.status", "store", store.id, f"{store.name} ({store.code})", store.path,
+                 {"status": [old, status]})
+
+
+def selected_store_ids(scope: Scope, ids: list[str] | None, flt: StoreFilter | None) -> Select:
+    """The ids a bulk action applies to, re-filtered through the scope in one statement."""
+    if flt is not None:
+        return filtered_stores(scope, flt).with_only_columns(Store.id)
+    clean = [int(i) for i in ids or [] if str(i).isdigit()]
+    return select(Store.id).where(Store.id.in_(clean), scope.stores())
+
+
+def bulk_set_status(scope: Scope, selection: Select, status: str, *, actor: User) -> int:
+    if status not in roles.STORE_STATUSES:
+        raise RuleError(_("Unknown status."), "status")
+    ids = list(db.session.scalars(selection))
+    if not ids:
+        return 0
+    result = db.session.execute(
+        update(Store).where(Store.id.in_(ids), Store.status != status)
+        .values(status=status, updated_at=func.now()).execution_options(synchronize_session=False)
+    )
+    audit.record(actor, "store.bulk_status", "store", None,
+                 _("%(n)s stores", n=result.rowcount), scope.path or actor.place_path,
+                 {"status": status, "count": result.rowcount, "store_ids": ids[:2000]})
+    return result.rowcount
+
+
+def bulk_add_tag(scope: Scope, selection: Select, tag: str, *, actor: User) -> int:
+    tag = tag.strip()
+    if not tag or len(tag) > 32:
+        raise RuleError(_("A tag is 1 to 32 characters."), "tag")
+    tag_id = ensure_tags({tag})[tag]
+    ids = set(db.session.scalars(selection))
+    have = set(db.session.scalars(select(store_tags.c.store_id).where(store_tags.c.tag_id == tag_id)))
+    new = sorted(ids - have)
+    if new:
+        db.session.execute(insert(store_tags), [{"store_id": i, "tag_id": tag_id} for i in new])
+    audit.record(actor, "store.bulk_tag", "store", None, _("%(n)s stores", n=len(new)),
+                 scope.path or actor.place_path, {"tag": tag, "count": len(new)})
+    return len(new)
+
+
+def all_tags(scope: Scope) -> list[str]:
+    return list(db.session.scalars(
+        select(Tag.name).join(store_tags, store_tags.c.tag_id == Tag.id)
+        .join(Store, Store.id == store_tags.c.store_id).where(scope.stores())
+        .group_by(Tag.name).order_by(Tag.name)
+    ))
+
+
+# --------------------------------------------------------------------------- users
+
+def scoped_users(scope: Scope, q: str = "") -> Select:
+    stmt = (select(User).outerjoin(OrgNode, User.node_id == OrgNode.id)
+            .outerjoin(Store, User.store_id == Store.id).where(scope.users()))
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(User.username.like(like), User.display_name.like(like)))
+    return stmt.order_by(User.role, User.username)
+
+
+def assignable_roles(scope: Scope) -> list[str]:
+    return [r for r in roles.ROLES if roles.RANK[r] >= roles.RANK[scope.role]]
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def resolve_place(scope: Scope, role: str, node_id: int | None, store_code: str) -> tuple[OrgNode | None, Store | None]:
+    """The node or store a user of ``role`` is bound to, checked against the actor's scope."""
+    if role not in assignable_roles(scope):
+        raise RuleError(_("You cannot give a role above your own."), "role")
+    if role == roles.STORE_OWNER:
+        store = db.session.scalar(select(Store).where(func.lower(Store.code) == (store_code or "").strip().lower(),
+                                                      scope.stores()))
+        if store is None:
+            raise RuleError(_("No store with this code in your part of the organization."), "store_code")
+        return None, store
+    node = db.session.scalar(select(OrgNode).where(OrgNode.id == node_id, scope.nodes())) if node_id else None
+    if node is None:
+        raise RuleError(_("Choose a place within your part of the organization."), "node_id")
+    if node.kind != roles.ROLE_NODE_KIND[role]:
+        raise RuleError(_("This role must be bound to a %(kind)s.", kind=kind_label(roles.ROLE_NODE_KIND[role])),
+                        "node_id")
+    return node, None
+
+
+def create_user(scope: Scope, *, username: str, display_name: str, role: str, node_id: int | None,
+                store_code: str, password: str, actor: User) -> User:
+    node, store = resolve_place(scope, role, node_id, store_code)
+    username = username.strip().lower()
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise RuleError(_("This username is taken."), "username")
+    user = User(username=username, display_name=display_name, role=role,
+                node_id=node.id if node else None, store_id=store.id if store else None,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.create", "user", user.id, username, (node or store).path,
+                 {"role": role, "place": (node or store).code})
+    return user
+
+
+def update_user(scope: Scope, user: User, *, display_name: str, role: str, node_id: int | None,
+                store_code: str, actor: User) -> None:
+    if user.id == actor.id and role != user.role:
+        raise RuleError(_("You cannot change your own role."), "role")
+    if roles.RANK[user.role] < roles.RANK[scope.role]:
+        raise RuleError(_("You cannot change a user above your own role."), "role")
+    node, store = resolve_place(scope, role, node_id, store_code)
+    if user.id == actor.id and (node and node.id) != user.node_id:
+        raise RuleError(_("You cannot move yourself."), "node_id")
+    changes = {}
+    if user.display_name != display_name:
+        changes["display_name"] = [user.display_name, display_name]
+    if user.role != role:
+        changes["role"] = [user.role, role]
+    new_place = (node.id if node else None, store.id if store else None)
+    if (user.node_id, user.store_id) != new_place:
+        changes["place"] = [user.place_name, (node or store).name]
+        # Moving a user elsewhere in the tree ends their current sessions.
+        user.session_version += 1
+    user.display_name, user.role = display_name, role
+    user.node_id, user.store_id = new_place
+    db.session.flush()
+    db.session.expire(user, ["node", "store"])
+    if changes:
+        audit.record(actor, "user.update", "user", user.id, user.username, user.place_path,
+                     {"changes": changes})
+
+
+def set_user_active(scope: Scope, user: User, active: bool, *, actor: User) -> None:
+    if user.id == actor.id:
+        raise RuleError(_("You cannot disable yourself."))
+    if roles.RANK[user.role] < roles.RANK[scope.role]:
+        raise RuleError(_("You cannot change a user above your own role."))
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        user.session_version += 1      # ends every session the user has open
+    audit.record(actor, "user.enable" if active else "user.disable", "user", user.id, user.username,
+                 user.place_path)
+
+
+def reset_password(scope: Scope, user: User, password: str, *, actor: User) -> None:
+    if roles.RANK[user.role] < roles.RANK[scope.role]:
+        raise RuleError(_("You cannot change a user above your own role."))
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    audit.record(actor, "user.password_reset", "user", user.id, user.username, user.place_path)

@@ -1,0 +1,88 @@
+"""Request lifecycle, error pages and what every template can use."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db, htmx
+from portal.org import roles
+from portal.util import as_utc
+
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    403: _l("You do not have access to this page"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    413: _l("The file is too large"),
+    422: _l("Please check the form"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong"),
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _commit_or_roll_back(response):
+        # One commit per request, and only for a response that says the work succeeded.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        if htmx:
+            response.vary.add("HX-Request")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        db.session.rollback()
+        code = exc.code or 500
+        if _wants_json():
+            return jsonify(error={"code": code, "message": exc.description}), code
+        return render_template("errors.html", code=code, title=ERROR_TITLES.get(code, exc.name),
+                               description=exc.description if code not in (403, 404) else ""), code
+
+    app.jinja_env.filters["num"] = _num
+    app.jinja_env.filters["dt"] = _dt
+    app.jinja_env.globals["nav_sections"] = nav_sections
+    app.jinja_env.globals["roles"] = roles
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.add_extension("jinja2.ext.do")
+    from portal.audit.labels import ACTION_LABELS
+    app.jinja_env.globals["audit_labels"] = ACTION_LABELS
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz" or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _num(value, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
+
+
+def _dt(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    if value is None:
+        return "—"
+    return format_datetime(as_utc(value), fmt)
+
+
+# Navigation by role: (endpoint, label, icon, roles that see it).
+NAV = (
+    ("core.index", _l("Overview"), "home", roles.ALL),
+    ("org.list_stores", _l("Stores"), "building-store", roles.STAFF),
+    ("org.tree", _l("Organization"), "sitemap", roles.STAFF),
+    ("org.list_users", _l("Users"), "users", roles.ADMINS),
+    ("audit.list_entries", _l("Audit log"), "history", roles.ADMINS),
+)
+
+
+def nav_sections():
+    if not current_user.is_authenticated:
+        return []
+    return [item for item in NAV if current_user.role in item[3]]
