@@ -1,0 +1,87 @@
+"""Factories that build real rows. Nothing here mocks the database or our own code."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from portal.extensions import db
+from portal.org import roles
+from portal.org.models import OrgNode, Store, User
+from portal.org.services import hash_password, set_store_tags
+
+PASSWORD = "correct-horse-9"
+_seq = itertools.count(1)
+
+
+def make_node(parent: OrgNode | None, kind: str, code: str | None = None, name: str | None = None) -> OrgNode:
+    n = next(_seq)
+    node = OrgNode(kind=kind, code=code or f"{kind[:1].upper()}{n:04d}", name=name or f"{kind} {n}",
+                   parent_id=parent.id if parent else None, path="", depth=(parent.depth + 1) if parent else 0)
+    db.session.add(node)
+    db.session.flush()
+    node.path = f"{parent.path if parent else '/'}{node.id}/"
+    db.session.flush()
+    return node
+
+
+def make_store(node: OrgNode, code: str | None = None, tags: list[str] | None = None, **kw) -> Store:
+    n = next(_seq)
+    values = dict(name=f"测试门店{n}", city="上海", address=f"人民路{n}号", status=roles.STORE_ACTIVE,
+                  appid="", owner_name="", owner_phone="")
+    values.update(kw)
+    store = Store(code=code or f"T{n:05d}", node_id=node.id, path=node.path, **values)
+    db.session.add(store)
+    db.session.flush()
+    if tags:
+        set_store_tags({store.id: tags})
+    return store
+
+
+def make_user(username: str, role: str, place: OrgNode | Store, password: str = PASSWORD, **kw) -> User:
+    user = User(username=username, role=role, password_hash=hash_password(password),
+                display_name=kw.pop("display_name", username), **kw)
+    if isinstance(place, Store):
+        user.store_id = place.id
+    else:
+        user.node_id = place.id
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@dataclass
+class World:
+    nodes: dict[str, OrgNode] = field(default_factory=dict)
+    stores: dict[str, Store] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+
+def make_world() -> World:
+    """
+    HQ
+    ├── east (distributor)            users: east_admin
+    │   ├── r_sh (region)             users: sh_manager     stores: sh1 (owner1), sh2
+    │   └── r_js (region)                                   stores: js1
+    └── south (distributor)           users: south_admin    stores: south_direct (hangs on the distributor)
+        └── r_gd (region)             users: gd_manager     stores: gd1 (owner_gd)
+    """
+    w = World()
+    hq = w.nodes["hq"] = make_node(None, roles.HQ, "HQ", "品牌总部")
+    east = w.nodes["east"] = make_node(hq, roles.DISTRIBUTOR, "D-EAST", "华东经销商")
+    south = w.nodes["south"] = make_node(hq, roles.DISTRIBUTOR, "D-SOUTH", "华南经销商")
+    w.nodes["r_sh"] = make_node(east, roles.REGION, "R-SH", "上海区")
+    w.nodes["r_js"] = make_node(east, roles.REGION, "R-JS", "江苏区")
+    w.nodes["r_gd"] = make_node(south, roles.REGION, "R-GD", "广东区")
+    w.stores["sh1"] = make_store(w.nodes["r_sh"], "SH001", name="上海南京路店", city="上海", tags=["旗舰店"])
+    w.stores["sh2"] = make_store(w.nodes["r_sh"], "SH002", name="上海徐家汇店", city="上海")
+    w.stores["js1"] = make_store(w.nodes["r_js"], "JS001", name="南京新街口店", city="南京")
+    w.stores["gd1"] = make_store(w.nodes["r_gd"], "GD001", name="广州天河店", city="广州", tags=["商场店"])
+    w.stores["south_direct"] = make_store(south, "SO001", name="深圳直属店", city="深圳")
+    w.users["hq"] = make_user("hq", roles.HQ_ADMIN, hq)
+    w.users["east_admin"] = make_user("east_admin", roles.DISTRIBUTOR_ADMIN, east)
+    w.users["south_admin"] = make_user("south_admin", roles.DISTRIBUTOR_ADMIN, south)
+    w.users["sh_manager"] = make_user("sh_manager", roles.REGIONAL_MANAGER, w.nodes["r_sh"])
+    w.users["gd_manager"] = make_user("gd_manager", roles.REGIONAL_MANAGER, w.nodes["r_gd"])
+    w.users["owner1"] = make_user("owner1", roles.STORE_OWNER, w.stores["sh1"])
+    w.users["owner_gd"] = make_user("owner_gd", roles.STORE_OWNER, w.stores["gd1"])
+    return w
