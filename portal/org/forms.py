@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.auth.forms import PASSWORD_RULES
@@ -29,6 +30,11 @@ ROLE_LABELS = {
 KIND_LABELS = {roles.HQ: _l("HQ"), roles.DISTRIBUTOR: _l("Distributor"), roles.REGION: _l("Region")}
 
 
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select options."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -47,7 +53,7 @@ class StoreFields(Form):
     name = StringField(_l("Store name"), filters=[strip], validators=[DataRequired(), Length(max=100)])
     city = StringField(_l("City"), filters=[strip], validators=[DataRequired(), Length(max=50)])
     address = StringField(_l("Address"), filters=[strip], validators=[Optional(), Length(max=255)])
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()), default=roles.STORE_ACTIVE)
+    status = SelectField(_l("Status"), choices=options(STATUS_LABELS.items()), default=roles.STORE_ACTIVE)
     tags = StringField(_l("Tags"), filters=[strip], validators=[Optional(), validate_tags],
                        description=_l("Separate tags with commas."))
     appid = StringField(_l("Mini-program AppID"), filters=[strip], validators=[
@@ -73,7 +79,7 @@ class StoreRowForm(StoreFields):
 
 class NodeForm(FlaskForm):
     parent_id = SelectField(_l("Parent"), coerce=int, validators=[DataRequired()])
-    kind = SelectField(_l("Kind"), choices=[(roles.DISTRIBUTOR, _l("Distributor")), (roles.REGION, _l("Region"))])
+    kind = SelectField(_l("Kind"), choices=options([(roles.DISTRIBUTOR, _l("Distributor")), (roles.REGION, _l("Region"))]))
     code = StringField(_l("Code"), filters=[strip], validators=[
         DataRequired(), Length(max=32), Regexp(CODE_RE, message=CODE_MESSAGE)])
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=100)])

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portal.extensions import db, htmx
 from portal.org import roles, services, store_csv
 from portal.org.forms import (EditUserForm, ImportForm, MoveNodeForm, NodeForm, RenameNodeForm,
-                              ResetPasswordForm, StoreForm, UserForm, ROLE_LABELS, KIND_LABELS, tag_text)
+                              ResetPasswordForm, StoreForm, UserForm, ROLE_LABELS, KIND_LABELS, options, tag_text)
 from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
 from portal.org.services import RuleError, StoreFilter
@@ -47,7 +47,7 @@ def create_node():
     scope = current_scope()
     form = NodeForm()
     parents = services.scoped_nodes(scope, roles.HQ, roles.DISTRIBUTOR)
-    form.parent_id.choices = _node_choices(parents)
+    form.parent_id.choices = options(_node_choices(parents))
     if request.method == "GET" and request.args.get("parent", "").isdigit():
         form.parent_id.data = int(request.args["parent"])
     if form.validate_on_submit():
@@ -72,8 +72,8 @@ def edit_node(node_id: int):
         abort(403)      # the node one is bound to is changed from above
     rename = RenameNodeForm(obj=node, prefix="rename")
     move = MoveNodeForm(prefix="move")
-    move.parent_id.choices = _node_choices(
-        [n for n in services.scoped_nodes(scope, roles.PARENT_KIND.get(node.kind, roles.HQ))])
+    move.parent_id.choices = options(_node_choices(
+        services.scoped_nodes(scope, roles.PARENT_KIND.get(node.kind, roles.HQ))))
     if request.method == "GET":
         move.parent_id.data = node.parent_id
     status = 200
@@ -117,7 +117,7 @@ def list_stores():
 def create_store():
     scope = current_scope()
     form = StoreForm()
-    form.node_id.choices = _node_choices(services.store_parent_choices(scope))
+    form.node_id.choices = options(_node_choices(services.store_parent_choices(scope)))
     if form.validate_on_submit():
         node = get_node_or_404(scope, form.node_id.data)
         try:
@@ -157,7 +157,7 @@ def edit_store(store_id: int):
     scope = current_scope()
     store = get_store_or_404(scope, store_id)
     form = StoreForm(obj=store)
-    form.node_id.choices = _node_choices(services.store_parent_choices(scope))
+    form.node_id.choices = options(_node_choices(services.store_parent_choices(scope)))
     if request.method == "GET":
         form.tags.data = tag_text(store.tag_names)
     if form.validate_on_submit():
@@ -256,8 +256,8 @@ def export_stores():
 # --------------------------------------------------------------------------- users
 
 def _user_form_choices(form, scope) -> None:
-    form.role.choices = [(r, str(ROLE_LABELS[r])) for r in services.assignable_roles(scope)]
-    form.node_id.choices = [("", "—")] + _node_choices(services.scoped_nodes(scope))
+    form.role.choices = options((r, ROLE_LABELS[r]) for r in services.assignable_roles(scope))
+    form.node_id.choices = options([("", "—")] + _node_choices(services.scoped_nodes(scope)))
 
 
 @bp.route("/users")

@@ -1,0 +1,126 @@
+"""Every endpoint × every role: allowed, 403, or 404 for ids outside the user's scope.
+
+The table below must name every route the app has; a new route without a row fails
+``test_every_route_is_in_the_table``.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import login
+
+ALL = ("hq", "east_admin", "sh_manager", "owner1")
+ADMINS = ("hq", "east_admin")
+STAFF = ("hq", "east_admin", "sh_manager")
+PUBLIC = "public"
+
+# endpoint: (method, url template, roles allowed, kind of object in the URL or None, form data)
+# {own} is an object inside every allowed role's scope; {foreign} is outside all but HQ's.
+TABLE = {
+    "core.index": ("GET", "/", ALL, None, None),
+    "core.healthz": ("GET", "/healthz", PUBLIC, None, None),
+    "core.set_language": ("POST", "/language", PUBLIC, None, {"lang": "en"}),
+    "auth.login": ("GET", "/login", PUBLIC, None, None),
+    "auth.logout": ("POST", "/logout", ALL, None, {}),
+    "auth.change_password": ("GET", "/account/password", ALL, None, None),
+    "org.tree": ("GET", "/org", STAFF, None, None),
+    "org.create_node": ("GET", "/org/nodes/new", ADMINS, None, None),
+    "org.edit_node": ("GET", "/org/nodes/{id}/edit", ADMINS, "node", None),
+    "org.list_stores": ("GET", "/stores", STAFF, None, None),
+    "org.create_store": ("GET", "/stores/new", ADMINS, None, None),
+    "org.view_store": ("GET", "/stores/{id}", ALL, "store", None),
+    "org.edit_store": ("GET", "/stores/{id}/edit", ADMINS, "store", None),
+    "org.set_store_status": ("POST", "/stores/{id}/status", ADMINS, "store", {"status": "suspended"}),
+    "org.bulk_stores": ("POST", "/stores/bulk", ADMINS, None, {"action": "suspended"}),
+    "org.import_stores": ("GET", "/stores/import", ADMINS, None, None),
+    "org.export_stores": ("GET", "/stores/export.csv", STAFF, None, None),
+    "org.list_users": ("GET", "/users", ADMINS, None, None),
+    "org.create_user": ("GET", "/users/new", ADMINS, None, None),
+    "org.edit_user": ("GET", "/users/{id}/edit", ADMINS, "user", None),
+    "org.set_user_active": ("POST", "/users/{id}/active", ADMINS, "user", {"active": "1"}),
+    "org.reset_password": ("POST", "/users/{id}/password", ADMINS, "user", {"password": "a-new-password-1"}),
+    "audit.list_entries": ("GET", "/audit", ADMINS, None, None),
+}
+
+
+def _ids(org, kind: str) -> tuple[int, int]:
+    """(inside every allowed role's scope, outside every scope but HQ's)."""
+    if kind == "store":
+        return org.stores["sh1"].id, org.stores["gd1"].id
+    if kind == "node":
+        return org.nodes["r_sh"].id, org.nodes["r_gd"].id
+    if kind == "user":
+        return org.users["sh_manager"].id, org.users["gd_manager"].id
+    raise AssertionError(kind)
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint != "static"}
+    assert endpoints == set(TABLE), f"missing: {endpoints - set(TABLE)}, stale: {set(TABLE) - endpoints}"
+
+
+def _call(client, method, url, data):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data=data or {})
+
+
+CASES = [(endpoint, role) for endpoint in TABLE for role in ALL + ("anonymous",)]
+
+
+@pytest.mark.parametrize("endpoint,role", CASES, ids=[f"{e}-{r}" for e, r in CASES])
+def test_endpoint_for_role(client, org, endpoint, role):
+    method, template, allowed, kind, data = TABLE[endpoint]
+    if role != "anonymous":
+        login(client, org.users[role].username)
+    own = foreign = None
+    if kind:
+        own, foreign = _ids(org, kind)
+    url = template.format(id=own)
+    response = _call(client, method, url, data)
+
+    if allowed == PUBLIC:
+        assert response.status_code in (200, 302), response.status_code
+    elif role == "anonymous":
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
+    elif role in allowed:
+        assert response.status_code in (200, 302, 303), (url, response.status_code)
+        if response.status_code in (302, 303) and endpoint != "auth.logout":
+            assert "/login" not in response.headers["Location"]
+    else:
+        assert response.status_code == 403, (url, response.status_code)
+
+    # Another part of the tree's object: 404 for every allowed role but HQ (whose scope is all).
+    if kind and role in allowed and role != "hq":
+        foreign_url = template.format(id=foreign)
+        assert _call(client, method, foreign_url, data).status_code == 404, foreign_url
+
+
+def test_store_owner_guessing_ids_sees_nothing(client, org):
+    """A store owner walking through ids finds only their own store."""
+    login(client, "owner1")
+    found = [s for s in org.stores.values() if client.get(f"/stores/{s.id}").status_code == 200]
+    assert [s.code for s in found] == ["SH001"]
+    assert client.get("/stores/999999").status_code == 404
+
+
+def test_nobody_edits_the_node_they_are_bound_to(client, org):
+    login(client, "east_admin")
+    assert client.get(f"/org/nodes/{org.nodes['east'].id}/edit").status_code == 403
+    login_hq = client.post("/logout")
+    assert login_hq.status_code == 302
+    login(client, "hq")
+    assert client.get(f"/org/nodes/{org.nodes['hq'].id}/edit").status_code == 403
+
+
+def test_bulk_action_ignores_ids_outside_scope(client, org, db):
+    from portal.org.models import Store
+
+    login(client, "east_admin")
+    ids = [str(org.stores["sh1"].id), str(org.stores["gd1"].id)]
+    r = client.post("/stores/bulk", data={"action": "suspended", "ids": ids})
+    assert r.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Store, org.stores["sh1"].id).status == "suspended"
+    assert db.session.get(Store, org.stores["gd1"].id).status == "active"
