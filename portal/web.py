@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db, htmx
+from portal.extensions import db
 from portal.org import roles
 from portal.util import as_utc
 
@@ -31,8 +31,8 @@ def init_app(app: Flask) -> None:
             db.session.commit()
         else:
             db.session.rollback()
-        if htmx:
-            response.vary.add("HX-Request")
+        # Pages answer htmx requests with a fragment and others with the full page.
+        response.vary.add("HX-Request")
         return response
 
     @app.errorhandler(HTTPException)
