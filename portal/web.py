@@ -46,12 +46,15 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["dt"] = _dt
+    app.jinja_env.filters["dictsum"] = lambda d: sum(d.values())
     app.jinja_env.globals["nav_sections"] = nav_sections
+    app.jinja_env.globals["nav_active"] = nav_active
     app.jinja_env.globals["roles"] = roles
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.add_extension("jinja2.ext.do")
-    from portal.audit.labels import ACTION_LABELS
+    from portal.audit.labels import ACTION_LABELS, DETAIL_LABELS
     app.jinja_env.globals["audit_labels"] = ACTION_LABELS
+    app.jinja_env.globals["audit_detail_labels"] = DETAIL_LABELS
 
 
 def _wants_json() -> bool:
@@ -86,3 +89,21 @@ def nav_sections():
     if not current_user.is_authenticated:
         return []
     return [item for item in NAV if current_user.role in item[3]]
+
+
+# The org blueprint serves three sections; their pages are named here. Any other entry is
+# active on every page of its blueprint (the overview only on itself).
+NAV_PAGES = {
+    "org.list_stores": {"org.list_stores", "org.view_store", "org.create_store", "org.edit_store",
+                        "org.import_stores"},
+    "org.tree": {"org.tree", "org.create_node", "org.edit_node"},
+    "org.list_users": {"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"},
+    "core.index": {"core.index"},
+}
+
+
+def nav_active(endpoint: str) -> bool:
+    current = request.endpoint or ""
+    if endpoint in NAV_PAGES:
+        return current in NAV_PAGES[endpoint]
+    return current.split(".")[0] == endpoint.split(".")[0]

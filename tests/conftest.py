@@ -9,6 +9,7 @@ import secrets
 import tempfile
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
@@ -52,7 +53,19 @@ def _normalise(url: str) -> str:
 
 
 class PortalClient(FlaskClient):
-    """A test client that adds the CSRF token to every form post, as the browser would."""
+    """A test client that adds the CSRF token to every form post, as the browser would.
+
+    Each request runs in its own application context, as in production: ``g`` (where
+    Flask-Login and Flask-Babel cache the user and the locale) and the database session start
+    fresh for every request instead of leaking from the test's own context.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()      # the test's own session sees what the request committed
+        return response
 
     def csrf_token(self) -> str:
         with self.session_transaction() as sess:

@@ -22,3 +22,13 @@ ACTION_LABELS = {
     "user.password_reset": _l("Reset a password"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
+
+# Names of the keys that audit details carry, for people to read.
+DETAIL_LABELS = {
+    "code": _l("Code"), "name": _l("Name"), "city": _l("City"), "address": _l("Address"),
+    "status": _l("Status"), "appid": _l("AppID"), "owner_name": _l("Owner"), "owner_phone": _l("Owner phone"),
+    "node": _l("Region"), "tags": _l("Tags"), "tag": _l("Tag"), "role": _l("Role"), "place": _l("Bound to"),
+    "display_name": _l("Full name"), "rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"),
+    "unchanged": _l("Unchanged"), "count": _l("Stores"), "kind": _l("Kind"), "parent": _l("Parent"),
+    "from": _l("From"), "to": _l("To"), "stores": _l("Stores"),
+}

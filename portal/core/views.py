@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
+from portal.audit.models import AuditEntry
 from portal.audit.services import query_entries
 from portal.extensions import db
 from portal.i18n import LANG_COOKIE
 from portal.org import roles
 from portal.org.models import OrgNode, Store
-from portal.org.services import build_tree, status_counts
+from portal.org.services import build_tree, status_by_city
 from portal.security import current_scope, roles_required
 
 bp = Blueprint("core", __name__)
@@ -25,15 +26,20 @@ def index():
     if scope.store_id is not None:
         store = db.session.get(Store, scope.store_id)
         return render_template("core/store_home.html", store=store)
-    counts = status_counts(scope)
     tree = build_tree(scope)
-    children = tree.children if tree else []
+    counts = tree.by_status
+    # Break the stores down by the next level of the tree, or by city for a single region.
+    breakdown = [(c.node.name, c.by_status, url_for("org.list_stores", node=c.node.id)) for c in tree.children]
+    if not breakdown:
+        breakdown = [(city, by, url_for("org.list_stores", q=city)) for city, by in status_by_city(scope)]
     regions = db.session.scalar(select(func.count()).where(scope.nodes(), OrgNode.kind == roles.REGION))
     recent = []
     if scope.role in roles.ADMINS:
-        recent = db.session.scalars(query_entries(scope).limit(8)).all()
-    return render_template("core/index.html", counts=counts, total=sum(counts.values()), tree=tree,
-                           children=children, regions=regions, recent=recent)
+        # "Recent changes": sign-ins and sign-outs are in the audit log, but they change nothing.
+        recent = db.session.scalars(
+            query_entries(scope).where(AuditEntry.action.not_in(("login", "logout"))).limit(8)).all()
+    return render_template("core/index.html", counts=counts, total=tree.total_stores, tree=tree,
+                           breakdown=breakdown, by_city=not tree.children, regions=regions, recent=recent)
 
 
 @bp.route("/language", methods=["POST"])

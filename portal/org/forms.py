@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as flask_wtf_translations
 from wtforms import Form, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
@@ -60,7 +61,7 @@ class StoreFields(Form):
         Optional(), Regexp(r"^wx[0-9a-f]{16}$", message=_l("An AppID is 'wx' followed by 16 hex digits."))])
     owner_name = StringField(_l("Owner"), filters=[strip], validators=[Optional(), Length(max=50)])
     owner_phone = StringField(_l("Owner phone"), filters=[strip], validators=[
-        Optional(), Regexp(r"^1[3-9]\d{9}$", message=_l("A mainland mobile number has 11 digits."))])
+        Optional(), Regexp(r"^1[3-9]\d{9}$", message=_l("A mainland mobile number: 11 digits starting with 13 to 19."))])
 
     def store_data(self) -> dict:
         return {k: (getattr(self, k).data or "") for k in (
@@ -73,6 +74,13 @@ class StoreForm(FlaskForm, StoreFields):
 
 class StoreRowForm(StoreFields):
     """One row of a CSV import: the region is named by its code."""
+
+    class Meta:
+        def get_translations(self, form):
+            # A plain Form, but WTForms' own messages ("This field is required.") should speak
+            # the UI language as they do in every FlaskForm.
+            return flask_wtf_translations
+
     region = StringField(_l("Region code"), filters=[strip], validators=[DataRequired(), Length(max=32)])
     status = StringField(_l("Status"), filters=[strip])
 
@@ -97,7 +105,7 @@ class UserForm(FlaskForm):
     username = StringField(_l("Username"), filters=[strip], validators=[
         DataRequired(), Length(min=3, max=64),
         Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, '.', '-' and '_' only."))])
-    display_name = StringField(_l("Name"), filters=[strip], validators=[Optional(), Length(max=64)])
+    display_name = StringField(_l("Full name"), filters=[strip], validators=[Optional(), Length(max=64)])
     role = SelectField(_l("Role"))
     node_id = SelectField(_l("Organization node"), coerce=lambda v: int(v) if v else None, validate_choice=False)
     store_code = StringField(_l("Store code"), filters=[strip], validators=[Optional(), Length(max=32)],

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 from werkzeug.security import generate_password_hash
 
@@ -42,32 +42,53 @@ def store_parent_choices(scope: Scope) -> list[OrgNode]:
     return scoped_nodes(scope, roles.DISTRIBUTOR, roles.REGION)
 
 
+def _by_status() -> dict[str, int]:
+    return {s: 0 for s in roles.STORE_STATUSES}
+
+
 @dataclass
 class TreeNode:
     node: OrgNode
     children: list["TreeNode"] = field(default_factory=list)
-    direct_stores: int = 0
-    total_stores: int = 0
+    direct: dict[str, int] = field(default_factory=_by_status)    # stores hanging right here
+    by_status: dict[str, int] = field(default_factory=_by_status)  # the whole subtree
+
+    @property
+    def total_stores(self) -> int:
+        return sum(self.by_status.values())
 
 
 def build_tree(scope: Scope) -> TreeNode | None:
-    """The visible subtree with store counts, in two queries."""
+    """The visible subtree with store counts per status, in two queries."""
     nodes = scoped_nodes(scope)
     if not nodes:
         return None
-    counts = dict(db.session.execute(
-        select(Store.node_id, func.count()).where(scope.stores()).group_by(Store.node_id)
-    ).all())
-    by_id = {n.id: TreeNode(n, direct_stores=counts.get(n.id, 0)) for n in nodes}
+    by_id = {n.id: TreeNode(n) for n in nodes}
+    for node_id, status, n in db.session.execute(
+        select(Store.node_id, Store.status, func.count()).where(scope.stores()).group_by(Store.node_id, Store.status)
+    ):
+        if node_id in by_id:
+            by_id[node_id].direct[status] = n
     root = by_id[nodes[0].id]
     for n in nodes[1:]:
         parent = by_id.get(n.parent_id)
         if parent is not None:
             parent.children.append(by_id[n.id])
     for tn in sorted(by_id.values(), key=lambda t: -t.node.depth):
-        tn.total_stores = tn.direct_stores + sum(c.total_stores for c in tn.children)
+        for s in roles.STORE_STATUSES:
+            tn.by_status[s] = tn.direct[s] + sum(c.by_status[s] for c in tn.children)
         tn.children.sort(key=lambda c: c.node.code)
     return root
+
+
+def status_by_city(scope: Scope, limit: int = 10) -> list[tuple[str, dict[str, int]]]:
+    """Store counts per status for the biggest cities in scope."""
+    cities: dict[str, dict[str, int]] = {}
+    for city, status, n in db.session.execute(
+        select(Store.city, Store.status, func.count()).where(scope.stores()).group_by(Store.city, Store.status)
+    ):
+        cities.setdefault(city, _by_status())[status] = n
+    return sorted(cities.items(), key=lambda kv: -sum(kv[1].values()))[:limit]
 
 
 def _check_code(code: str, model, field_name: str = "code", exclude_id: int | None = None) -> None:
@@ -242,13 +263,6 @@ def list_stores(scope: Scope, flt: StoreFilter, per_page: int | None = None) -> 
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
-def status_counts(scope: Scope) -> dict[str, int]:
-    rows = db.session.execute(select(Store.status, func.count()).where(scope.stores()).group_by(Store.status))
-    counts = {s: 0 for s in roles.STORE_STATUSES}
-    counts.update(dict(rows.all()))
-    return counts
-
-
 TAG_SPLIT = re.compile(r"[,，;；、\s]+")
 
 
@@ -356,8 +370,7 @@ def bulk_set_status(scope: Scope, selection: Select, status: str, *, actor: User
         update(Store).where(Store.id.in_(ids), Store.status != status)
         .values(status=status, updated_at=func.now()).execution_options(synchronize_session=False)
     )
-    audit.record(actor, "store.bulk_status", "store", None,
-                 _("%(n)s stores", n=result.rowcount), scope.path or actor.place_path,
+    audit.record(actor, "store.bulk_status", "store", None, "", scope.path or actor.place_path,
                  {"status": status, "count": result.rowcount, "store_ids": ids[:2000]})
     return result.rowcount
 
@@ -372,8 +385,8 @@ def bulk_add_tag(scope: Scope, selection: Select, tag: str, *, actor: User) -> i
     new = sorted(ids - have)
     if new:
         db.session.execute(insert(store_tags), [{"store_id": i, "tag_id": tag_id} for i in new])
-    audit.record(actor, "store.bulk_tag", "store", None, _("%(n)s stores", n=len(new)),
-                 scope.path or actor.place_path, {"tag": tag, "count": len(new)})
+    audit.record(actor, "store.bulk_tag", "store", None, "", scope.path or actor.place_path,
+                 {"tag": tag, "count": len(new)})
     return len(new)
 
 
@@ -393,7 +406,8 @@ def scoped_users(scope: Scope, q: str = "") -> Select:
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(User.username.like(like), User.display_name.like(like)))
-    return stmt.order_by(User.role, User.username)
+    rank = case({role: i for i, role in enumerate(roles.ROLES)}, value=User.role)
+    return stmt.order_by(rank, User.username)
 
 
 def assignable_roles(scope: Scope) -> list[str]:

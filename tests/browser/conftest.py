@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from portal.extensions import db
 from tests import factories
@@ -15,11 +15,18 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 TIMEOUT_MS = 10_000
 
 
+class QuietHandler(WSGIRequestHandler):
+    """No access log: a failing test's output should show the failure, not every static file."""
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
 class LiveServer:
     """A werkzeug server for one app, in a daemon thread."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
 
@@ -86,11 +93,3 @@ def phone_page(browser, live_server):
     yield page
     context.close()
 
-
-def log_in(page, username: str, password: str = factories.PASSWORD) -> None:
-    """Fill the login form and press the sign-in button, as a person would."""
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("form[action^='/login'] button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)

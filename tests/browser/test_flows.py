@@ -19,6 +19,7 @@ from tests import factories
 pytestmark = pytest.mark.browser
 
 ROWS = "#store-rows tbody tr"
+CODE_CELLS = f"{ROWS} td:has(+ td.store-name)"      # the code is the cell before the name
 
 
 def log_in(page, username: str, password: str = factories.PASSWORD) -> None:
@@ -36,7 +37,7 @@ def query(page) -> dict[str, list[str]]:
 
 def codes(page) -> list[str]:
     """Store codes of the visible rows (the code is the first text column)."""
-    return page.locator(f"{ROWS} td.text-secondary").all_inner_texts()
+    return page.locator(CODE_CELLS).all_inner_texts()
 
 
 def count(stmt) -> int:
@@ -56,6 +57,9 @@ def test_hq_searches_filters_sorts_and_pages_the_store_list(page, world):
 
     page.click("nav a[href='/stores'], .navbar a.nav-link[href='/stores']")
     page.wait_for_url("**/stores")
+    active_nav = page.locator(".navbar-vertical .nav-item.active a")
+    expect(active_nav).to_have_count(1)            # only 门店 lights up, not every org page
+    expect(active_nav).to_have_attribute("href", "/stores")
     expect(page.locator("#match-count")).to_have_attribute("data-count", "125")
     expect(page.locator(ROWS)).to_have_count(50)
 
@@ -72,12 +76,12 @@ def test_hq_searches_filters_sorts_and_pages_the_store_list(page, world):
     # Sort by code, descending (second click on the active column).
     page.click("#store-rows a.sort-link[data-sort=code]")
     expect(page).to_have_url(re.compile(r"dir=desc"))
-    expect(page.locator(f"{ROWS} td.text-secondary").first).to_have_text("SZ120")
+    expect(page.locator(CODE_CELLS).first).to_have_text("SZ120")
 
     # Next page keeps the search and the sort.
     page.click("#store-rows .pagination .page-item:last-child a")
     expect(page).to_have_url(re.compile(r"page=2"))
-    expect(page.locator(f"{ROWS} td.text-secondary").first).to_have_text("SZ070")
+    expect(page.locator(CODE_CELLS).first).to_have_text("SZ070")
     assert query(page)["q"] == ["苏州"] and query(page)["dir"] == ["desc"]
 
     # A status filter starts again at page 1 and keeps search and sort.
@@ -144,12 +148,16 @@ def test_bulk_status_change_of_all_matching_stores(page, world):
     expect(page.locator("[data-all-selected]")).to_be_visible()
     expect(page.locator("[data-selected-count]")).to_have_text(re.compile(r"\(120\)"))
 
+    page.select_option("#bulk-form select[name=action]", "closed")
     page.select_option("#bulk-form select[name=action]", "suspended")
+    # Choosing an action is not a filter change: the list must not reload and drop the selection.
+    expect(page.locator("[data-all-selected]")).to_be_visible()
+    expect(page.locator("#bulk-form input[name=ids]:checked")).to_have_count(50)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#bulk-form button[type=submit]")
     page.wait_for_load_state()
 
-    expect(page.locator(".alert-success")).to_contain_text("120")
+    expect(page.locator(".alert-success")).to_contain_text("108")   # 12 were already suspended
     expect(page.locator(f"{ROWS} .badge.bg-yellow-lt")).to_have_count(50)
     assert query(page)["q"] == ["苏州"]
     assert count(select(Store.id).where(Store.city == "苏州", Store.status == "suspended")) == 120
