@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
     from portal.audit.labels import ACTION_LABELS, DETAIL_LABELS
     app.jinja_env.globals["audit_labels"] = ACTION_LABELS
     app.jinja_env.globals["audit_detail_labels"] = DETAIL_LABELS
+    from portal.org.forms import ROLE_LABELS, STATUS_LABELS
+    app.jinja_env.globals["audit_value_labels"] = {**STATUS_LABELS, **ROLE_LABELS}
 
 
 def _wants_json() -> bool:

@@ -51,3 +51,10 @@ def test_every_change_by_a_person_is_recorded(client, org, db):
     entry = db.session.query(AuditEntry).filter_by(action="store.status").one()
     assert entry.actor_name == "hq" and entry.path == org.nodes["r_gd"].path
     assert entry.details == {"status": ["active", "suspended"]}
+
+
+def test_details_read_as_labels_not_codes(client, org, db):
+    login(client, "hq")
+    client.post(f"/stores/{org.stores['gd1'].id}/status", data={"status": "suspended"})
+    body = client.get("/audit?action=store.status", hx="audit-rows").get_data(as_text=True)
+    assert "营业中 → 已暂停" in body and "active" not in body
