@@ -15,7 +15,7 @@ from portal.audit import services as audit
 from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.org import roles
-from portal.org.models import OrgNode, Store, Tag, User, store_tags
+from portal.org.models import OrgNode, Store, Tag, User, store_tags, utcnow
 from portal.org.scope import Scope, path_range
 
 
@@ -336,6 +336,7 @@ def update_store(scope: Scope, store: Store, data: dict, node: OrgNode, tags: li
     if "tags" in changes:
         set_store_tags({store.id: tags})
         db.session.expire(store, ["tags"])
+        store.updated_at = utcnow()
     if changes:
         audit.record(actor, "store.update", "store", store.id, f"{store.name} ({store.code})",
                      store.path, {"changes": changes})
@@ -379,6 +380,8 @@ def bulk_add_tag(scope: Scope, selection: Select, tag: str, *, actor: User) -> i
     tag = tag.strip()
     if not tag or len(tag) > 32:
         raise RuleError(_("A tag is 1 to 32 characters."), "tag")
+    if parse_tags(tag) != [tag]:
+        raise RuleError(_("A tag cannot contain commas, spaces or other separators."), "tag")
     tag_id = ensure_tags({tag})[tag]
     ids = set(db.session.scalars(selection))
     have = set(db.session.scalars(select(store_tags.c.store_id).where(store_tags.c.tag_id == tag_id)))

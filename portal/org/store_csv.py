@@ -2,16 +2,21 @@
 
 Import is all-or-nothing: every row is validated (with the same field rules as the store form)
 before anything is written; then the write is set-based, whatever the number of rows.
-Re-importing a file updates stores by code and creates no duplicates.
+Re-importing a file updates stores by code and creates no duplicates. A column the file does
+not have leaves that field of existing stores as it is; a blank cell clears it (a blank status
+keeps the status of an existing store, and makes a new one active).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
+import re
 from dataclasses import dataclass, field
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from sqlalchemy import func, insert, select, update
 from werkzeug.datastructures import MultiDict
 
@@ -39,6 +44,14 @@ COLUMNS = (
 # Columns the export adds for people to read; the import ignores them.
 INFO_COLUMNS = (("region_name", "region_name", "区域名称"),)
 REQUIRED = ("code", "name", "city", "region")
+# The status words of a Chinese export. Fixed here, not taken from the catalog, so a file
+# exported in one language imports in the other whatever the translation says.
+ZH_STATUS = {roles.STORE_ACTIVE: "营业中", roles.STORE_SUSPENDED: "已暂停", roles.STORE_CLOSED: "已关闭"}
+# Characters that make Excel read a cell as a formula ("CSV injection"). The export writes such
+# a cell with a leading apostrophe, Excel's "this is text" mark, and the import takes it off.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Control characters never occur in a CSV people write: their presence means binary data.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _header_map() -> dict[str, str]:
@@ -51,10 +64,10 @@ def _header_map() -> dict[str, str]:
 
 
 def _status_values() -> dict[str, str]:
-    """Accepted status spellings: the code, and its label in either language."""
+    """Accepted status spellings: the code, the Chinese export words, and the label in the UI."""
     values = {s: s for s in roles.STORE_STATUSES}
-    values.update({"营业中": roles.STORE_ACTIVE, "已暂停": roles.STORE_SUSPENDED, "已关闭": roles.STORE_CLOSED,
-                   "暂停": roles.STORE_SUSPENDED, "关闭": roles.STORE_CLOSED, "正常": roles.STORE_ACTIVE})
+    values.update({zh: code for code, zh in ZH_STATUS.items()})
+    values.update({"暂停": roles.STORE_SUSPENDED, "关闭": roles.STORE_CLOSED, "正常": roles.STORE_ACTIVE})
     for code, label in STATUS_LABELS.items():
         values[str(label).lower()] = code
     return values
@@ -62,8 +75,8 @@ def _status_values() -> dict[str, str]:
 
 @dataclass
 class RowError:
-    line: int          # line number in the file (the header is line 1)
-    column: str
+    line: int          # line number in the file (the header is line 1); 0 for the whole file
+    column: str        # the column's header as the file names it
     message: str
 
 
@@ -80,89 +93,153 @@ class ImportResult:
         return not self.errors
 
 
+def _not_text() -> ValueError:
+    return ValueError(_("The file is neither UTF-8 nor GBK text. Save it from Excel as “CSV UTF-8” and try again."))
+
+
 def decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030 as Excel in China saves it."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+    """UTF-8 (with or without BOM), UTF-16 with BOM, or GBK/GB18030 as Excel in China saves it.
+
+    Anything else raises ValueError with a message for the user: an Excel workbook uploaded as
+    it is, binary data, or text in another encoding (Latin-1, Windows-1252 …)."""
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):       # .xlsx (a zip) and .xls
+        raise ValueError(_("This is an Excel workbook, not a CSV file. In Excel choose “Save As” › "
+                           "“CSV UTF-8” and upload the saved file."))
     try:
-        return raw.decode("utf-8")
+        if raw.startswith(codecs.BOM_UTF8):
+            text = raw[len(codecs.BOM_UTF8):].decode("utf-8")
+        elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = raw.decode("utf-16")
+        else:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("gb18030")
+                if _misread_as_gbk(text):
+                    raise _not_text() from None
     except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        raise ValueError(_("The file is neither UTF-8 nor GBK text. Save it from Excel as “CSV UTF-8” and try again."))
+        raise _not_text() from None
+    if CONTROL.search(text):
+        raise _not_text()
+    return text
 
 
-def parse(raw: bytes) -> tuple[list[str], list[dict], list[RowError]]:
+def _misread_as_gbk(text: str) -> bool:
+    """Text in a single-byte encoding (Latin-1 "Zürich") often pairs up into valid GB18030
+    characters, but rare ones: real Chinese is overwhelmingly in the GB2312 area (both bytes
+    0xA1 or above, outside the user-defined rows that map to the private use area)."""
+    wide = list(itertools.islice((c for c in text if c > "\x7f"), 20000))
+    if not wide:
+        return False
+    common = 0
+    for c in wide:
+        b = c.encode("gb18030")
+        if len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1 and not "\ue000" <= c <= "\uf8ff":
+            common += 1
+    return common * 2 < len(wide)
+
+
+def _from_cell(value: str) -> str:
+    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_START:
+        return value[1:]
+    return value
+
+
+def _to_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def parse(raw: bytes) -> tuple[dict[str, str], list[dict], list[RowError]]:
+    """Decode and split the file.
+
+    Returns the columns found (field → header as the file spells it), the rows (field → value,
+    with ``_line``, the line of the file the row starts on) and the problems found so far.
+    Raises ValueError for a file that cannot be read at all."""
     text = decode(raw)
     if not text.strip():
         raise ValueError(_("The file is empty."))
     sample = text[:4096]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, [])
     names = _header_map()
-    fields, errors = [], []
-    for i, h in enumerate(header):
-        key = names.get(h.strip().lower())
-        if key is None:
-            errors.append(RowError(1, h, _("Unknown column “%(name)s”.", name=h.strip())))
-        elif key in fields:
-            errors.append(RowError(1, h, _("Column “%(name)s” appears twice.", name=h.strip())))
-        fields.append(key)
-    missing = [zh for fld, en, zh in COLUMNS if fld in REQUIRED and fld not in fields]
-    if missing:
-        errors.append(RowError(1, "", _("Missing columns: %(cols)s.", cols="、".join(missing))))
-    rows = []
-    for line_no, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) > len(fields):
-            errors.append(RowError(line_no, "", _("This row has more values than the header has columns.")))
-            continue
-        row = {f: v for f, v in zip(fields, values) if f}
-        row["_line"] = line_no
-        rows.append(row)
-    return fields, rows, errors
+    labels: dict[str, str] = {}
+    fields: list[str | None] = []      # per column: its field, or None (ignored, must stay blank)
+    rows: list[dict] = []
+    errors: list[RowError] = []
+    line = 1
+    try:
+        for h in next(reader, []):
+            name = h.replace("\ufeff", "").strip()      # a BOM left over from joining two files
+            key = names.get(name.lower()) if name else None
+            if name and key is None:
+                errors.append(RowError(1, name, _("Unknown column “%(name)s”.", name=name)))
+            elif key in labels:
+                errors.append(RowError(1, name, _("Column “%(name)s” appears twice.", name=name)))
+                key = None
+            elif key:
+                labels[key] = name
+            fields.append(key)
+        missing = [f"{zh} ({en})" for fld, en, zh in COLUMNS if fld in REQUIRED and fld not in labels]
+        if missing:
+            errors.append(RowError(1, "", _("Missing columns: %(cols)s.", cols="、".join(missing))))
+        line = reader.line_num + 1
+        for values in reader:
+            start, line = line, reader.line_num + 1
+            if not any(v.strip() for v in values):
+                continue
+            if any(v.strip() for f, v in itertools.zip_longest(fields, values) if f is None and v):
+                errors.append(RowError(start, "", _("This row has more values than the header has columns.")))
+                continue
+            row = {}
+            for f, v in zip(fields, values):
+                if f is None:
+                    continue
+                if "\n" in v or "\r" in v:
+                    errors.append(RowError(start, labels[f], _(
+                        "This value runs over several lines: a closing quote (\") is probably missing.")))
+                row[f] = _from_cell(v)
+            row["_line"] = start
+            rows.append(row)
+    except csv.Error as exc:
+        errors.append(RowError(line, "", _("The file could not be read as CSV: %(error)s", error=str(exc))))
+    return labels, rows, errors
 
 
 def import_stores(scope: Scope, raw: bytes, *, actor: User, filename: str = "") -> ImportResult:
     result = ImportResult()
     try:
-        _fields, rows, result.errors = parse(raw)
+        labels, rows, result.errors = parse(raw)
     except ValueError as exc:
         result.errors.append(RowError(0, "", str(exc)))
         return result
-    if result.errors:
-        return result
+    if any(e.line <= 1 for e in result.errors):
+        return result                # the header is wrong: the rows cannot be read meaningfully
     limit = current_app.config["IMPORT_MAX_ROWS"]
     if len(rows) > limit:
         result.errors.append(RowError(0, "", _("At most %(n)s rows per file.", n=limit)))
         return result
-    if not rows:
+    if not rows and not result.errors:
         result.errors.append(RowError(0, "", _("The file has no store rows.")))
         return result
     result.rows = len(rows)
+    present = set(labels)
 
     nodes = {code.lower(): (nid, path, kind) for nid, code, path, kind in db.session.execute(
         select(OrgNode.id, OrgNode.code, OrgNode.path, OrgNode.kind).where(scope.nodes()))}
     existing = {code.lower(): (sid, path) for sid, code, path in db.session.execute(
         select(Store.id, Store.code, Store.path))}
     statuses = _status_values()
-    labels = {fld: zh for fld, _en, zh in COLUMNS}
     seen: dict[str, int] = {}
     clean = []
+    form = StoreRowForm()            # one form, re-processed per row: binding 10,000 forms is slow
     for row in rows:
-        line = row["_line"]
-        status_text = (row.get("status") or "").strip()
-        form = StoreRowForm(MultiDict({k: v for k, v in row.items() if k != "_line"}))
+        line = row.pop("_line")
+        form.process(MultiDict(row))
         form.validate()
         errs = [(name, str(msg)) for name, msgs in form.errors.items() for msg in msgs]
-        status = statuses.get(status_text.lower()) if status_text else roles.STORE_ACTIVE
-        if status is None:
+        status_text = (row.get("status") or "").strip()
+        status = statuses.get(status_text.lower()) if status_text else None
+        if status_text and status is None:
             errs.append(("status", _("Unknown status “%(s)s”.", s=status_text)))
         code = (form.code.data or "").lower()
         if code and not form.code.errors:
@@ -180,19 +257,26 @@ def import_stores(scope: Scope, raw: bytes, *, actor: User, filename: str = "") 
         for name, msg in errs:
             result.errors.append(RowError(line, labels.get(name, name), msg))
         if not errs:
-            data = form.store_data()
-            data["status"] = status
-            clean.append((data, node, parse_tags(form.tags.data)))
+            data = {k: v for k, v in form.store_data().items() if k in present}
+            data["code"] = form.code.data
+            data["status"] = status          # None: keep the current one (active for a new store)
+            clean.append((data, node, parse_tags(form.tags.data) if "tags" in present else None))
     if result.errors:
+        result.errors.sort(key=lambda e: e.line)
         return result
-    _write(scope, clean, existing, result)
+    _write(clean, existing, result)
     audit.record(actor, "store.import", "store", None, filename or _("CSV import"),
                  scope.path, {"rows": result.rows, "created": result.created,
                               "updated": result.updated, "unchanged": result.unchanged})
     return result
 
 
-def _write(scope: Scope, clean: list, existing: dict, result: ImportResult) -> None:
+NEW_STORE = {"address": "", "status": roles.STORE_ACTIVE, "appid": "", "owner_name": "", "owner_phone": ""}
+
+
+def _write(clean: list, existing: dict, result: ImportResult) -> None:
+    """Insert the new stores and update the changed ones, a few statements in all. In ``clean``
+    a field that is absent (or a status / tags of None) keeps what the store has."""
     update_ids = [existing[d["code"].lower()][0] for d, _n, _t in clean if d["code"].lower() in existing]
     current = {}
     current_tags: dict[int, list[str]] = {}
@@ -206,20 +290,24 @@ def _write(scope: Scope, clean: list, existing: dict, result: ImportResult) -> N
             current_tags.setdefault(sid, []).append(name)
     inserts, updates, tag_sets, new_tags = [], [], {}, {}
     for data, (node_id, node_path, _kind), tags in clean:
+        values = {k: v for k, v in data.items() if v is not None}
         key = data["code"].lower()
         if key not in existing:
-            inserts.append({**data, "node_id": node_id, "path": node_path})
-            new_tags[key] = tags
+            inserts.append({**NEW_STORE, **values, "node_id": node_id, "path": node_path})
+            if tags:
+                new_tags[key] = tags
             continue
         sid = existing[key][0]
         old = current[sid]
-        fields_changed = old.node_id != node_id or any(getattr(old, f) != data[f] for f in STORE_FIELDS)
-        tags_changed = sorted(current_tags.get(sid, [])) != sorted(tags)
-        if fields_changed:
-            updates.append({"id": sid, **data, "node_id": node_id, "path": node_path})
+        changes = {k: v for k, v in values.items() if getattr(old, k) != v}
+        if old.node_id != node_id:
+            changes.update(node_id=node_id, path=node_path)
+        tags_changed = tags is not None and sorted(current_tags.get(sid, [])) != sorted(tags)
+        if changes:
+            updates.append({"id": sid, **changes})
         if tags_changed:
             tag_sets[sid] = tags
-        if fields_changed or tags_changed:
+        if changes or tags_changed:
             result.updated += 1
         else:
             result.unchanged += 1
@@ -229,8 +317,7 @@ def _write(scope: Scope, clean: list, existing: dict, result: ImportResult) -> N
         codes = list(new_tags)
         for chunk in _chunks(codes, 5000):
             for sid, code in db.session.execute(select(Store.id, Store.code).where(func.lower(Store.code).in_(chunk))):
-                if new_tags.get(code.lower()):
-                    tag_sets[sid] = new_tags[code.lower()]
+                tag_sets[sid] = new_tags[code.lower()]
     if updates:
         db.session.execute(update(Store), updates)
     set_store_tags(tag_sets)
@@ -242,11 +329,12 @@ def _chunks(items: list, size: int):
 
 
 def export_rows(scope: Scope, flt: StoreFilter):
-    """Yield CSV lines (UTF-8 with BOM so Excel opens it right) of the filtered stores."""
+    """Yield CSV text (UTF-8 with BOM so Excel opens it right) of the filtered stores, with the
+    headers and status words of the UI language; the import reads either language back."""
     yield "\ufeff"
     out = io.StringIO()
     writer = csv.writer(out)
-    use_zh = str(_("Store code")) == "门店编码"
+    use_zh = str(get_locale() or "").startswith("zh")
     writer.writerow([zh if use_zh else en for _f, en, zh in COLUMNS + INFO_COLUMNS])
     ids = filtered_stores(scope, flt).with_only_columns(Store.id).scalar_subquery()
     tags: dict[int, list[str]] = {}
@@ -257,10 +345,10 @@ def export_rows(scope: Scope, flt: StoreFilter):
     stmt = (select(Store, OrgNode.code, OrgNode.name).join(OrgNode, Store.node_id == OrgNode.id)
             .where(Store.id.in_(ids)).order_by(Store.code))
     for i, (store, node_code, node_name) in enumerate(db.session.execute(stmt.execution_options(yield_per=1000))):
-        writer.writerow([store.code, store.name, store.city, store.address, node_code,
-                         str(STATUS_LABELS[store.status]) if use_zh else store.status,
-                         ",".join(tags.get(store.id, [])), store.appid, store.owner_name,
-                         store.owner_phone, node_name])
+        writer.writerow([_to_cell(v) for v in (
+            store.code, store.name, store.city, store.address, node_code,
+            ZH_STATUS[store.status] if use_zh else store.status,
+            ",".join(tags.get(store.id, [])), store.appid, store.owner_name, store.owner_phone, node_name)])
         if i % 500 == 0:
             yield out.getvalue()
             out.seek(0)

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db, htmx
 from portal.org import roles, services, store_csv
@@ -228,8 +229,15 @@ def import_stores():
         if upload is None or not upload.filename:
             form.form_errors.append(_("Choose a CSV file."))
         else:
-            result = store_csv.import_stores(scope, upload.read(), actor=scope.user, filename=upload.filename)
-            if result.ok:
+            try:
+                result = store_csv.import_stores(scope, upload.read(), actor=scope.user, filename=upload.filename)
+            except IntegrityError:
+                # Another import (or a person) created one of these codes in the meantime.
+                db.session.rollback()
+                form.form_errors.append(_("Some of these stores were created by someone else just now. "
+                                          "Nothing was imported; please try again."))
+                result = None
+            if result is not None and result.ok:
                 flash(_("Imported %(rows)s rows: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
                         rows=format_decimal(result.rows), created=format_decimal(result.created),
                         updated=format_decimal(result.updated), unchanged=format_decimal(result.unchanged)),

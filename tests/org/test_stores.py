@@ -159,3 +159,12 @@ def test_store_owner_home_is_their_store(client, org):
     login(client, "owner1")
     html = client.get("/").get_data(as_text=True)
     assert "上海南京路店" in html and "广州天河店" not in html
+
+
+def test_bulk_tag_refuses_separators(client, org, db):
+    from portal.org.models import Tag
+
+    login(client, "hq")
+    client.post("/stores/bulk", data={"action": "tag", "tag": "夏季,新品", "ids": [str(org.stores["sh1"].id)]})
+    assert db.session.scalar(select(Tag).where(Tag.name == "夏季,新品")) is None
+    assert "分隔符" in client.get("/stores").get_data(as_text=True)
