@@ -5,6 +5,8 @@ Three moving windows, all of which expire on their own, so nobody is ever locked
   signs in from another address;
 - one address across accounts: stops spraying many usernames;
 - one account across addresses: a high ceiling against distributed guessing, lifting after an hour.
+  An attacker could keep this one full for good, so it does not apply to a browser the user has
+  signed in from before (see ``known_browser``); the other two windows still do.
 Only failures count; a success clears the account-from-this-address window.
 """
 from __future__ import annotations
@@ -27,10 +29,10 @@ class LoginThrottle:
             (parse(per_account), lambda user, ip: ("acct", user)),
         )
 
-    def retry_after(self, username: str, ip: str) -> int:
+    def retry_after(self, username: str, ip: str, *, known_browser: bool = False) -> int:
         """Seconds until another attempt is allowed; 0 when it is allowed now."""
         wait = 0.0
-        for item, key in self.windows:
+        for item, key in self.windows[:2] if known_browser else self.windows:
             ids = key(username.lower(), ip)
             if not self.limiter.test(item, *ids):
                 reset, _remaining = self.limiter.get_window_stats(item, *ids)

@@ -1,11 +1,13 @@
 """Sign in, sign out, change password."""
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -18,14 +20,45 @@ from portal.org.services import hash_password
 
 bp = Blueprint("auth", __name__)
 
-# A hash to compare against when the username does not exist, so timing does not tell.
-_DUMMY_HASH = "pbkdf2:sha256:1000$x$" + "0" * 64
+
+def _dummy_hash() -> str:
+    """A hash to check against when the username does not exist, made with the same method
+    and cost as real ones so the time taken does not tell whether the account exists."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    cache = current_app.extensions.setdefault("login_dummy_hashes", {})
+    if method not in cache:
+        cache[method] = hash_password(secrets.token_hex(16))
+    return cache[method]
 
 
 def _safe_next(target: str | None) -> str:
     if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
         return target
     return url_for("core.index")
+
+
+# A signed mark of the usernames that signed in from this browser before: the per-account
+# throttle window does not apply to them, so an attacker who keeps that window full cannot
+# lock the real user out (see portal.auth.throttle).
+KNOWN_LOGIN_COOKIE = "known_login"
+
+
+def _browser_marks() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="known-login")
+
+
+def _known_usernames() -> list[str]:
+    try:
+        names = _browser_marks().loads(request.cookies.get(KNOWN_LOGIN_COOKIE, ""))
+    except BadData:
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _remember_browser(response, username: str) -> None:
+    names = [username] + [n for n in _known_usernames() if n != username]
+    response.set_cookie(KNOWN_LOGIN_COOKIE, _browser_marks().dumps(names[:5]), max_age=180 * 24 * 3600,
+                        path=url_for("auth.login"), httponly=True, samesite="Lax", secure=request.is_secure)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,19 +71,21 @@ def login():
         username = form.username.data.strip().lower()
         ip = request.remote_addr or ""
         throttle = login_throttle()
-        wait = throttle.retry_after(username, ip)
+        wait = throttle.retry_after(username, ip, known_browser=username in _known_usernames())
         if wait:
             form.form_errors.append(_("Too many failed attempts. Try again in %(min)s minutes.",
                                       min=max(1, (wait + 59) // 60)))
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == username))
-        ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, form.password.data)
+        ok = check_password_hash(user.password_hash if user else _dummy_hash(), form.password.data)
         if ok and user.active:
             throttle.succeeded(username, ip)
             login_user(user)
             user.last_login_at = utcnow()
             audit.record(user, "login", "user", user.id, user.username, user.place_path)
-            return redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next")))
+            _remember_browser(response, username)
+            return response
         throttle.failed(username, ip)
         form.form_errors.append(_("Wrong username or password, or the account is disabled."))
         status = 422
@@ -74,7 +109,15 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # Guessing the current password from a stolen session is throttled like a sign-in.
+        throttle, ip = login_throttle(), request.remote_addr or ""
+        wait = throttle.retry_after(current_user.username, ip, known_browser=True)
+        if wait:
+            form.current.errors.append(_("Too many failed attempts. Try again in %(min)s minutes.",
+                                         min=max(1, (wait + 59) // 60)))
+            return render_template("auth/password.html", form=form), 429
         if not check_password_hash(current_user.password_hash, form.current.data):
+            throttle.failed(current_user.username, ip)
             form.current.errors.append(_("This is not your current password."))
         else:
             user = current_user._get_current_object()

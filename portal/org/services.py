@@ -499,6 +499,8 @@ def set_user_active(scope: Scope, user: User, active: bool, *, actor: User) -> N
 
 
 def reset_password(scope: Scope, user: User, password: str, *, actor: User) -> None:
+    if user.id == actor.id:
+        raise RuleError(_("Change your own password from your account menu."))
     if roles.RANK[user.role] < roles.RANK[scope.role]:
         raise RuleError(_("You cannot change a user above your own role."))
     user.password_hash = hash_password(password)

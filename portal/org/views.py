@@ -329,6 +329,8 @@ def edit_user(user_id: int):
 def set_user_active(user_id: int):
     scope = current_scope()
     user = get_user_or_404(scope, user_id)
+    if request.form.get("active") not in ("0", "1"):
+        abort(400, _("Say whether the user should be enabled or disabled."))
     active = request.form.get("active") == "1"
     try:
         services.set_user_active(scope, user, active, actor=scope.user)
