@@ -59,6 +59,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["audit_value_labels"] = {**STATUS_LABELS, **ROLE_LABELS}
 
 
+def form_status() -> int:
+    """The status of a page that shows a form: 422 when it comes back from a failed submit."""
+    return 422 if request.method == "POST" else 200
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz" or (
         request.accept_mimetypes.best == "application/json"

@@ -21,20 +21,30 @@ from tests import factories
 PASSWORD = factories.PASSWORD
 
 
-def _database_url() -> str:
+def _database_url(worker: str) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
+    if not url:
+        path = os.path.join(tempfile.mkdtemp(prefix="portal-test-"), "test.db")
+        return f"sqlite:///{path}"
+    if worker == "master":
         return url
-    path = os.path.join(tempfile.mkdtemp(prefix="portal-test-"), "test.db")
-    return f"sqlite:///{path}"
+    # Under pytest-xdist every worker gets a database of its own next to the given one.
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    mine = f"{name}_{worker}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{mine}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{mine}"')
+    return f"{base}/{mine}"
 
 
 @pytest.fixture(scope="session")
-def database_url():
+def database_url(worker_id):
     """Create the schema once per run, through the Alembic migrations like production."""
     from flask_migrate import upgrade
 
-    url = _database_url()
+    url = _database_url(worker_id)
     app = create_app("test", SQLALCHEMY_DATABASE_URI=_normalise(url))
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
@@ -43,7 +53,19 @@ def database_url():
                 conn.execute(text("CREATE SCHEMA public"))
         upgrade()
         _db.engine.dispose()
-    return _normalise(url)
+    yield _normalise(url)
+    if worker_id != "master" and url != os.environ.get("TEST_DATABASE_URL"):
+        _drop_worker_database(url)
+
+
+def _drop_worker_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _normalise(url: str) -> str:
@@ -103,6 +125,7 @@ def app(database_url):
         yield app
         _db.session.remove()
         _wipe()
+        _db.engine.dispose()      # every test builds an app, and so an engine: close its pool
 
 
 def _wipe() -> None:

@@ -17,6 +17,7 @@ from portal.auth.throttle import login_throttle
 from portal.extensions import db
 from portal.org.models import User, utcnow
 from portal.org.services import hash_password
+from portal.web import form_status
 
 bp = Blueprint("auth", __name__)
 
@@ -127,5 +128,5 @@ def change_password():
             login_user(user)                   # ...but this one carries on
             flash(_("Your password has been changed. Other sessions were signed out."), "success")
             return redirect(url_for("core.index"))
-    status = 422 if request.method == "POST" else 200
+    status = form_status()
     return render_template("auth/password.html", form=form), status

@@ -15,6 +15,7 @@ from portal.org.forms import (EditUserForm, ImportForm, MoveNodeForm, NodeForm, 
 from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
 from portal.org.services import RuleError, StoreFilter
+from portal.web import form_status
 from portal.security import current_scope, roles_required
 from portal.audit.services import query_entries
 
@@ -61,7 +62,7 @@ def create_node():
         else:
             flash(_("%(name)s was added.", name=node.name), "success")
             return redirect(url_for("org.tree"))
-    return render_template("org/node_form.html", form=form), 422 if request.method == "POST" else 200
+    return render_template("org/node_form.html", form=form), form_status()
 
 
 @bp.route("/org/nodes/<int:node_id>/edit", methods=["GET", "POST"])
@@ -129,8 +130,7 @@ def create_store():
         else:
             flash(_("Store %(name)s was created.", name=store.name), "success")
             return redirect(url_for("org.view_store", store_id=store.id))
-    return render_template("org/store_form.html", form=form, store=None), \
-        422 if request.method == "POST" else 200
+    return render_template("org/store_form.html", form=form, store=None), form_status()
 
 
 @bp.route("/stores/<int:store_id>")
@@ -171,8 +171,7 @@ def edit_store(store_id: int):
         else:
             flash(_("Saved.") if changes else _("Nothing changed."), "success")
             return redirect(url_for("org.view_store", store_id=store.id))
-    return render_template("org/store_form.html", form=form, store=store), \
-        422 if request.method == "POST" else 200
+    return render_template("org/store_form.html", form=form, store=store), form_status()
 
 
 @bp.route("/stores/<int:store_id>/status", methods=["POST"])
@@ -245,7 +244,7 @@ def import_stores():
                 if htmx:
                     return "", 200, {"HX-Redirect": url_for("org.list_stores")}
                 return redirect(url_for("org.list_stores"), 303)
-    status = 422 if request.method == "POST" else 200
+    status = form_status()
     template = "org/_import_result.html" if htmx else "org/import.html"
     return render_template(template, form=form, result=result, columns=store_csv.COLUMNS,
                            required=store_csv.REQUIRED), status
@@ -297,8 +296,7 @@ def create_user():
         else:
             flash(_("User %(name)s was created.", name=user.username), "success")
             return redirect(url_for("org.list_users"))
-    return render_template("org/user_form.html", form=form, user=None), \
-        422 if request.method == "POST" else 200
+    return render_template("org/user_form.html", form=form, user=None), form_status()
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -320,8 +318,7 @@ def edit_user(user_id: int):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("org.list_users"))
-    return render_template("org/user_form.html", form=form, user=user, reset=ResetPasswordForm()), \
-        422 if request.method == "POST" else 200
+    return render_template("org/user_form.html", form=form, user=user, reset=ResetPasswordForm()), form_status()
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
