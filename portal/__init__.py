@@ -81,3 +81,7 @@ def _register_blueprints(app: Flask) -> None:
 # Models must be imported for Alembic's autogenerate and for relationships to resolve.
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.audit import models as _audit_models  # noqa: E402,F401
+from portal.targets import models as _target_models  # noqa: E402,F401
+from portal.pushes import models as _push_models  # noqa: E402,F401
+from portal.decoration import models as _decoration_models  # noqa: E402,F401
+from portal.api import models as _api_models  # noqa: E402,F401

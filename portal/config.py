@@ -45,6 +45,14 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "portal" / "translations")
     LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
+    # Background jobs (see portal/jobs.py): Celery on Redis when REDIS_URL is set, else a thread.
+    JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or ("celery" if os.environ.get("REDIS_URL") else "thread")
+    JOBS_RAISE = False
+    CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    PUSH_BATCH_SIZE = 2000
+    # A running push whose progress has not moved for this long is taken as dead and resumed.
+    PUSH_STALL_SECONDS = 300
+
     PASSWORD_HASH_METHOD = "scrypt"
     STORES_PER_PAGE = 50
     IMPORT_MAX_ROWS = 20000
@@ -62,6 +70,8 @@ class TestConfig(Config):
     )
     LOGIN_THROTTLE_STORAGE = "memory://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"   # fast hashing keeps the suite quick
+    JOBS_BACKEND = "eager"
+    JOBS_RAISE = True
     SERVER_NAME = None
 
 

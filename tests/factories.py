@@ -85,3 +85,21 @@ def make_world() -> World:
     w.users["owner1"] = make_user("owner1", roles.STORE_OWNER, w.stores["sh1"])
     w.users["owner_gd"] = make_user("owner_gd", roles.STORE_OWNER, w.stores["gd1"])
     return w
+
+
+def make_template_version(scope_user: User, name: str = "春季首页", blocks: list[dict] | None = None):
+    """A template with one published version, built through the services."""
+    from portal.decoration import services as deco
+    from portal.org.scope import scope_for
+
+    scope = scope_for(scope_user)
+    template = deco.create_template(scope, name, actor=scope_user)
+    if blocks is None:
+        deco.add_block(scope, template, "banner", actor=scope_user)
+        notice = deco.add_block(scope, template, "notice", actor=scope_user)
+        deco.set_locked(scope, template, notice["key"], False)
+    else:
+        template.draft = blocks
+    version = deco.publish(scope, template, "", actor=scope_user)
+    db.session.flush()
+    return template, version

@@ -20,6 +20,18 @@ ACTION_LABELS = {
     "user.disable": _l("Disabled user"),
     "user.enable": _l("Enabled user"),
     "user.password_reset": _l("Reset a password"),
+    "target.save": _l("Saved a target"),
+    "target.delete": _l("Deleted a target"),
+    "push.create": _l("Started a push"),
+    "push.rollback": _l("Rolled back a push"),
+    "push.cancel": _l("Cancelled a scheduled push"),
+    "template.create": _l("Created a template"),
+    "template.update": _l("Edited a template"),
+    "template.publish": _l("Published a template version"),
+    "page.edit": _l("Edited the store page"),
+    "page.reset": _l("Reset a block to HQ's"),
+    "apikey.create": _l("Issued an API key"),
+    "apikey.revoke": _l("Revoked an API key"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 

@@ -19,6 +19,10 @@ ACTIONS = (
     "store.create", "store.update", "store.status", "store.bulk_status", "store.bulk_tag",
     "store.import",
     "user.create", "user.update", "user.disable", "user.enable", "user.password_reset",
+    "target.save", "target.delete",
+    "push.create", "push.rollback", "push.cancel",
+    "template.create", "template.update", "template.publish",
+    "page.edit", "page.reset", "apikey.create", "apikey.revoke",
 )
 
 

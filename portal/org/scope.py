@@ -24,9 +24,14 @@ def path_range(column, path: str) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class Scope:
-    user: User
+    user: User | None
     path: str | None        # subtree root path for node-bound users
     store_id: int | None    # the one store for store owners
+
+    @classmethod
+    def of_path(cls, path: str) -> "Scope":
+        """The scope a job acts in: the subtree recorded when the person started it."""
+        return cls(user=None, path=path, store_id=None)
 
     @property
     def role(self) -> str:

@@ -1,0 +1,248 @@
+"""Templates, versions, a store's effective page, and the template kind of the push engine."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import DateTime, and_, delete, exists, func, insert, literal, select, update
+
+from portal.audit import services as audit
+from portal.decoration.blocks import BLOCK_TYPES, validate_block_data
+from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
+from portal.extensions import db
+from portal.org.models import Store, User, utcnow
+from portal.org.scope import Scope
+from portal.org.services import RuleError
+from portal.pushes.models import Delivery, PENDING, Push
+from portal.pushes.services import register_kind
+
+
+def new_block_key() -> str:
+    return secrets.token_hex(4)
+
+
+# --------------------------------------------------------------------------- templates (HQ side)
+
+def scoped_templates(scope: Scope):
+    return select(Template).where(scope.paths(Template.path)).order_by(Template.updated_at.desc())
+
+
+def create_template(scope: Scope, name: str, *, actor: User) -> Template:
+    template = Template(name=name, path=scope.path, draft=[], created_by_id=actor.id)
+    db.session.add(template)
+    db.session.flush()
+    audit.record(actor, "template.create", "template", template.id, name, scope.path)
+    return template
+
+
+def _find(template: Template, key: str) -> int:
+    for i, block in enumerate(template.draft):
+        if block["key"] == key:
+            return i
+    raise RuleError(_("This block no longer exists."))
+
+
+def add_block(scope: Scope, template: Template, block_type: str, *, actor: User) -> dict:
+    if block_type not in BLOCK_TYPES:
+        raise RuleError(_("Unknown block type."), "type")
+    block = {"key": new_block_key(), "type": block_type, "locked": True,
+             "data": BLOCK_TYPES[block_type].default()}
+    template.draft = [*template.draft, block]
+    return block
+
+
+def update_block(scope: Scope, template: Template, key: str, data: dict, locked: bool, *, actor: User) -> None:
+    """``data`` has been validated by the block's form."""
+    i = _find(template, key)
+    draft = [dict(b) for b in template.draft]
+    draft[i] = {**draft[i], "data": data, "locked": bool(locked)}
+    template.draft = draft
+
+
+def move_block(scope: Scope, template: Template, key: str, step: int) -> None:
+    i = _find(template, key)
+    j = i + step
+    if 0 <= j < len(template.draft):
+        draft = list(template.draft)
+        draft[i], draft[j] = draft[j], draft[i]
+        template.draft = draft
+
+
+def remove_block(scope: Scope, template: Template, key: str) -> None:
+    i = _find(template, key)
+    template.draft = [b for k, b in enumerate(template.draft) if k != i]
+
+
+def set_locked(scope: Scope, template: Template, key: str, locked: bool) -> None:
+    i = _find(template, key)
+    draft = [dict(b) for b in template.draft]
+    draft[i]["locked"] = bool(locked)
+    template.draft = draft
+
+
+def publish(scope: Scope, template: Template, note: str, *, actor: User) -> TemplateVersion:
+    if not template.draft:
+        raise RuleError(_("Add at least one block before publishing."))
+    for block in template.draft:
+        errors = validate_block_data(block["type"], block["data"])
+        if errors:
+            raise RuleError(_("Block “%(name)s” is incomplete: %(errors)s",
+                              name=BLOCK_TYPES[block["type"]].label, errors="; ".join(errors)))
+    template.latest_version += 1
+    version = TemplateVersion(template_id=template.id, number=template.latest_version,
+                              blocks=[dict(b) for b in template.draft], note=note[:200],
+                              published_by_id=actor.id)
+    db.session.add(version)
+    db.session.flush()
+    audit.record(actor, "template.publish", "template", template.id,
+                 f"{template.name} v{version.number}", scope.path, {"version": version.number})
+    return version
+
+
+# --------------------------------------------------------------------------- the store's page
+
+@dataclass
+class DroppedEdit:
+    block_key: str
+    block_type: str
+    reason: str            # "removed" or "locked"
+
+
+@dataclass
+class EffectivePage:
+    store: Store
+    page: StorePage | None
+    version: TemplateVersion | None
+    blocks: list[dict]
+    dropped: list[DroppedEdit]
+
+    def to_json(self) -> dict:
+        return {
+            "store": {"code": self.store.code, "name": self.store.name},
+            "template": {"id": self.version.template_id, "name": self.version.template.name} if self.version else None,
+            "version": self.version.number if self.version else None,
+            "blocks": [{"key": b["key"], "type": b["type"], "editable": not b["locked"],
+                        "customized": b.get("customized", False), "data": b["data"]} for b in self.blocks],
+        }
+
+
+def effective_page(store: Store) -> EffectivePage:
+    """The store's page = the version it was pushed + its own edits to blocks still editable."""
+    page = db.session.get(StorePage, store.id)
+    if page is None:
+        return EffectivePage(store, None, None, [], [])
+    version = db.session.get(TemplateVersion, page.version_id)
+    overrides = {o.block_key: o for o in db.session.scalars(
+        select(BlockOverride).where(BlockOverride.store_id == store.id,
+                                    BlockOverride.template_id == version.template_id))}
+    blocks, dropped = [], []
+    by_key = {b["key"]: b for b in version.blocks}
+    for block in version.blocks:
+        o = overrides.get(block["key"])
+        if o is not None and not block["locked"]:
+            blocks.append({**block, "data": o.data, "customized": True})
+        else:
+            blocks.append({**block, "customized": False})
+    for key, o in overrides.items():
+        if key not in by_key:
+            dropped.append(DroppedEdit(key, o.data.get("_type", ""), "removed"))
+        elif by_key[key]["locked"]:
+            dropped.append(DroppedEdit(key, by_key[key]["type"], "locked"))
+    return EffectivePage(store, page, version, blocks, dropped)
+
+
+def save_override(scope: Scope, store: Store, key: str, data: dict, *, actor: User) -> None:
+    """A store's own content for one block. Locked blocks and blocks not on its page: refused."""
+    page = effective_page(store)
+    block = next((b for b in page.blocks if b["key"] == key), None)
+    if block is None:
+        raise RuleError(_("This block is not on your page."))
+    if block["locked"]:
+        raise RuleError(_("HQ has locked this block."))
+    template_id = page.version.template_id
+    row = db.session.scalar(select(BlockOverride).where(
+        BlockOverride.store_id == store.id, BlockOverride.template_id == template_id, BlockOverride.block_key == key))
+    data = {**data, "_type": block["type"]}
+    if row is None:
+        db.session.add(BlockOverride(store_id=store.id, template_id=template_id, block_key=key, data=data))
+    else:
+        row.data = data
+        row.updated_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "page.edit", "store", store.id, f"{store.name} ({store.code})", store.path,
+                 {"block": block["type"]})
+
+
+def reset_override(scope: Scope, store: Store, key: str, *, actor: User) -> bool:
+    page = effective_page(store)
+    if page.version is None:
+        return False
+    deleted = db.session.execute(delete(BlockOverride).where(
+        BlockOverride.store_id == store.id, BlockOverride.template_id == page.version.template_id,
+        BlockOverride.block_key == key)).rowcount
+    if deleted:
+        audit.record(actor, "page.reset", "store", store.id, f"{store.name} ({store.code})", store.path,
+                     {"block": key})
+    return bool(deleted)
+
+
+def page_fingerprint(store_id: int) -> tuple | None:
+    """What the page's ETag is made of, in one cheap query: no block JSON is read."""
+    row = db.session.execute(
+        select(StorePage.version_id, StorePage.updated_at,
+               select(func.count(BlockOverride.id)).where(BlockOverride.store_id == store_id).scalar_subquery(),
+               select(func.max(BlockOverride.updated_at)).where(BlockOverride.store_id == store_id).scalar_subquery())
+        .where(StorePage.store_id == store_id)).first()
+    return tuple(row) if row else None
+
+
+# --------------------------------------------------------------------------- push kind
+
+class TemplatePush:
+    """Delivering a template version: the store's page points at the version."""
+
+    name = "template"
+
+    def has_it(self, push: Push):
+        return exists().where(StorePage.store_id == Store.id, StorePage.version_id == push.payload_id)
+
+    def apply(self, push: Push, store_ids: list[int]) -> None:
+        pending = and_(Delivery.push_id == push.id, Delivery.outcome == PENDING, Delivery.store_id.in_(store_ids))
+        # 1. What each store had before, for rollback.
+        db.session.execute(update(Delivery).where(pending).values(
+            previous_id=select(StorePage.version_id).where(StorePage.store_id == Delivery.store_id).scalar_subquery(),
+            previous_push_id=select(StorePage.push_id).where(StorePage.store_id == Delivery.store_id).scalar_subquery(),
+        ))
+        targets = select(Delivery.store_id).where(pending)
+        # 2. Stores that had a page get the new version; the others get a page row.
+        now = utcnow()
+        db.session.execute(update(StorePage).where(StorePage.store_id.in_(targets))
+                           .values(version_id=push.payload_id, push_id=push.id, updated_at=now))
+        db.session.execute(insert(StorePage).from_select(
+            ["store_id", "version_id", "push_id", "updated_at"],
+            select(Delivery.store_id, literal(push.payload_id), literal(push.id),
+                   literal(now, DateTime(timezone=True))).where(
+                pending, ~exists().where(StorePage.store_id == Delivery.store_id))))
+
+    def revert(self, push: Push, store_ids: list[int]) -> list[int]:
+        mine = select(StorePage.store_id).where(StorePage.store_id.in_(store_ids), StorePage.push_id == push.id)
+        reverted = list(db.session.scalars(mine))
+        if not reverted:
+            return []
+        prev = select(Delivery).where(Delivery.push_id == push.id, Delivery.store_id == StorePage.store_id)
+        now = utcnow()
+        # Stores that had a page before get it back; stores that had none lose the page again.
+        db.session.execute(update(StorePage).where(
+            StorePage.store_id.in_(reverted),
+            exists(prev.where(Delivery.previous_id.is_not(None)))).values(
+            version_id=select(Delivery.previous_id).where(Delivery.push_id == push.id,
+                                                          Delivery.store_id == StorePage.store_id).scalar_subquery(),
+            push_id=select(Delivery.previous_push_id).where(Delivery.push_id == push.id,
+                                                            Delivery.store_id == StorePage.store_id).scalar_subquery(),
+            updated_at=now))
+        db.session.execute(delete(StorePage).where(StorePage.store_id.in_(reverted), StorePage.push_id == push.id))
+        return reverted
+
+
+register_kind(TemplatePush())

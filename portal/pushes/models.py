@@ -1,0 +1,66 @@
+"""The push engine's records: one push, one delivery row per store it reached."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+from portal.org.models import utcnow
+
+# Push states
+SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK = (
+    "scheduled", "queued", "running", "done", "failed", "rolling_back", "rolled_back")
+PUSH_STATES = (SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK)
+
+# Delivery outcomes and skip reasons
+PENDING, DELIVERED, SKIPPED, ERROR, REVERTED = "pending", "delivered", "skipped", "failed", "reverted"
+OUTCOMES = (PENDING, DELIVERED, SKIPPED, ERROR, REVERTED)
+CLOSED, ALREADY, OUT_OF_SCOPE, CHANGED_SINCE = "store_closed", "already_has_it", "out_of_scope", "changed_since"
+
+
+class Push(db.Model):
+    __tablename__ = "pushes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))                     # "template", later "goods", "campaign"
+    payload_id: Mapped[int] = mapped_column(Integer)                   # e.g. the template version
+    label: Mapped[str] = mapped_column(String(200))                    # what, for people
+    target_spec: Mapped[dict] = mapped_column(JSON)                    # snapshot of the target used
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id", ondelete="SET NULL"))
+    target_label: Mapped[str] = mapped_column(String(200), default="")
+    path: Mapped[str] = mapped_column(String(255), index=True)         # the actor's subtree at the time
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    reverted: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Delivery(db.Model):
+    __tablename__ = "push_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    push_id: Mapped[int] = mapped_column(ForeignKey("pushes.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    error: Mapped[str] = mapped_column(String(500), default="")
+    # What the store had before this push (e.g. a template version id), for rollback.
+    previous_id: Mapped[int | None] = mapped_column(Integer)
+    previous_push_id: Mapped[int | None] = mapped_column(Integer)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("push_id", "store_id", name="uq_push_deliveries_store"),
+        Index("ix_push_deliveries_push_outcome", "push_id", "outcome"),
+    )

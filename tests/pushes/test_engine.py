@@ -1,0 +1,121 @@
+"""The push engine through its services, on a real database."""
+from sqlalchemy import func, select
+
+from portal.decoration.models import StorePage
+from portal.org.scope import scope_for
+from portal.pushes import services as pushes
+from portal.pushes.models import Delivery, Push
+from portal.targets.services import TargetSpec
+from tests import factories
+
+
+def _push(db, user, version, spec, **kw):
+    scope = scope_for(user)
+    push = pushes.create_push(scope, "template", version.id, f"v{version.number}", spec, actor=user, **kw)
+    db.session.commit()          # the job runs after the commit (eagerly in tests)
+    db.session.expire_all()
+    return db.session.get(Push, push.id)
+
+
+def _outcomes(db, push):
+    return {sid: (o, r) for sid, o, r in db.session.execute(
+        select(Delivery.store_id, Delivery.outcome, Delivery.reason).where(Delivery.push_id == push.id))}
+
+
+def _page(db, store):
+    page = db.session.get(StorePage, store.id)
+    return page.version_id if page else None
+
+
+def test_push_to_a_region_delivers_each_store_once(app, db, org):
+    hq = org.users["hq"]
+    _t, v1 = factories.make_template_version(hq)
+    factories.make_store(org.nodes["r_sh"], "SH009", status="closed")
+    db.session.commit()
+    push = _push(db, hq, v1, TargetSpec(node_ids=[org.nodes["r_sh"].id], active_only=False))
+    assert push.state == "done"
+    out = _outcomes(db, push)
+    assert push.total == 3 and push.delivered == 2 and push.skipped == 1
+    closed = db.session.scalar(select(func.min(Delivery.store_id)).where(Delivery.reason == "store_closed"))
+    assert out[closed] == ("skipped", "store_closed")
+    assert _page(db, org.stores["sh1"]) == v1.id and _page(db, org.stores["gd1"]) is None
+    # The same thing again changes nothing: every store already has it.
+    again = _push(db, hq, v1, TargetSpec(node_ids=[org.nodes["r_sh"].id], active_only=False))
+    assert again.delivered == 0 and again.skipped == 3
+    assert {r for _o, r in _outcomes(db, again).values()} == {"already_has_it", "store_closed"}
+
+
+def test_distributor_push_skips_stores_outside_its_subtree(app, db, org):
+    east = org.users["east_admin"]
+    _t, v1 = factories.make_template_version(east)
+    db.session.commit()
+    spec = TargetSpec(store_codes=["SH001", "GD001"], node_ids=[org.nodes["r_gd"].id])
+    push = _push(db, east, v1, spec)
+    out = _outcomes(db, push)
+    assert out[org.stores["sh1"].id] == ("delivered", "")
+    assert out[org.stores["gd1"].id] == ("skipped", "out_of_scope")
+    assert _page(db, org.stores["gd1"]) is None
+
+
+def test_killed_half_way_resumes_without_double_effects(app, db, org):
+    hq = org.users["hq"]
+    for i in range(25):
+        factories.make_store(org.nodes["r_js"], f"JSK{i:03d}")
+    _t, v1 = factories.make_template_version(hq)
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "none-yet"       # keep the job from running at the commit
+    scope = scope_for(hq)
+    push = pushes.create_push(scope, "template", v1.id, "v1", TargetSpec(everything=True), actor=hq)
+    db.session.info.pop("after_commit_jobs", None)
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "eager"
+    pushes.run_push(push.id, batch_size=10, max_batches=1)        # dies after the first batch
+    db.session.expire_all()
+    push = db.session.get(Push, push.id)
+    assert push.state == "running" and push.delivered == 10 and push.total == 30
+    pushes.run_push(push.id, batch_size=10)                       # the resumed run
+    db.session.expire_all()
+    push = db.session.get(Push, push.id)
+    assert push.state == "done" and push.delivered == 30 and push.total == 30
+    assert db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.push_id == push.id)) == 30
+    assert db.session.scalar(select(func.count()).select_from(StorePage).where(StorePage.version_id == v1.id)) == 30
+
+
+def test_rollback_returns_each_store_to_what_it_had(app, db, org):
+    hq = org.users["hq"]
+    tpl, v1 = factories.make_template_version(hq)
+    db.session.commit()
+    first = _push(db, hq, v1, TargetSpec(node_ids=[org.nodes["r_sh"].id]))
+    from portal.decoration import services as deco
+    scope = scope_for(hq)
+    tpl = db.session.merge(tpl)
+    v2 = deco.publish(scope, tpl, "v2", actor=hq)
+    db.session.commit()
+    second = _push(db, hq, v2, TargetSpec(everything=True))
+    assert _page(db, org.stores["sh1"]) == v2.id and _page(db, org.stores["gd1"]) == v2.id
+    pushes.request_rollback(scope, second, actor=hq)
+    db.session.commit()
+    db.session.expire_all()
+    second = db.session.get(Push, second.id)
+    assert second.state == "rolled_back" and second.reverted == 5 and second.delivered == 0
+    # 上海 stores go back to v1 (from the first push); the others had nothing and have nothing again.
+    assert _page(db, org.stores["sh1"]) == v1.id and _page(db, org.stores["sh2"]) == v1.id
+    assert _page(db, org.stores["gd1"]) is None
+    assert db.session.get(StorePage, org.stores["sh1"].id).push_id == first.id
+
+
+def test_overlapping_pushes_by_two_admins(app, db, org):
+    """East and HQ push different versions to overlapping stores: each store ends with the
+    later one, and rolling back the later push restores the earlier one exactly."""
+    hq, east = org.users["hq"], org.users["east_admin"]
+    _t1, v_east = factories.make_template_version(east, "华东首页")
+    _t2, v_hq = factories.make_template_version(hq, "总部首页")
+    db.session.commit()
+    p_east = _push(db, east, v_east, TargetSpec(everything=True))
+    p_hq = _push(db, hq, v_hq, TargetSpec(node_ids=[org.nodes["r_sh"].id, org.nodes["r_gd"].id]))
+    assert _page(db, org.stores["js1"]) == v_east.id
+    assert _page(db, org.stores["sh1"]) == v_hq.id and _page(db, org.stores["gd1"]) == v_hq.id
+    pushes.request_rollback(scope_for(hq), p_hq, actor=hq)
+    db.session.commit()
+    assert _page(db, org.stores["sh1"]) == v_east.id and _page(db, org.stores["gd1"]) is None
+    assert db.session.get(Push, p_east.id).state == "done"
