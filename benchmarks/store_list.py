@@ -32,12 +32,13 @@ import re
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -68,10 +69,11 @@ class WSGITimer:
 
     def __init__(self, wsgi_app):
         self.wsgi_app = wsgi_app
-        self.last = 0.0
+        self.last = 0.0         # wall-clock seconds
+        self.last_cpu = 0.0     # CPU seconds of this thread (the test client runs the app in it)
 
     def __call__(self, environ, start_response):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         body = self.wsgi_app(environ, start_response)
         try:
             chunks = list(body)
@@ -79,6 +81,7 @@ class WSGITimer:
             if hasattr(body, "close"):
                 body.close()
         self.last = time.perf_counter() - started
+        self.last_cpu = time.thread_time() - cpu
         return chunks
 
 
@@ -130,7 +133,6 @@ class Backend:
     name: str
     url: str                      # SQLAlchemy URL the app uses
     version: str = ""
-    cleanup: list = field(default_factory=list)
 
 
 @contextmanager
@@ -203,12 +205,14 @@ def login(client) -> None:
 
 
 def list_cases(app, n_stores: int) -> list[tuple[str, str, dict]]:
+    """The store-list requests, as (label, URL, headers)."""
     with app.app_context():
         region_id = db.session.scalar(select(OrgNode.id).where(OrgNode.code == "R-JS"))
         db.session.remove()
     per_page = app.config["STORES_PER_PAGE"]
     last = max(1, math.ceil(n_stores / per_page))
     hx = {"HX-Request": "true", "HX-Target": "store-rows"}
+    later = max(1, last * 3 // 4)
     return [
         ("first page", "/stores", {}),
         ("search q=上海", "/stores?q=上海", {}),
@@ -216,7 +220,7 @@ def list_cases(app, n_stores: int) -> list[tuple[str, str, dict]]:
         ("status+region", f"/stores?status=active&node={region_id}", {}),
         ("tag+sort name, p3", "/stores?tag=旗舰店&sort=name&page=3", {}),
         (f"deep page {last}", f"/stores?page={last}", {}),
-        (f"sort region desc, p{max(1, last * 3 // 4)}", f"/stores?sort=region&dir=desc&page={max(1, last * 3 // 4)}", {}),
+        (f"sort region desc, p{later}", f"/stores?sort=region&dir=desc&page={later}", {}),
         ("htmx rows q=杭州 p2", "/stores?q=杭州&status=active&page=2", hx),
     ]
 
@@ -225,7 +229,7 @@ MATCH_COUNT = re.compile(r'id="match-count" data-count="(\d+)"')
 
 
 def measure_list(app, client, timer: WSGITimer, sql: SQLCounter, n_stores: int, n_requests: int) -> dict:
-    cases, everything = [], []
+    cases, everything, everything_cpu = [], [], []
     for label, url, headers in list_cases(app, n_stores):
         for _ in range(WARMUP):
             r = client.get(url, headers=headers)
@@ -234,20 +238,24 @@ def measure_list(app, client, timer: WSGITimer, sql: SQLCounter, n_stores: int, 
         matched = MATCH_COUNT.search(body)
         if headers:
             assert "<html" not in body, "the htmx request got a full page"
-        server, queries, sql_time = [], [], []
+        server, cpu, queries, sql_time = [], [], [], []
         for _ in range(n_requests):
             sql.reset()
             r = client.get(url, headers=headers)
             server.append(timer.last)
+            cpu.append(timer.last_cpu)
             queries.append(sql.queries)
             sql_time.append(sql.seconds)
             assert r.status_code == 200, (url, r.status_code)
         everything += server
+        everything_cpu += cpu
         cases.append({"case": label, "url": url, "htmx": bool(headers),
                       "matches": int(matched.group(1)) if matched else None,
                       "queries": max(queries), "sql_median_ms": round(statistics.median(sql_time) * 1000, 2),
+                      "cpu_median_ms": round(statistics.median(cpu) * 1000, 2),
                       **summary_ms(server)})
-    return {"cases": cases, "overall": summary_ms(everything)}
+    overall = {**summary_ms(everything), "cpu_median_ms": round(statistics.median(everything_cpu) * 1000, 2)}
+    return {"cases": cases, "overall": overall}
 
 
 def import_csv(rows: list[dict]) -> bytes:
@@ -280,7 +288,7 @@ def import_rows(n: int, seed: int = 7) -> list[dict]:
     return rows
 
 
-def post_import(client, timer: WSGITimer, raw: bytes) -> tuple[float, float, str]:
+def post_import(client, timer: WSGITimer, raw: bytes) -> tuple[float, float, float, str]:
     started = time.perf_counter()
     r = client.post("/stores/import", data={"file": (io.BytesIO(raw), "stores.csv")},
                     content_type="multipart/form-data")
@@ -289,7 +297,7 @@ def post_import(client, timer: WSGITimer, raw: bytes) -> tuple[float, float, str
         raise SystemExit(f"import failed: {r.status_code}\n{r.get_data(as_text=True)[:2000]}")
     with client.session_transaction() as sess:
         flashes = sess.pop("_flashes", [])
-    return timer.last, wall, " ".join(msg for _cat, msg in flashes)
+    return timer.last, timer.last_cpu, wall, " ".join(msg for _cat, msg in flashes)
 
 
 def measure_import(app, client, timer: WSGITimer, n_rows: int, n_stores: int) -> dict:
@@ -298,8 +306,9 @@ def measure_import(app, client, timer: WSGITimer, n_rows: int, n_stores: int) ->
     changed = import_csv([{**r, "name": r["name"] + "·新"} for r in rows])
     out = {"rows": n_rows, "file_bytes": len(raw)}
     for key, payload in (("new", raw), ("reimport_unchanged", raw), ("all_updated", changed)):
-        server, wall, message = post_import(client, timer, payload)
-        out[key] = {"server_s": round(server, 3), "client_s": round(wall, 3), "flash": message}
+        server, cpu, wall, message = post_import(client, timer, payload)
+        out[key] = {"server_s": round(server, 3), "cpu_s": round(cpu, 3), "client_s": round(wall, 3),
+                    "flash": message}
     with app.app_context():
         total = db.session.scalar(select(func.count()).select_from(Store))
         db.session.remove()
@@ -311,6 +320,7 @@ def measure_import(app, client, timer: WSGITimer, n_rows: int, n_stores: int) ->
 
 def run_backend(backend: Backend, args) -> dict:
     print(f"\n== {backend.name} {backend.version}", flush=True)
+    load_before = os.getloadavg()[0]
     app = make_app(backend.url)
     print(f"seeding {args.stores:,} stores …", flush=True)
     seeding = seed(app, args.stores)
@@ -339,6 +349,8 @@ def run_backend(backend: Backend, args) -> dict:
         db.engine.dispose()
     return {
         "backend": backend.name, "database_version": backend.version,
+        # Other processes on the machine inflate wall-clock times; the CPU column does not.
+        "load_average": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)},
         "seed": seeding, "list": listing, "import": importing,
         "targets": targets(backend.name, listing, importing),
     }
@@ -363,7 +375,9 @@ def machine() -> dict:
                 if line.startswith("model name")), platform.processor())
     mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal")), 0)
+    dirty = " (with uncommitted changes)" if _git("status", "--porcelain") else ""
     return {
+        "revision": _git("rev-parse", "--short", "HEAD") + dirty,
         "cpus": os.cpu_count(), "cpu_model": cpu, "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
         "sqlalchemy": metadata.version("sqlalchemy"), "flask": metadata.version("flask"),
@@ -371,26 +385,36 @@ def machine() -> dict:
     }
 
 
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
 def print_report(result: dict) -> None:
     b = result["backend"]
     s = result["seed"]
     print(f"\n{b}: seed_demo({s['stores']:,}) {s['seed_demo_s']:.2f} s + commit {s['commit_s']:.2f} s "
           f"= {s['total_s']:.2f} s")
-    head = f"{'case':<28}{'matches':>8}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'sql ms':>8}{'queries':>8}"
+    head = (f"{'case':<28}{'matches':>8}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'cpu ms':>8}"
+            f"{'sql ms':>8}{'queries':>8}")
     print(head)
     print("-" * len(head))
     for c in result["list"]["cases"]:
         print(f"{c['case']:<28}{c['matches'] if c['matches'] is not None else '':>8}{c['median_ms']:>11.1f}"
-              f"{c['p95_ms']:>9.1f}{c['max_ms']:>9.1f}{c['sql_median_ms']:>8.1f}{c['queries']:>8}")
+              f"{c['p95_ms']:>9.1f}{c['max_ms']:>9.1f}{c['cpu_median_ms']:>8.1f}{c['sql_median_ms']:>8.1f}"
+              f"{c['queries']:>8}")
     o = result["list"]["overall"]
     print(f"{'overall (' + str(o['n']) + ' requests)':<28}{'':>8}{o['median_ms']:>11.1f}{o['p95_ms']:>9.1f}"
-          f"{o['max_ms']:>9.1f}")
+          f"{o['max_ms']:>9.1f}{o['cpu_median_ms']:>8.1f}")
+    print(f"load average during the run: {result['load_average']}")
     imp = result["import"]
     print(f"import {imp['rows']:,} rows ({imp['file_bytes'] / 1e6:.1f} MB):")
     for key, label in (("new", "new stores"), ("reimport_unchanged", "re-import, unchanged"),
                        ("all_updated", "every name changed")):
         r = imp[key]
-        print(f"  {label:<22} {r['server_s']:6.2f} s server  {r['client_s']:6.2f} s with client   {r['flash']}")
+        print(f"  {label:<22} {r['server_s']:6.2f} s server ({r['cpu_s']:.2f} s cpu)  {r['flash']}")
     for name, t in result["targets"].items():
         print(f"  target {name}: {t['value']} vs {t['target']} → {'met' if t['met'] else 'MISSED'}")
 
@@ -408,6 +432,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     RESULTS.mkdir(exist_ok=True)
+    load, cpus = os.getloadavg()[0], os.cpu_count() or 1
+    if load > cpus / 2:
+        print(f"note: load average {load:.1f} on {cpus} CPUs: other processes will inflate the wall-clock "
+              f"figures; the cpu column (this process's own CPU time) is less affected.")
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
             "command": " ".join([".venv/bin/python", "benchmarks/store_list.py", *(argv or sys.argv[1:])]),
             "stores": args.stores, "requests_per_case": args.requests, "warmup_per_case": WARMUP}

@@ -34,6 +34,24 @@ def init_app(app: Flask) -> None:
         for username, role, place in users:
             click.echo(f"  {username:<10} {role:<18} {place}")
 
+    @app.cli.command("issue-api-key")
+    @click.argument("store_code")
+    def issue_api_key_command(store_code: str):
+        """Issue a mini-program API key for the store STORE_CODE and print it (shown only once)."""
+        from sqlalchemy import select
+
+        from portal.api.services import issue_key
+        from portal.org.models import Store
+
+        store = db.session.scalar(select(Store).where(Store.code == store_code))
+        if store is None:
+            raise click.ClickException(f"No store has the code {store_code!r}.")
+        _row, plain = issue_key(store, actor=None, actor_name="cli")
+        db.session.commit()
+        click.echo(f"API key for {store.name} ({store.code}); it is not stored and will not be shown again:",
+                   err=True)
+        click.echo(plain)
+
     @app.cli.command("create-admin")
     @click.option("--username", required=True)
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)

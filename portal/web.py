@@ -1,7 +1,7 @@
 """Request lifecycle, error pages and what every template can use."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -55,8 +55,11 @@ def init_app(app: Flask) -> None:
     from portal.audit.labels import ACTION_LABELS, DETAIL_LABELS
     app.jinja_env.globals["audit_labels"] = ACTION_LABELS
     app.jinja_env.globals["audit_detail_labels"] = DETAIL_LABELS
+    from portal.pushes import labels as push_labels
+    app.jinja_env.globals["push_labels"] = push_labels
     from portal.org.forms import ROLE_LABELS, STATUS_LABELS
-    app.jinja_env.globals["audit_value_labels"] = {**STATUS_LABELS, **ROLE_LABELS}
+    from portal.decoration.labels import BLOCK_LABELS, CHANGE_LABELS
+    app.jinja_env.globals["audit_value_labels"] = {**STATUS_LABELS, **ROLE_LABELS, **BLOCK_LABELS, **CHANGE_LABELS}
 
 
 def form_status() -> int:
@@ -87,6 +90,10 @@ NAV = (
     ("core.index", _l("Overview"), "home", roles.ALL),
     ("org.list_stores", _l("Stores"), "building-store", roles.STAFF),
     ("org.tree", _l("Organization"), "sitemap", roles.STAFF),
+    ("decoration.my_page", _l("My mini-program page"), "layout-grid", (roles.STORE_OWNER,)),
+    ("decoration.list_templates", _l("Decoration templates"), "layout-grid", roles.ADMINS),
+    ("pushes.list_pushes", _l("Pushes"), "send", roles.ADMINS),
+    ("targets.list_targets", _l("Targets"), "target", roles.ADMINS),
     ("org.list_users", _l("Users"), "users", roles.ADMINS),
     ("audit.list_entries", _l("Audit log"), "history", roles.ADMINS),
 )
@@ -95,14 +102,19 @@ NAV = (
 def nav_sections():
     if not current_user.is_authenticated:
         return []
-    return [item for item in NAV if current_user.role in item[3]]
+    return [item for item in NAV if current_user.role in item[3] and item[0] in current_app.view_functions]
 
 
 # The org blueprint serves three sections; their pages are named here. Any other entry is
 # active on every page of its blueprint (the overview only on itself).
 NAV_PAGES = {
     "org.list_stores": {"org.list_stores", "org.view_store", "org.create_store", "org.edit_store",
-                        "org.import_stores"},
+                        "org.import_stores", "decoration.view_store_page"},
+    "decoration.my_page": {"decoration.my_page", "decoration.edit_page_block", "decoration.reset_page_block"},
+    "decoration.list_templates": {"decoration.list_templates", "decoration.create_template",
+                                  "decoration.edit_template", "decoration.add_block", "decoration.edit_block",
+                                  "decoration.move_block", "decoration.lock_block", "decoration.delete_block",
+                                  "decoration.publish", "decoration.view_version", "decoration.push_version"},
     "org.tree": {"org.tree", "org.create_node", "org.edit_node"},
     "org.list_users": {"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"},
     "core.index": {"core.index"},

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import pytest
 
+from portal.pushes.models import Push
+from portal.targets.models import Target
+
 from tests.conftest import login
 
 ALL = ("hq", "east_admin", "sh_manager", "owner1")
 ADMINS = ("hq", "east_admin")
 STAFF = ("hq", "east_admin", "sh_manager")
 PUBLIC = "public"
+# The mini-program API takes a store's Bearer key, never a session: every role (and anonymous)
+# gets a JSON 401 without a key. Its key cases are in tests/api/test_page_api.py.
+API_KEY = "api key"
 
 # endpoint: (method, url template, roles allowed, kind of object in the URL or None, form data)
 # {own} is an object inside every allowed role's scope; {foreign} is outside all but HQ's.
@@ -40,6 +46,33 @@ TABLE = {
     "org.set_user_active": ("POST", "/users/{id}/active", ADMINS, "user", {"active": "1"}),
     "org.reset_password": ("POST", "/users/{id}/password", ADMINS, "user", {"password": "a-new-password-1"}),
     "audit.list_entries": ("GET", "/audit", ADMINS, None, None),
+    "api.store_page": ("GET", "/api/v1/stores/SH001/page", API_KEY, None, None),
+    "api.create_key": ("POST", "/stores/{id}/api-keys", ADMINS, "store", {}),
+    "api.revoke_key": ("POST", "/stores/{id[0]}/api-keys/{id[1]}/revoke", ADMINS, "apikey", {}),
+    "targets.list_targets": ("GET", "/targets", ADMINS, None, None),
+    "targets.edit_target": ("GET", "/targets/{id}/edit", ADMINS, "target", None),
+    "targets.delete_target": ("POST", "/targets/{id}/delete", ADMINS, "target", {}),
+    "targets.preview": ("GET", "/targets/preview?everything=y", ADMINS, None, None),
+    "pushes.list_pushes": ("GET", "/pushes", ADMINS, None, None),
+    "pushes.view_push": ("GET", "/pushes/{id}", ADMINS, "push", None),
+    "pushes.push_progress": ("GET", "/pushes/{id}/progress", ADMINS, "push", None),
+    "pushes.rollback": ("POST", "/pushes/{id}/rollback", ADMINS, "push", {}),
+    "pushes.cancel": ("POST", "/pushes/{id}/cancel", ADMINS, "push", {}),
+    "decoration.list_templates": ("GET", "/templates", ADMINS, None, None),
+    "decoration.create_template": ("GET", "/templates/new", ADMINS, None, None),
+    "decoration.edit_template": ("GET", "/templates/{id}", ADMINS, "template", None),
+    "decoration.add_block": ("POST", "/templates/{id}/blocks", ADMINS, "template", {"type": "notice"}),
+    "decoration.edit_block": ("GET", "/templates/{id}/blocks/blk1", ADMINS, "template", None),
+    "decoration.move_block": ("POST", "/templates/{id}/blocks/blk1/move", ADMINS, "template", {"direction": "down"}),
+    "decoration.lock_block": ("POST", "/templates/{id}/blocks/blk1/lock", ADMINS, "template", {"locked": "1"}),
+    "decoration.delete_block": ("POST", "/templates/{id}/blocks/blk1/delete", ADMINS, "template", {}),
+    "decoration.publish": ("POST", "/templates/{id}/publish", ADMINS, "template", {"note": ""}),
+    "decoration.view_version": ("GET", "/templates/{id}/versions/1", ADMINS, "template", None),
+    "decoration.push_version": ("GET", "/templates/{id}/versions/1/push", ADMINS, "template", None),
+    "decoration.my_page": ("GET", "/my/page", ("owner1",), None, None),
+    "decoration.view_store_page": ("GET", "/stores/{id}/page", STAFF, "store", None),
+    "decoration.edit_page_block": ("GET", "/stores/{id}/page/blocks/blk1", ("owner1",), "store_page", None),
+    "decoration.reset_page_block": ("POST", "/stores/{id}/page/blocks/blk1/reset", ("owner1",), "store_page", {}),
 }
 
 
@@ -51,7 +84,55 @@ def _ids(org, kind: str) -> tuple[int, int]:
         return org.nodes["r_sh"].id, org.nodes["r_gd"].id
     if kind == "user":
         return org.users["sh_manager"].id, org.users["gd_manager"].id
+    if kind == "apikey":      # (store id, key id): a key of sh1, and one of gd1
+        from portal.api.services import issue_key
+        from portal.extensions import db
+
+        own, foreign = (issue_key(org.stores[s], actor=None)[0] for s in ("sh1", "gd1"))
+        db.session.commit()
+        return (org.stores["sh1"].id, own.id), (org.stores["gd1"].id, foreign.id)
+    if kind == "target":
+        return _object(Target, org, name="t", spec={"everything": True})
+    if kind == "push":
+        return _object(Push, org, kind="template", payload_id=0, label="p", target_spec={}, actor_name="x",
+                       state="done")
+    if kind in ("template", "store_page"):
+        own, foreign = _templates(org)
+        return (own, foreign) if kind == "template" else (org.stores["sh1"].id, org.stores["gd1"].id)
     raise AssertionError(kind)
+
+
+def _templates(org) -> tuple[int, int]:
+    """A template of 华东 (inside east's scope) and one of 华南, each with v1 pushed to a store of
+    its own (sh1, gd1) and a draft changed since; block "blk1" is an editable notice."""
+    from portal.decoration import services as deco
+    from portal.extensions import db
+    from portal.org.scope import scope_for
+    from portal.pushes.services import create_push
+    from portal.targets.services import TargetSpec
+    from tests.factories import make_template_version
+
+    ids = []
+    for admin, store in (("east_admin", "SH001"), ("south_admin", "GD001")):
+        user = org.users[admin]
+        blocks = [{"key": "blk1", "type": "notice", "locked": False, "data": {"text": "欢迎光临", "link": ""}}]
+        template, version = make_template_version(user, f"{admin} 首页", blocks)
+        deco.add_block(scope_for(user), template, "rich_text", actor=user)
+        create_push(scope_for(user), "template", version.id, "v1", TargetSpec(store_codes=[store]), actor=user)
+        db.session.commit()
+        ids.append(template.id)
+    return ids[0], ids[1]
+
+
+def _object(model, org, **values) -> tuple[int, int]:
+    """One row in 华东 (inside east's scope) and one in 华南 (outside it)."""
+    from portal.extensions import db
+
+    own = model(path=org.nodes["east"].path, **values)
+    foreign = model(path=org.nodes["south"].path, **values)
+    db.session.add_all([own, foreign])
+    db.session.commit()
+    return own.id, foreign.id
 
 
 def test_every_route_is_in_the_table(app):
@@ -79,7 +160,10 @@ def test_endpoint_for_role(client, org, endpoint, role):
     url = template.format(id=own)
     response = _call(client, method, url, data)
 
-    if allowed == PUBLIC:
+    if allowed == API_KEY:
+        assert response.status_code == 401, response.status_code
+        assert response.get_json()["error"]["code"] == 401
+    elif allowed == PUBLIC:
         assert response.status_code in (200, 302), response.status_code
     elif role == "anonymous":
         assert response.status_code == 302

@@ -43,4 +43,5 @@ DETAIL_LABELS = {
     "display_name": _l("Full name"), "rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"),
     "unchanged": _l("Unchanged"), "count": _l("Stores"), "kind": _l("Kind"), "parent": _l("Parent"),
     "from": _l("From"), "to": _l("To"), "stores": _l("Stores"),
+    "block": _l("Block"), "change": _l("Change"), "version": _l("Version"),
 }

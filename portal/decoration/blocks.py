@@ -72,11 +72,13 @@ class NoticeForm(BlockForm):
     link = StringField(_l("Link"), filters=[strip], validators=[Optional(), LINK])
 
 
+# Fields checked by a validate_<name> method carry no Optional(): it would stop the validation
+# chain on an empty value before the method runs.
 class GoodsGridForm(BlockForm):
     title = StringField(_l("Title"), filters=[strip], validators=[Optional(), Length(max=30)])
     source = SelectField(_l("Goods"), choices=options([("category", _l("By category")), ("picked", _l("Hand-picked"))]))
-    category = StringField(_l("Category"), filters=[strip], validators=[Optional(), Length(max=50)])
-    goods = TextAreaField(_l("Goods codes"), filters=[strip], validators=[Optional(), CODES, Length(max=2000)])
+    category = StringField(_l("Category"), filters=[strip], validators=[Length(max=50)])
+    goods = TextAreaField(_l("Goods codes"), filters=[strip], validators=[CODES, Length(max=2000)])
     columns = SelectField(_l("Columns"), coerce=int, choices=options([(2, "2"), (3, "3")]), default=2)
     limit = IntegerField(_l("How many"), default=6, validators=[NumberRange(1, 50)])
 
@@ -102,7 +104,7 @@ class CouponStripForm(BlockForm):
     title = StringField(_l("Title"), filters=[strip], default="领券中心", validators=[Optional(), Length(max=30)])
     source = SelectField(_l("Coupons"), choices=options([("auto", _l("Every coupon the store runs")),
                                                         ("picked", _l("Hand-picked"))]))
-    coupons = StringField(_l("Coupon codes"), filters=[strip], validators=[Optional(), CODES, Length(max=500)])
+    coupons = StringField(_l("Coupon codes"), filters=[strip], validators=[CODES, Length(max=500)])
     limit = IntegerField(_l("How many"), default=3, validators=[NumberRange(1, 10)])
 
     def validate_coupons(self, field):

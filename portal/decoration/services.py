@@ -14,7 +14,7 @@ from portal.extensions import db
 from portal.org.models import Store, User, utcnow
 from portal.org.scope import Scope
 from portal.org.services import RuleError
-from portal.pushes.models import Delivery, PENDING, Push
+from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 
 
@@ -207,42 +207,39 @@ class TemplatePush:
     def has_it(self, push: Push):
         return exists().where(StorePage.store_id == Store.id, StorePage.version_id == push.payload_id)
 
-    def apply(self, push: Push, store_ids: list[int]) -> None:
-        pending = and_(Delivery.push_id == push.id, Delivery.outcome == PENDING, Delivery.store_id.in_(store_ids))
-        # 1. What each store had before, for rollback.
-        db.session.execute(update(Delivery).where(pending).values(
-            previous_id=select(StorePage.version_id).where(StorePage.store_id == Delivery.store_id).scalar_subquery(),
-            previous_push_id=select(StorePage.push_id).where(StorePage.store_id == Delivery.store_id).scalar_subquery(),
-        ))
-        targets = select(Delivery.store_id).where(pending)
-        # 2. Stores that had a page get the new version; the others get a page row.
+    def previous(self, push: Push) -> dict:
+        here = StorePage.store_id == Delivery.store_id
+        return {"previous_id": select(StorePage.version_id).where(here).scalar_subquery(),
+                "previous_push_id": select(StorePage.push_id).where(here).scalar_subquery()}
+
+    def apply(self, push: Push, rows) -> None:
         now = utcnow()
-        db.session.execute(update(StorePage).where(StorePage.store_id.in_(targets))
+        stores = select(Delivery.store_id).where(rows)
+        # Stores that had a page get the new version; the others get a page row.
+        db.session.execute(update(StorePage).where(StorePage.store_id.in_(stores))
                            .values(version_id=push.payload_id, push_id=push.id, updated_at=now))
         db.session.execute(insert(StorePage).from_select(
             ["store_id", "version_id", "push_id", "updated_at"],
             select(Delivery.store_id, literal(push.payload_id), literal(push.id),
-                   literal(now, DateTime(timezone=True))).where(
-                pending, ~exists().where(StorePage.store_id == Delivery.store_id))))
+                   literal(now, DateTime(timezone=True)))
+            .where(rows, ~exists().where(StorePage.store_id == Delivery.store_id))))
 
-    def revert(self, push: Push, store_ids: list[int]) -> list[int]:
-        mine = select(StorePage.store_id).where(StorePage.store_id.in_(store_ids), StorePage.push_id == push.id)
-        reverted = list(db.session.scalars(mine))
-        if not reverted:
-            return []
-        prev = select(Delivery).where(Delivery.push_id == push.id, Delivery.store_id == StorePage.store_id)
+    def still_has(self, push: Push):
+        return exists().where(StorePage.store_id == Delivery.store_id, StorePage.push_id == push.id)
+
+    def revert(self, push: Push, rows) -> None:
         now = utcnow()
+        mine = and_(rows, Delivery.store_id == StorePage.store_id)
         # Stores that had a page before get it back; stores that had none lose the page again.
-        db.session.execute(update(StorePage).where(
-            StorePage.store_id.in_(reverted),
-            exists(prev.where(Delivery.previous_id.is_not(None)))).values(
-            version_id=select(Delivery.previous_id).where(Delivery.push_id == push.id,
-                                                          Delivery.store_id == StorePage.store_id).scalar_subquery(),
-            push_id=select(Delivery.previous_push_id).where(Delivery.push_id == push.id,
-                                                            Delivery.store_id == StorePage.store_id).scalar_subquery(),
-            updated_at=now))
-        db.session.execute(delete(StorePage).where(StorePage.store_id.in_(reverted), StorePage.push_id == push.id))
-        return reverted
+        db.session.execute(
+            update(StorePage)
+            .where(StorePage.push_id == push.id,
+                   exists().where(mine, Delivery.previous_id.is_not(None)))
+            .values(version_id=select(Delivery.previous_id).where(mine).scalar_subquery(),
+                    push_id=select(Delivery.previous_push_id).where(mine).scalar_subquery(),
+                    updated_at=now))
+        db.session.execute(delete(StorePage).where(StorePage.push_id == push.id,
+                                                   exists().where(mine)))
 
 
 register_kind(TemplatePush())

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, Table,
+    Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, Table, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,7 +36,12 @@ class OrgNode(db.Model):
 
     parent: Mapped[OrgNode | None] = relationship(remote_side=[id])
 
-    __table_args__ = (CheckConstraint("kind IN ('hq', 'distributor', 'region')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('hq', 'distributor', 'region')", name="kind"),
+        # One brand, one HQ: the tree has a single root, whose subtree is every store.
+        Index("uq_org_nodes_one_hq", "kind", unique=True,
+              sqlite_where=text("kind = 'hq'"), postgresql_where=text("kind = 'hq'")),
+    )
 
     def __repr__(self) -> str:
         return f"<OrgNode {self.code} {self.path}>"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, update
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
@@ -219,8 +219,9 @@ class StoreFilter:
 
 
 def filtered_stores(scope: Scope, flt: StoreFilter) -> Select:
-    """Stores in scope matching ``flt``: a SELECT of Store ids' rows joined to their node."""
-    stmt = select(Store).join(OrgNode, Store.node_id == OrgNode.id).where(scope.stores())
+    """Stores in scope matching ``flt``: a SELECT of Store rows with no join, so that counting
+    and listing ids is answered from the stores table and its indexes alone."""
+    stmt = select(Store).where(scope.stores())
     if flt.q:
         like = f"%{flt.q}%"
         stmt = stmt.where(or_(Store.name.like(like), Store.code.ilike(like), Store.city.like(like)))
@@ -250,17 +251,22 @@ class Page:
 
 def list_stores(scope: Scope, flt: StoreFilter, per_page: int | None = None) -> Page:
     per_page = per_page or current_app.config["STORES_PER_PAGE"]
-    stmt = filtered_stores(scope, flt)
-    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Store.id).subquery()))
+    ids = filtered_stores(scope, flt).with_only_columns(Store.id)
+    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
     pages = max(1, math.ceil(total / per_page))
     page = min(flt.page, pages)
     col = SORTS[flt.sort]
-    order = [col.desc() if flt.desc else col.asc(), Store.id]
-    items = db.session.scalars(
-        stmt.options(contains_eager(Store.node), selectinload(Store.tags))
-        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), total=total, page=page, per_page=per_page)
+    if flt.sort == "region":
+        ids = ids.join(OrgNode, Store.node_id == OrgNode.id)
+    # Sort and skip over ids, then load only the page's stores: ordering 10,000 ids costs a
+    # fraction of ordering 10,000 whole stores joined to their node.
+    page_ids = list(db.session.scalars(
+        ids.order_by(col.desc() if flt.desc else col.asc(), Store.id)
+        .limit(per_page).offset((page - 1) * per_page)))
+    stores = {s.id: s for s in db.session.scalars(
+        select(Store).where(Store.id.in_(page_ids))
+        .options(joinedload(Store.node, innerjoin=True), selectinload(Store.tags)))}
+    return Page(items=[stores[i] for i in page_ids], total=total, page=page, per_page=per_page)
 
 
 TAG_SPLIT = re.compile(r"[,，;；、\s]+")
@@ -394,11 +400,11 @@ def bulk_add_tag(scope: Scope, selection: Select, tag: str, *, actor: User) -> i
 
 
 def all_tags(scope: Scope) -> list[str]:
-    return list(db.session.scalars(
-        select(Tag.name).join(store_tags, store_tags.c.tag_id == Tag.id)
-        .join(Store, Store.id == store_tags.c.store_id).where(scope.stores())
-        .group_by(Tag.name).order_by(Tag.name)
-    ))
+    """Tags carried by at least one store in scope: one indexed EXISTS probe per tag, instead
+    of joining every store in scope to its tags and grouping."""
+    used = (select(store_tags.c.store_id).join(Store, Store.id == store_tags.c.store_id)
+            .where(store_tags.c.tag_id == Tag.id, scope.stores()))
+    return list(db.session.scalars(select(Tag.name).where(used.exists()).order_by(Tag.name)))
 
 
 # --------------------------------------------------------------------------- users

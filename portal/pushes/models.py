@@ -53,8 +53,8 @@ class Delivery(db.Model):
     push_id: Mapped[int] = mapped_column(ForeignKey("pushes.id", ondelete="CASCADE"))
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
     outcome: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(32), default="")
-    error: Mapped[str] = mapped_column(String(500), default="")
+    reason: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    error: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # What the store had before this push (e.g. a template version id), for rollback.
     previous_id: Mapped[int | None] = mapped_column(Integer)
     previous_push_id: Mapped[int | None] = mapped_column(Integer)
@@ -62,5 +62,5 @@ class Delivery(db.Model):
 
     __table_args__ = (
         UniqueConstraint("push_id", "store_id", name="uq_push_deliveries_store"),
-        Index("ix_push_deliveries_push_outcome", "push_id", "outcome"),
+        Index("ix_push_deliveries_push_outcome", "push_id", "outcome", "store_id"),
     )

@@ -31,7 +31,7 @@ from portal.org import roles
 from portal.org.models import Store, User, utcnow
 from portal.org.scope import Scope
 from portal.org.services import RuleError
-from portal.pushes.models import (ALREADY, CLOSED, DELIVERED, DONE, ERROR, FAILED, OUT_OF_SCOPE,
+from portal.pushes.models import (ALREADY, CHANGED_SINCE, CLOSED, DELIVERED, DONE, ERROR, FAILED, OUT_OF_SCOPE,
                                   PENDING, QUEUED, REVERTED, ROLLED_BACK, ROLLING_BACK, RUNNING,
                                   SCHEDULED, SKIPPED, Delivery, Push)
 from portal.targets.services import TargetSpec, selection
@@ -41,19 +41,51 @@ SUSPENDED = "store_suspended"
 
 
 class PushKind(Protocol):
-    """What a kind of payload must provide to ride the push engine."""
+    """What a kind of payload must provide to ride the push engine. Every method works on a
+    whole batch of delivery rows at once (``rows`` is a condition on Delivery)."""
 
     name: str
 
     def has_it(self, push: Push) -> ColumnElement[bool]:
         """Condition on Store: the store already has exactly this payload."""
 
-    def apply(self, push: Push, store_ids: list[int]) -> None:
-        """Record on the pending deliveries what the stores had, then give them the payload."""
+    def previous(self, push: Push) -> dict:
+        """Delivery columns -> correlated subqueries reading what the store has now."""
 
-    def revert(self, push: Push, store_ids: list[int]) -> list[int]:
-        """Give back what the stores had, where they still have this push's payload.
-        Returns the store ids reverted."""
+    def apply(self, push: Push, rows: ColumnElement[bool]) -> None:
+        """Give the payload to the stores of ``rows``."""
+
+    def still_has(self, push: Push) -> ColumnElement[bool]:
+        """Condition on Delivery: its store still has what this push gave it."""
+
+    def revert(self, push: Push, rows: ColumnElement[bool]) -> None:
+        """Give the stores of ``rows`` back what the delivery recorded they had."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A run of a push's delivery rows in one state, by store id: range conditions only, so a
+    batch of thousands of stores binds two numbers, not thousands."""
+
+    push_id: int
+    outcome: str
+    lo: int
+    hi: int
+
+    def rows(self, outcome: str | None = None) -> ColumnElement[bool]:
+        return and_(Delivery.push_id == self.push_id, Delivery.outcome == (outcome or self.outcome),
+                    Delivery.store_id.between(self.lo, self.hi))
+
+
+def next_batch(push_id: int, outcome: str, size: int, after: int = 0) -> Batch | None:
+    base = select(Delivery.store_id).where(Delivery.push_id == push_id, Delivery.outcome == outcome,
+                                           Delivery.store_id > after).order_by(Delivery.store_id)
+    lo = db.session.scalar(base.limit(1))
+    if lo is None:
+        return None
+    hi = db.session.scalar(base.offset(size - 1).limit(1)) or db.session.scalar(
+        select(func.max(Delivery.store_id)).where(Delivery.push_id == push_id, Delivery.outcome == outcome))
+    return Batch(push_id, outcome, lo, hi)
 
 
 KINDS: dict[str, PushKind] = {}
@@ -105,15 +137,10 @@ def run_push(push_id: int, *, batch_size: int | None = None, max_batches: int | 
         db.session.commit()
         batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
         batches = 0
-        while True:
-            ids = list(db.session.scalars(
-                select(Delivery.store_id).where(Delivery.push_id == push.id, Delivery.outcome == PENDING)
-                .order_by(Delivery.store_id).limit(batch_size)))
-            if not ids:
-                break
+        while (batch := next_batch(push.id, PENDING, batch_size)) is not None:
             if max_batches is not None and batches >= max_batches:
                 return              # "crash": the push stays running, its progress is kept
-            _deliver_batch(push, kind, ids)
+            _deliver_batch(push, kind, batch)
             _count(push)
             db.session.commit()
             batches += 1
@@ -149,19 +176,26 @@ def _plan(push: Push, kind: PushKind) -> None:
     db.session.execute(insert(Delivery).from_select(["push_id", "store_id", "outcome", "reason"], rows))
 
 
-def _deliver_batch(push: Push, kind: PushKind, ids: list[int]) -> None:
-    # Lock the stores (PostgreSQL; SQLite has one writer at a time anyway), in id order so two
-    # pushes over the same stores queue up instead of deadlocking.
-    db.session.execute(select(Store.id).where(Store.id.in_(ids)).order_by(Store.id).with_for_update())
+def _lock(batch: Batch) -> None:
+    # Lock the batch's stores (PostgreSQL; SQLite has one writer at a time anyway), in id order,
+    # so two pushes over the same stores queue up instead of deadlocking.
+    db.session.execute(select(Store.id).join(Delivery, Delivery.store_id == Store.id).where(batch.rows())
+                       .order_by(Store.id).with_for_update(of=Store))
+
+
+def _deliver_batch(push: Push, kind: PushKind, batch: Batch) -> None:
+    _lock(batch)
+    now = utcnow()
     # Someone may have given these stores the same payload since planning.
     db.session.execute(
-        update(Delivery).where(Delivery.push_id == push.id, Delivery.outcome == PENDING,
-                               Delivery.store_id.in_(select(Store.id).where(Store.id.in_(ids), kind.has_it(push))))
-        .values(outcome=SKIPPED, reason=ALREADY, done_at=utcnow()))
-    kind.apply(push, ids)
-    db.session.execute(
-        update(Delivery).where(Delivery.push_id == push.id, Delivery.outcome == PENDING, Delivery.store_id.in_(ids))
-        .values(outcome=DELIVERED, done_at=utcnow()))
+        update(Delivery).where(batch.rows(), Delivery.store_id.in_(
+            select(Store.id).where(Store.id.between(batch.lo, batch.hi), kind.has_it(push))))
+        .values(outcome=SKIPPED, reason=ALREADY, done_at=now))
+    # One statement marks the rows delivered and records what each store had before...
+    db.session.execute(update(Delivery).where(batch.rows()).values(outcome=DELIVERED, done_at=now,
+                                                                   **kind.previous(push)))
+    # ...and the kind hands the payload to exactly those stores.
+    kind.apply(push, batch.rows(DELIVERED))
 
 
 def _count(push: Push) -> None:
@@ -191,26 +225,18 @@ def rollback_push(push_id: int, *, batch_size: int | None = None) -> None:
         return
     kind = KINDS[push.kind]
     batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
-    last = 0
-    while True:
-        ids = list(db.session.scalars(
-            select(Delivery.store_id).where(Delivery.push_id == push.id, Delivery.outcome == DELIVERED,
-                                            Delivery.store_id > last)
-            .order_by(Delivery.store_id).limit(batch_size)))
-        if not ids:
-            break
-        db.session.execute(select(Store.id).where(Store.id.in_(ids)).order_by(Store.id).with_for_update())
-        reverted = kind.revert(push, ids)
-        if reverted:
-            db.session.execute(update(Delivery).where(Delivery.push_id == push.id, Delivery.store_id.in_(reverted))
-                               .values(outcome=REVERTED, done_at=utcnow()))
-        # Stores that got something newer since keep it; the row says why it was not reverted.
-        db.session.execute(update(Delivery).where(Delivery.push_id == push.id, Delivery.outcome == DELIVERED,
-                                                  Delivery.store_id.in_(ids))
-                           .values(reason="changed_since"))
+    after = 0
+    while (batch := next_batch(push.id, DELIVERED, batch_size, after)) is not None:
+        _lock(batch)
+        # Stores that still have what this push gave them get back what they had...
+        db.session.execute(update(Delivery).where(batch.rows(), kind.still_has(push))
+                           .values(outcome=REVERTED, done_at=utcnow()))
+        kind.revert(push, batch.rows(REVERTED))
+        # ...stores that got something newer since keep it, and the row says so.
+        db.session.execute(update(Delivery).where(batch.rows()).values(reason=CHANGED_SINCE))
         _count(push)
         db.session.commit()
-        last = ids[-1]
+        after = batch.hi
     _count(push)
     push.state, push.finished_at = ROLLED_BACK, utcnow()
     db.session.commit()

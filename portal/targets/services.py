@@ -63,10 +63,10 @@ def selection(spec: TargetSpec, scope: Scope, *, with_status: bool = True) -> Co
         parts.append(Store.id.in_(
             select(store_tags.c.store_id).join(Tag, Tag.id == store_tags.c.tag_id).where(Tag.name.in_(spec.tags))))
     if spec.store_codes:
-        parts.append(func.upper(Store.code).in_(spec.store_codes))
+        parts.append(func.upper(Store.code).in_([c.upper() for c in spec.store_codes]))
     cond = or_(*parts) if parts else false()
     if spec.exclude_codes:
-        cond = and_(cond, not_(func.upper(Store.code).in_(spec.exclude_codes)))
+        cond = and_(cond, not_(func.upper(Store.code).in_([c.upper() for c in spec.exclude_codes])))
     if with_status and spec.active_only:
         cond = and_(cond, Store.status == roles.STORE_ACTIVE)
     return cond

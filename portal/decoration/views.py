@@ -1,0 +1,405 @@
+"""Decoration templates (HQ and distributor admins) and the store's own page (store owners).
+
+Every editor action answers an htmx request with the editor partial (block list, edit panel and
+phone preview together) and a plain request with a redirect, so the pages work without htmx too.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from wtforms import FieldList
+
+from portal.audit import services as audit
+from portal.decoration import services
+from portal.decoration.blocks import BLOCK_TYPES, codes, data_of, form_for
+from portal.decoration.forms import AddBlockForm, PublishForm, TemplateForm
+from portal.decoration.labels import BLOCK_LABELS, DROP_REASONS
+from portal.decoration.models import StorePage, Template, TemplateVersion
+from portal.extensions import db, htmx
+from portal.org import roles
+from portal.org.models import OrgNode, Store, User
+from portal.org.scope import Scope, get_store_or_404
+from portal.org.services import RuleError
+from portal.pushes.views import prepare_push_form, start_push
+from portal.security import current_scope, roles_required
+from portal.targets.views import _reach
+from portal.web import form_status
+
+bp = Blueprint("decoration", __name__)
+
+
+# --------------------------------------------------------------------------- lookups
+
+def get_template_or_404(scope: Scope, template_id: int) -> Template:
+    """A template owned inside the scope: HQ sees every template, a distributor only its own."""
+    template = db.session.scalar(select(Template).where(Template.id == template_id, scope.paths(Template.path)))
+    if template is None:
+        abort(404)
+    return template
+
+
+def get_version_or_404(template: Template, number: int) -> TemplateVersion:
+    version = db.session.scalar(select(TemplateVersion).where(TemplateVersion.template_id == template.id,
+                                                              TemplateVersion.number == number))
+    if version is None:
+        abort(404)
+    return version
+
+
+def _draft_block_or_404(template: Template, key: str) -> dict:
+    block = next((b for b in template.draft if b["key"] == key), None)
+    if block is None:
+        abort(404)
+    return block
+
+
+# --------------------------------------------------------------------------- what pages show
+
+def _short(text: str, n: int = 36) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def block_summary(block: dict) -> str:
+    """One line that tells blocks of a page apart in a list."""
+    t, d = block["type"], block.get("data") or {}
+    if t == "banner":
+        return _("%(n)s slides · %(s)s s each", n=len(d.get("slides") or []), s=d.get("interval") or "—")
+    if t == "notice":
+        return _short(d.get("text", ""))
+    if t == "goods_grid":
+        if d.get("source") == "picked":
+            what = _("%(n)s hand-picked goods", n=len(codes(d.get("goods", ""))))
+        else:
+            what = _("category “%(c)s”", c=d.get("category") or "—")
+        return " · ".join(p for p in (d.get("title"), what, _("%(n)s columns", n=d.get("columns") or 2)) if p)
+    if t == "live_entry":
+        shown = _("only while live") if d.get("show") == "live_only" else _("always shown")
+        return f"{d.get('title') or ''} · {shown}"
+    if t == "coupon_strip":
+        if d.get("source") == "picked":
+            what = _("%(n)s hand-picked coupons", n=len(codes(d.get("coupons", ""))))
+        else:
+            what = _("every coupon the store runs")
+        return " · ".join(p for p in (d.get("title"), what) if p)
+    if t == "store_card":
+        parts = [d.get("hours") or ""]
+        parts += [label for key, label in (("show_address", _("address")), ("show_map", _("map")),
+                                           ("show_phone", _("phone"))) if d.get(key)]
+        return " · ".join(p for p in parts if p)
+    if t == "rich_text":
+        return _short(d.get("title") or d.get("body", ""))
+    if t == "image_hotspot":
+        return _("%(n)s tappable areas", n=len(d.get("hotspots") or []))
+    return ""
+
+
+@bp.context_processor
+def _helpers():
+    return {"block_types": BLOCK_TYPES, "block_labels": BLOCK_LABELS, "block_summary": block_summary,
+            "drop_reasons": DROP_REASONS, "list_errors": _list_errors}
+
+
+def _list_errors(field) -> list[str]:
+    """A list field's own errors ("add at least one slide"), without its rows' errors."""
+    return [str(e) for e in field.errors if not isinstance(e, (dict, list))]
+
+
+def _pad(form) -> None:
+    """Give every list of rows (banner slides, hotspots) one blank row to add another with."""
+    for field in form:
+        if isinstance(field, FieldList):
+            blank = any(entry.form.is_blank() for entry in field.entries)
+            if not blank and (field.max_entries is None or len(field.entries) < field.max_entries):
+                field.append_entry()
+
+
+def _sample_store(scope: Scope) -> Store | None:
+    """The store the HQ preview shows in its store card: the first open store in scope."""
+    return db.session.scalar(select(Store).where(scope.stores(), Store.status == roles.STORE_ACTIVE)
+                             .order_by(Store.code).limit(1))
+
+
+def _versions(scope: Scope, template: Template) -> list[dict]:
+    rows = db.session.execute(
+        select(TemplateVersion, User.username).outerjoin(User, User.id == TemplateVersion.published_by_id)
+        .where(TemplateVersion.template_id == template.id).order_by(TemplateVersion.number.desc())).all()
+    using = dict(db.session.execute(
+        select(StorePage.version_id, func.count()).join(Store, Store.id == StorePage.store_id)
+        .where(StorePage.version_id.in_([v.id for v, _u in rows]), scope.stores())
+        .group_by(StorePage.version_id)).all()) if rows else {}
+    return [{"version": v, "by": u or "—", "blocks": len(v.blocks), "stores": using.get(v.id, 0)} for v, u in rows]
+
+
+def _partial_or_page(partial: str, full: str, status: int = 200, **ctx):
+    return render_template(partial if htmx else full, **ctx), status
+
+
+def _editor(scope: Scope, template: Template, *, editing: str | None = None, form=None,
+            publish_form: PublishForm | None = None, add_form: AddBlockForm | None = None, status: int = 200):
+    versions = _versions(scope, template)
+    latest = versions[0]["version"] if versions else None
+    ctx = dict(template=template, blocks=template.draft, editing=editing, form=form,
+               publish_form=publish_form or PublishForm(), add_form=add_form or AddBlockForm(),
+               versions=versions, latest=latest,
+               unpublished=latest is None or latest.blocks != template.draft,
+               store=_sample_store(scope))
+    return _partial_or_page("decoration/_editor.html", "decoration/editor.html", status, **ctx)
+
+
+def _changed(scope: Scope, template: Template, change: str, block_type: str) -> None:
+    audit.record(scope.user, "template.update", "template", template.id, template.name, template.path,
+                 {"change": change, "block": block_type})
+
+
+def _back_to_editor(template: Template):
+    return redirect(url_for("decoration.edit_template", template_id=template.id))
+
+
+# --------------------------------------------------------------------------- templates (admins)
+
+@bp.route("/templates")
+@roles_required(*roles.ADMINS)
+def list_templates():
+    scope = current_scope()
+    templates = db.session.scalars(services.scoped_templates(scope)).all()
+    ids = [t.id for t in templates]
+    using = dict(db.session.execute(
+        select(TemplateVersion.template_id, func.count())
+        .join(StorePage, StorePage.version_id == TemplateVersion.id).join(Store, Store.id == StorePage.store_id)
+        .where(TemplateVersion.template_id.in_(ids), scope.stores())
+        .group_by(TemplateVersion.template_id)).all()) if ids else {}
+    latest = {v.template_id: v.blocks for v in db.session.scalars(
+        select(TemplateVersion).join(Template, (Template.id == TemplateVersion.template_id)
+                                     & (Template.latest_version == TemplateVersion.number))
+        .where(Template.id.in_(ids)))} if ids else {}
+    owners = {n.path: n.name for n in db.session.scalars(
+        select(OrgNode).where(OrgNode.path.in_({t.path for t in templates})))} if templates else {}
+    changed = {t.id for t in templates if t.id in latest and latest[t.id] != t.draft}
+    return render_template("decoration/list.html", templates=templates, using=using, owners=owners,
+                           changed=changed)
+
+
+@bp.route("/templates/new", methods=["GET", "POST"])
+@roles_required(*roles.ADMINS)
+def create_template():
+    scope = current_scope()
+    form = TemplateForm()
+    if form.validate_on_submit():
+        template = services.create_template(scope, form.name.data, actor=scope.user)
+        flash(_("Template “%(name)s” created. Add blocks to compose the page.", name=template.name), "success")
+        return _back_to_editor(template)
+    return render_template("decoration/new.html", form=form), form_status()
+
+
+@bp.route("/templates/<int:template_id>")
+@roles_required(*roles.ADMINS)
+def edit_template(template_id: int):
+    scope = current_scope()
+    return _editor(scope, get_template_or_404(scope, template_id))
+
+
+@bp.route("/templates/<int:template_id>/blocks", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def add_block(template_id: int):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    form = AddBlockForm()
+    if not form.validate_on_submit():
+        return _editor(scope, template, add_form=form, status=422)
+    block = services.add_block(scope, template, form.type.data, actor=scope.user)
+    _changed(scope, template, "block_add", block["type"])
+    flash(_("%(block)s added. It is locked until you let stores edit it.", block=BLOCK_LABELS[block["type"]]),
+          "success")
+    if not htmx:
+        return redirect(url_for("decoration.edit_block", template_id=template.id, key=block["key"]))
+    # Open the new block's panel straight away: a block is added to be filled in.
+    block_form = form_for(block["type"], block["data"])
+    _pad(block_form)
+    return _editor(scope, template, editing=block["key"], form=block_form)
+
+
+@bp.route("/templates/<int:template_id>/blocks/<key>", methods=["GET", "POST"])
+@roles_required(*roles.ADMINS)
+def edit_block(template_id: int, key: str):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    block = _draft_block_or_404(template, key)
+    if request.method == "POST":
+        form = form_for(block["type"], formdata=request.form)
+        if form.validate():
+            services.update_block(scope, template, key, data_of(form), block["locked"], actor=scope.user)
+            _changed(scope, template, "block_edit", block["type"])
+            flash(_("%(block)s saved.", block=BLOCK_LABELS[block["type"]]), "success")
+            return _editor(scope, template) if htmx else _back_to_editor(template)
+    else:
+        form = form_for(block["type"], block["data"])
+    _pad(form)
+    return _editor(scope, template, editing=key, form=form, status=form_status())
+
+
+@bp.route("/templates/<int:template_id>/blocks/<key>/move", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def move_block(template_id: int, key: str):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    block = _draft_block_or_404(template, key)
+    step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
+    if step is None:
+        abort(400, _("Move a block up or down."))
+    services.move_block(scope, template, key, step)
+    _changed(scope, template, "block_move", block["type"])
+    return _editor(scope, template) if htmx else _back_to_editor(template)
+
+
+@bp.route("/templates/<int:template_id>/blocks/<key>/lock", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def lock_block(template_id: int, key: str):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    block = _draft_block_or_404(template, key)
+    locked = request.form.get("locked") == "1"
+    services.set_locked(scope, template, key, locked)
+    _changed(scope, template, "block_lock" if locked else "block_unlock", block["type"])
+    label = BLOCK_LABELS[block["type"]]
+    flash(_("%(block)s is locked: stores show HQ's content.", block=label) if locked else
+          _("Stores may now edit %(block)s.", block=label), "success")
+    return _editor(scope, template) if htmx else _back_to_editor(template)
+
+
+@bp.route("/templates/<int:template_id>/blocks/<key>/delete", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def delete_block(template_id: int, key: str):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    block = _draft_block_or_404(template, key)
+    services.remove_block(scope, template, key)
+    _changed(scope, template, "block_delete", block["type"])
+    flash(_("%(block)s deleted from the draft. Published versions keep it.", block=BLOCK_LABELS[block["type"]]),
+          "success")
+    return _editor(scope, template) if htmx else _back_to_editor(template)
+
+
+@bp.route("/templates/<int:template_id>/publish", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def publish(template_id: int):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    form = PublishForm()
+    if form.validate_on_submit():
+        latest = template.versions[0] if template.versions else None
+        try:
+            if latest is not None and latest.blocks == template.draft:
+                raise RuleError(_("Nothing changed since v%(n)s: push that version instead.", n=latest.number))
+            version = services.publish(scope, template, form.note.data or "", actor=scope.user)
+        except RuleError as exc:
+            form.note.errors = list(form.note.errors) + [exc.message]
+        else:
+            flash(_("Published v%(n)s. It reaches no store until you push it.", n=version.number), "success")
+            return _back_to_editor(template)
+    return _editor(scope, template, publish_form=form, status=422)
+
+
+@bp.route("/templates/<int:template_id>/versions/<int:number>")
+@roles_required(*roles.ADMINS)
+def view_version(template_id: int, number: int):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    version = get_version_or_404(template, number)
+    info = next(v for v in _versions(scope, template) if v["version"].id == version.id)
+    return render_template("decoration/version.html", template=template, version=version, info=info,
+                           store=_sample_store(scope))
+
+
+@bp.route("/templates/<int:template_id>/versions/<int:number>/push", methods=["GET", "POST"])
+@roles_required(*roles.ADMINS)
+def push_version(template_id: int, number: int):
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    version = get_version_or_404(template, number)
+    form, saved = prepare_push_form(scope)
+    if request.method == "POST":
+        push = start_push(scope, form, saved, kind="template", payload_id=version.id,
+                          label=f"{template.name} v{version.number}")
+        if push is not None:
+            flash(_("Pushing %(what)s. Stores that already have it are skipped.",
+                    what=f"{template.name} v{version.number}"), "success")
+            return redirect(url_for("pushes.view_push", push_id=push.id))
+    spec = form.chosen_spec(saved)[0]
+    info = next(v for v in _versions(scope, template) if v["version"].id == version.id)
+    return render_template("decoration/push.html", template=template, version=version, info=info, form=form,
+                           reach=_reach(scope, spec), errors=[],
+                           action=url_for("decoration.push_version", template_id=template.id,
+                                          number=version.number)), form_status()
+
+
+# --------------------------------------------------------------------------- a store's page
+
+def _store_page(scope: Scope, store: Store, *, editable: bool, editing: str | None = None, form=None,
+                status: int = 200):
+    page = services.effective_page(store)
+    return _partial_or_page("decoration/_page.html", "decoration/page.html", status, page=page, store=store,
+                            editable=editable, editing=editing, form=form)
+
+
+def _page_block_or_404(page: services.EffectivePage, key: str) -> dict:
+    block = next((b for b in page.blocks if b["key"] == key), None)
+    if block is None:
+        abort(404)
+    return block
+
+
+@bp.route("/my/page")
+@roles_required(roles.STORE_OWNER)
+def my_page():
+    scope = current_scope()
+    return _store_page(scope, get_store_or_404(scope, scope.store_id), editable=True)
+
+
+@bp.route("/stores/<int:store_id>/page")
+@roles_required(*roles.STAFF)
+def view_store_page(store_id: int):
+    """A store's effective page as its customers see it, read-only, for the people above it."""
+    scope = current_scope()
+    return _store_page(scope, get_store_or_404(scope, store_id), editable=False)
+
+
+@bp.route("/stores/<int:store_id>/page/blocks/<key>", methods=["GET", "POST"])
+@roles_required(roles.STORE_OWNER)
+def edit_page_block(store_id: int, key: str):
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)          # another store's page: 404
+    block = _page_block_or_404(services.effective_page(store), key)
+    if block["locked"]:
+        abort(403, _("HQ has locked this block."))
+    if request.method == "POST":
+        form = form_for(block["type"], formdata=request.form)
+        if form.validate():
+            try:
+                services.save_override(scope, store, key, data_of(form), actor=scope.user)
+            except RuleError as exc:
+                abort(403, exc.message)
+            flash(_("Saved. Customers see your %(block)s the next time they open the mini-program.",
+                    block=BLOCK_LABELS[block["type"]]), "success")
+            if htmx:
+                return _store_page(scope, store, editable=True)
+            return redirect(url_for("decoration.my_page"))
+    else:
+        form = form_for(block["type"], block["data"])
+    _pad(form)
+    return _store_page(scope, store, editable=True, editing=key, form=form, status=form_status())
+
+
+@bp.route("/stores/<int:store_id>/page/blocks/<key>/reset", methods=["POST"])
+@roles_required(roles.STORE_OWNER)
+def reset_page_block(store_id: int, key: str):
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)
+    if services.reset_override(scope, store, key, actor=scope.user):
+        flash(_("Back to HQ's content."), "success")
+    else:
+        flash(_("There was nothing of yours to reset."), "info")
+    if htmx:
+        return _store_page(scope, store, editable=True)
+    return redirect(url_for("decoration.my_page"))

@@ -1,0 +1,26 @@
+from flask_babel import lazy_gettext as _l
+
+STATE_LABELS = {
+    "scheduled": (_l("Scheduled"), "bg-purple-lt"),
+    "queued": (_l("Queued"), "bg-azure-lt"),
+    "running": (_l("Running"), "bg-blue-lt"),
+    "done": (_l("Done"), "bg-green-lt"),
+    "failed": (_l("Failed"), "bg-red-lt"),
+    "rolling_back": (_l("Rolling back"), "bg-orange-lt"),
+    "rolled_back": (_l("Rolled back"), "bg-secondary-lt"),
+}
+OUTCOME_LABELS = {
+    "pending": _l("Waiting"),
+    "delivered": _l("Delivered"),
+    "skipped": _l("Skipped"),
+    "failed": _l("Failed"),
+    "reverted": _l("Rolled back"),
+}
+REASON_LABELS = {
+    "store_closed": _l("store closed"),
+    "store_suspended": _l("store suspended"),
+    "already_has_it": _l("store already has it"),
+    "out_of_scope": _l("outside your part of the organization"),
+    "changed_since": _l("store got something newer since; kept"),
+}
+KIND_LABELS = {"template": _l("Decoration template")}

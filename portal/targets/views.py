@@ -1,0 +1,102 @@
+"""Saved targets and the live "reaches N stores" preview."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.audit import services as audit
+from portal.extensions import db
+from portal.org import roles, services as org_services
+from portal.org.services import RuleError
+from portal.security import current_scope, roles_required
+from portal.targets import services
+from portal.targets.forms import TargetFields, TargetForm
+from portal.targets.models import Target
+from portal.org.scope import Scope
+from portal.web import form_status
+
+bp = Blueprint("targets", __name__)
+
+
+def fill_choices(form: TargetFields, scope: Scope) -> None:
+    nodes = org_services.scoped_nodes(scope, roles.DISTRIBUTOR, roles.REGION)
+    form.node_ids.choices = [(n.id, n.name) for n in nodes]
+    form.tags.choices = [(t, t) for t in org_services.all_tags(scope)]
+
+
+def get_target_or_404(scope: Scope, target_id: int) -> Target:
+    target = db.session.scalar(select(Target).where(Target.id == target_id, scope.paths(Target.path)))
+    if target is None:
+        abort(404)
+    return target
+
+
+@bp.route("/targets")
+@roles_required(*roles.ADMINS)
+def list_targets():
+    scope = current_scope()
+    targets = db.session.scalars(services.scoped_targets(scope)).all()
+    reach = {t.id: services.count(scope, services.TargetSpec.from_dict(t.spec)) for t in targets}
+    return render_template("targets/list.html", targets=targets, reach=reach)
+
+
+@bp.route("/targets/new", methods=["GET", "POST"])
+@bp.route("/targets/<int:target_id>/edit", methods=["GET", "POST"])
+@roles_required(*roles.ADMINS)
+def edit_target(target_id: int | None = None):
+    scope = current_scope()
+    target = get_target_or_404(scope, target_id) if target_id else None
+    form = TargetForm(obj=target)
+    fill_choices(form, scope)
+    if request.method == "GET" and target is not None:
+        form.fill(services.TargetSpec.from_dict(target.spec))
+    if form.validate_on_submit():
+        try:
+            target = services.save_target(scope, form.name.data, form.spec(), actor=scope.user, target=target)
+        except RuleError as exc:
+            form.everything.errors = list(form.everything.errors) + [exc.message]
+        else:
+            audit.record(scope.user, "target.save", "target", target.id, target.name, scope.path, target.spec)
+            flash(_("Target “%(name)s” saved.", name=target.name), "success")
+            return redirect(url_for("targets.list_targets"))
+    spec = form.spec()
+    return render_template("targets/form.html", form=form, target=target,
+                           reach=_reach(scope, spec)), form_status()
+
+
+@bp.route("/targets/<int:target_id>/delete", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def delete_target(target_id: int):
+    scope = current_scope()
+    target = get_target_or_404(scope, target_id)
+    audit.record(scope.user, "target.delete", "target", target.id, target.name, scope.path)
+    db.session.delete(target)
+    flash(_("Target “%(name)s” deleted.", name=target.name), "success")
+    return redirect(url_for("targets.list_targets"))
+
+
+@bp.route("/targets/preview")
+@roles_required(*roles.ADMINS)
+def preview():
+    """The "reaches N stores" partial for any form that embeds the target fields."""
+    scope = current_scope()
+    form = TargetFields(formdata=request.args, meta={"csrf": False})
+    fill_choices(form, scope)
+    form.validate()
+    spec = form.spec()
+    # A push form may name a saved target instead of ad-hoc fields.
+    if request.args.get("target_id", "").isdigit():
+        target = db.session.scalar(select(Target).where(Target.id == int(request.args["target_id"]),
+                                                        scope.paths(Target.path)))
+        if target is not None:
+            spec = services.TargetSpec.from_dict(target.spec)
+    return render_template("targets/_reach.html", reach=_reach(scope, spec),
+                           errors=form.store_codes.errors + form.exclude_codes.errors)
+
+
+def _reach(scope: Scope, spec: services.TargetSpec) -> dict:
+    if spec.is_empty:
+        return {"count": 0, "sample": [], "outside": 0, "empty": True}
+    return {"count": services.count(scope, spec), "sample": services.sample(scope, spec),
+            "outside": services.outside_scope(scope, spec), "empty": False}
