@@ -30,9 +30,10 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from portal import cli, web
+    from portal import cli, jobs, web
     web.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
     return app
 
 

@@ -49,6 +49,7 @@ class Config:
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or ("celery" if os.environ.get("REDIS_URL") else "thread")
     JOBS_RAISE = False
     CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "portal")
     PUSH_BATCH_SIZE = 2000
     # A running push whose progress has not moved for this long is taken as dead and resumed.
     PUSH_STALL_SECONDS = 300

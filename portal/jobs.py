@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from flask import Flask, current_app
@@ -50,14 +51,40 @@ def dispatch(name: str, *args) -> None:
     app = current_app._get_current_object()
     backend = app.config["JOBS_BACKEND"]
     if backend == "celery":
-        from portal.worker import celery
-
-        celery.send_task("portal.run_job", args=[name, *args])
+        celery_client(app).send_task("portal.run_job", args=[name, *args])
     elif backend == "thread":
         threading.Thread(target=run_job_in_app, args=(app, name, *args), daemon=True,
                          name=f"job:{name}").start()
     else:  # eager: after this commit, in a context of its own (so its session is its own too)
         run_job_in_app(app, name, *args)
+
+
+def make_celery(app: Flask):
+    """The Celery app for this portal: the worker runs it, the web process only sends to it."""
+    from celery import Celery
+
+    celery = Celery("portal", broker=app.config["CELERY_BROKER_URL"])
+    celery.conf.update(
+        task_default_queue=app.config["CELERY_QUEUE"],
+        task_acks_late=True,                 # a job whose worker dies is delivered again
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "dispatch-due-pushes": {"task": "portal.run_job", "schedule": 30.0,
+                                    "args": ["portal.pushes.services.dispatch_due"]},
+            "resume-stalled-pushes": {"task": "portal.run_job", "schedule": 300.0,
+                                      "args": ["portal.pushes.services.resume_stalled"]},
+        },
+    )
+    return celery
+
+
+def celery_client(app: Flask):
+    client = app.extensions.get("celery")
+    if client is None:
+        client = app.extensions["celery"] = make_celery(app)
+    return client
 
 
 def run_job_in_app(app: Flask, name: str, *args) -> None:
@@ -71,3 +98,41 @@ def run_job_in_app(app: Flask, name: str, *args) -> None:
                 raise
         finally:
             db.session.remove()
+
+
+# --------------------------------------------------------------------------- the embedded clock
+
+def start_clock(app: Flask, every: float = 30.0) -> None:
+    """Without Celery beat (the embedded install), a thread of the web process sends due
+    scheduled pushes out and resumes stalled ones. Started on the first request, not at import,
+    so CLI commands and tests never run it."""
+    if app.extensions.get("job_clock"):
+        return
+    app.extensions["job_clock"] = True
+
+    def tick():
+        from portal.pushes import services as pushes
+
+        ticks = 0
+        while True:
+            time.sleep(every)
+            with app.app_context():
+                try:
+                    pushes.dispatch_due()
+                    if ticks % 10 == 0:
+                        pushes.resume_stalled()
+                except Exception:
+                    log.exception("job clock tick failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+            ticks += 1
+
+    threading.Thread(target=tick, daemon=True, name="job-clock").start()
+
+
+def init_app(app: Flask) -> None:
+    if app.config["JOBS_BACKEND"] == "thread" and not app.testing:
+        @app.before_request
+        def _clock():
+            start_clock(app)

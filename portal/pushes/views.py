@@ -90,7 +90,10 @@ def view_push(push_id: int):
         stmt = stmt.where((Store.code.ilike(f"%{q}%")) | (Store.name.like(f"%{q}%")))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    ctx = dict(push=push, rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+    reasons = db.session.execute(
+        select(Delivery.reason, func.count()).where(Delivery.push_id == push.id, Delivery.reason != "")
+        .group_by(Delivery.reason).order_by(func.count().desc())).all()
+    ctx = dict(push=push, rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)), reasons=reasons,
                outcome=outcome, q=q, progress=services.progress(push),
                spec=TargetSpec.from_dict(push.target_spec))
     if htmx and htmx.target == "delivery-rows":

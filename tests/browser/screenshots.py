@@ -214,6 +214,17 @@ def main() -> int:
         page.wait_for_timeout(400)
         shot(page, "template-editor")
 
+        # The push form: a region ticked, the reach updated live.
+        page.goto(page.url.split("#")[0].rstrip("/") + "/versions/1/push")
+        page.locator(".target-fields input[name=node_ids]").nth(4).check()
+        page.wait_for_selector("[data-reach]")
+        page.wait_for_timeout(300)
+        shot(page, "push-form")
+        page.goto("/pushes")
+        page.click("table a >> nth=0")
+        page.wait_for_selector("#push-progress")
+        shot(page, "push-detail")
+
         page.goto("/stores/import")
         page.set_input_files("input[type=file][name=file]",
                             files=[{"name": "门店.csv", "mimeType": "text/csv", "buffer": BAD_CSV.encode()}])

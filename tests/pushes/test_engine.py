@@ -119,3 +119,83 @@ def test_overlapping_pushes_by_two_admins(app, db, org):
     db.session.commit()
     assert _page(db, org.stores["sh1"]) == v_east.id and _page(db, org.stores["gd1"]) is None
     assert db.session.get(Push, p_east.id).state == "done"
+
+
+def test_two_admins_pushing_at_once_to_overlapping_stores(app, db, org):
+    """Two pushes run at the same time, in two threads with their own connections, over
+    overlapping stores. Per store, whichever came second records the first as what the store had,
+    so rolling the winner back hands each store exactly the other push's version."""
+    import threading
+
+    hq, east = org.users["hq"], org.users["east_admin"]
+    for i in range(30):
+        factories.make_store(org.nodes["r_sh"], f"SHC{i:03d}")
+    _t1, v_east = factories.make_template_version(east, "华东首页")
+    _t2, v_hq = factories.make_template_version(hq, "总部首页")
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "none-yet"
+    made = []
+    for user, version, spec in ((east, v_east, TargetSpec(everything=True)),
+                                (hq, v_hq, TargetSpec(node_ids=[org.nodes["r_sh"].id]))):
+        push = pushes.create_push(scope_for(user), "template", version.id, "x", spec, actor=user)
+        made.append(push.id)
+    db.session.info.pop("after_commit_jobs", None)
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "eager"
+
+    errors = []
+    start = threading.Barrier(2)
+
+    def run(push_id):
+        with app.app_context():
+            try:
+                start.wait()
+                pushes.run_push(push_id, batch_size=4)
+            except Exception as exc:      # reported below, with the push it came from
+                errors.append((push_id, exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(pid,)) for pid in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    db.session.expire_all()
+    assert [db.session.get(Push, pid).state for pid in made] == ["done", "done"]
+    overlap = list(db.session.scalars(select(Delivery.store_id).where(Delivery.push_id == made[1])))
+    assert len(overlap) == 32
+    for sid in overlap:
+        page = db.session.get(StorePage, sid)
+        winner = page.push_id
+        loser = made[0] if winner == made[1] else made[1]
+        won = db.session.scalar(select(Delivery).where(Delivery.push_id == winner, Delivery.store_id == sid))
+        lost = db.session.scalar(select(Delivery).where(Delivery.push_id == loser, Delivery.store_id == sid))
+        assert won.outcome == lost.outcome == "delivered"
+        assert won.previous_push_id == loser and lost.previous_push_id is None, sid
+
+
+def test_a_push_whose_worker_died_is_picked_up_again(app, db, org):
+    from datetime import timedelta
+
+    from portal.org.models import utcnow
+
+    hq = org.users["hq"]
+    _t, v1 = factories.make_template_version(hq)
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "none-yet"
+    push = pushes.create_push(scope_for(hq), "template", v1.id, "v1", TargetSpec(everything=True), actor=hq)
+    db.session.info.pop("after_commit_jobs", None)
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "eager"
+    pushes.run_push(push.id, batch_size=2, max_batches=1)          # the worker dies here
+    assert pushes.resume_stalled() == 0                               # not stalled yet: it just moved
+    long_ago = utcnow() - timedelta(hours=1)
+    db.session.execute(Push.__table__.update().where(Push.id == push.id).values(started_at=long_ago))
+    db.session.execute(Delivery.__table__.update().where(Delivery.push_id == push.id).values(done_at=long_ago))
+    db.session.commit()
+    assert pushes.resume_stalled() == 1
+    db.session.expire_all()
+    push = db.session.get(Push, push.id)
+    assert push.state == "done" and push.delivered == 5
