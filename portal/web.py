@@ -52,6 +52,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["roles"] = roles
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.add_extension("jinja2.ext.do")
+    from portal.i18n import install_template_gettext
+    install_template_gettext(app)
     from portal.audit.labels import ACTION_LABELS, DETAIL_LABELS
     app.jinja_env.globals["audit_labels"] = ACTION_LABELS
     app.jinja_env.globals["audit_detail_labels"] = DETAIL_LABELS
