@@ -23,13 +23,11 @@ Results are printed as a table and written to benchmarks/results/page_api-<backe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from store_list import (DEFAULT_PG, RESULTS, ROOT, SQLCounter, WSGITimer, machine, make_app,  # noqa: E402
-                        postgres_database, seed, sqlite_database, summary_ms)
+from store_list import (DEFAULT_PG, SQLCounter, WSGITimer, make_app, run_benchmark, seed,  # noqa: E402
+                        summary_ms)
 
 from portal.api.services import issue_key  # noqa: E402
 from portal.decoration import services as deco  # noqa: E402
@@ -212,27 +210,8 @@ def main(argv=None) -> int:
                         help="PostgreSQL server; a fresh database is created and dropped (default %(default)s)")
     args = parser.parse_args(argv)
 
-    RESULTS.mkdir(exist_ok=True)
-    load, cpus = os.getloadavg()[0], os.cpu_count() or 1
-    if load > cpus / 2:
-        print(f"note: load average {load:.1f} on {cpus} CPUs: other processes will inflate the wall-clock "
-              f"figures; the cpu column (this process's own CPU time) is less affected.")
-    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-            "command": " ".join([".venv/bin/python", "benchmarks/page_api.py", *(argv or sys.argv[1:])]),
-            "stores": args.stores, "requests_per_case": args.requests, "warmup": WARMUP}
-    backends = [sqlite_database()]
-    if args.sqlite_only:
-        print("--sqlite-only: PostgreSQL skipped; no page_api-postgresql.json is written.")
-    else:
-        backends.append(postgres_database(args.pg_url))
-    for make in backends:
-        with make as backend:
-            result = {**meta, **run_backend(backend, args)}
-        out = RESULTS / f"page_api-{backend.name}.json"
-        out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-        print_report(result)
-        print(f"written to {out.relative_to(ROOT)}")
-    return 0
+    return run_benchmark("page_api", args, argv, run_backend, print_report,
+                         requests_per_case=args.requests, warmup=WARMUP)
 
 
 if __name__ == "__main__":

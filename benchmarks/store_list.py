@@ -431,23 +431,29 @@ def main(argv=None) -> int:
                         help="also write a cProfile of the list and import phases to benchmarks/results/")
     args = parser.parse_args(argv)
 
+    return run_benchmark("store_list", args, argv, run_backend, print_report,
+                         requests_per_case=args.requests, warmup_per_case=WARMUP)
+
+
+def run_benchmark(name: str, args, argv, run_backend, print_report, **meta) -> int:
+    """Run ``run_backend`` on SQLite and (unless --sqlite-only) PostgreSQL; print and save each."""
     RESULTS.mkdir(exist_ok=True)
     load, cpus = os.getloadavg()[0], os.cpu_count() or 1
     if load > cpus / 2:
         print(f"note: load average {load:.1f} on {cpus} CPUs: other processes will inflate the wall-clock "
               f"figures; the cpu column (this process's own CPU time) is less affected.")
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-            "command": " ".join([".venv/bin/python", "benchmarks/store_list.py", *(argv or sys.argv[1:])]),
-            "stores": args.stores, "requests_per_case": args.requests, "warmup_per_case": WARMUP}
+            "command": " ".join([".venv/bin/python", f"benchmarks/{name}.py", *(argv or sys.argv[1:])]),
+            "stores": args.stores, **meta}
     backends = [sqlite_database()]
     if args.sqlite_only:
-        print("--sqlite-only: PostgreSQL skipped; no store_list-postgresql.json is written.")
+        print(f"--sqlite-only: PostgreSQL skipped; no {name}-postgresql.json is written.")
     else:
         backends.append(postgres_database(args.pg_url))
     for make in backends:
         with make as backend:
             result = {**meta, **run_backend(backend, args)}
-        out = RESULTS / f"store_list-{backend.name}.json"
+        out = RESULTS / f"{name}-{backend.name}.json"
         out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         print_report(result)
         print(f"written to {out.relative_to(ROOT)}")

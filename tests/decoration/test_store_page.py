@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from portal.decoration.models import BlockOverride, StorePage
 from portal.extensions import db
 from portal.pushes.models import Push
-from tests.decoration.helpers import (NOTICE_TEXT, compose, draft, publish, push_to_region)
+from tests.decoration.helpers import NOTICE_TEXT, compose, publish, push_to_region
 
 OWN_TEXT = "南京路店：周三会员日，满 50 减 10"
 

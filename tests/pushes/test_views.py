@@ -1,5 +1,4 @@
 """Push history and a push's page, through the app."""
-from sqlalchemy import select
 
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
