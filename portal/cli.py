@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
                 raise click.ClickException("The database already has data. Use --reset to replace it.")
             demo.wipe()
         started = time.perf_counter()
-        users = demo.seed_demo(n_stores)
+        users = demo.seed_demo(n_stores, decoration=True)
         db.session.commit()
         click.echo(f"Demo brand loaded: {n_stores:,} stores in {time.perf_counter() - started:.1f} s.")
         click.echo(f"Sign in at http://127.0.0.1:5000 with password '{demo.DEMO_PASSWORD}':")

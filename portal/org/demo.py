@@ -140,11 +140,17 @@ def demo_users(nodes: dict[str, OrgNode]) -> list[tuple[str, str, str]]:
     return out
 
 
-def seed_demo(n_stores: int) -> list[tuple[str, str, str]]:
+def seed_demo(n_stores: int, *, decoration: bool = False) -> list[tuple[str, str, str]]:
     nodes = build_tree()
     rows, tags = store_rows(n_stores, nodes)
     insert_stores(rows, tags)
-    return demo_users(nodes)
+    users = demo_users(nodes)
+    if decoration:
+        from portal.decoration.demo import seed_decoration
+
+        db.session.flush()
+        seed_decoration(db.session.scalar(select(User).where(User.username == "hq")))
+    return users
 
 
 def is_empty() -> bool:
@@ -153,6 +159,13 @@ def is_empty() -> bool:
 
 def wipe() -> None:
     from portal.audit.models import AuditEntry
+    from portal.api.models import StoreApiKey
+    from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
+    from portal.pushes.models import Delivery, Push
+    from portal.targets.models import Target
+
+    for model in (StoreApiKey, BlockOverride, StorePage, Delivery, Push, Target, TemplateVersion, Template):
+        db.session.execute(delete(model))
     db.session.execute(delete(AuditEntry))
     db.session.execute(delete(User))
     db.session.execute(delete(store_tags))
