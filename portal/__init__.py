@@ -90,3 +90,7 @@ from portal.targets import models as _target_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
 from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.api import models as _api_models  # noqa: E402,F401
+from portal.catalog import models as _catalog_models  # noqa: E402,F401
+from portal.campaigns import models as _campaign_models  # noqa: E402,F401
+from portal.catalog import push_kind as _goods_push  # noqa: E402,F401
+from portal.campaigns import push_kind as _campaign_push  # noqa: E402,F401

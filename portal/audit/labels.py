@@ -32,6 +32,21 @@ ACTION_LABELS = {
     "page.reset": _l("Reset a block to HQ's"),
     "apikey.create": _l("Issued an API key"),
     "apikey.revoke": _l("Revoked an API key"),
+    "product.create": _l("Added a product"),
+    "product.update": _l("Edited a product"),
+    "product.archive": _l("Archived a product"),
+    "product.import": _l("Imported the catalog"),
+    "product.image": _l("Changed product images"),
+    "assortment.save": _l("Saved an assortment"),
+    "listing.update": _l("Changed the store's shelf"),
+    "local_product.save": _l("Saved a store's own product"),
+    "campaign.create": _l("Created a campaign"),
+    "campaign.update": _l("Edited a campaign"),
+    "campaign.publish": _l("Published a campaign"),
+    "campaign.cancel": _l("Cancelled a campaign"),
+    "campaign.stop": _l("Stopped a campaign in stores"),
+    "campaign.join": _l("Joined a campaign"),
+    "campaign.decline": _l("Declined a campaign"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 

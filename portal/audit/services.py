@@ -23,6 +23,10 @@ ACTIONS = (
     "push.create", "push.rollback", "push.cancel",
     "template.create", "template.update", "template.publish",
     "page.edit", "page.reset", "apikey.create", "apikey.revoke",
+    "product.create", "product.update", "product.archive", "product.import", "product.image",
+    "assortment.save", "listing.update", "local_product.save",
+    "campaign.create", "campaign.update", "campaign.publish", "campaign.cancel", "campaign.stop",
+    "campaign.join", "campaign.decline",
 )
 
 

@@ -23,4 +23,4 @@ REASON_LABELS = {
     "out_of_scope": _l("outside your part of the organization"),
     "changed_since": _l("store got something newer since; kept"),
 }
-KIND_LABELS = {"template": _l("Decoration template")}
+KIND_LABELS = {"template": _l("Decoration template"), "goods": _l("Goods"), "campaign": _l("Campaign")}
