@@ -73,13 +73,17 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
+    from portal.catalog.views import bp as catalog_bp
+    from portal.catalog.store_views import bp as catalog_store_bp
+    from portal.campaigns.views import bp as campaigns_bp
     from portal.core.views import bp as core_bp
     from portal.decoration.views import bp as decoration_bp
     from portal.org.views import bp as org_bp
     from portal.pushes.views import bp as pushes_bp
     from portal.targets.views import bp as targets_bp
 
-    for bp in (core_bp, auth_bp, org_bp, audit_bp, api_bp, targets_bp, pushes_bp, decoration_bp):
+    for bp in (core_bp, auth_bp, org_bp, audit_bp, api_bp, targets_bp, pushes_bp, decoration_bp,
+               campaigns_bp, catalog_store_bp, catalog_bp):
         app.register_blueprint(bp)
 
 

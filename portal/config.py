@@ -1,5 +1,6 @@
 """Configuration classes. Everything that differs between machines comes from the environment."""
 import os
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,8 @@ class TestConfig(Config):
     JOBS_BACKEND = "eager"
     JOBS_RAISE = True
     SERVER_NAME = None
+    # Goods pictures of the tests go to a throw-away folder, not the instance folder.
+    GOODS_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "portal-test-uploads", "goods")
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": Config, "test": TestConfig}

@@ -103,3 +103,32 @@ def make_template_version(scope_user: User, name: str = "春季首页", blocks: 
     version = deco.publish(scope, template, "", actor=scope_user)
     db.session.flush()
     return template, version
+
+
+def make_product(owner: OrgNode | Store, code: str | None = None, *, name: str | None = None,
+                 category: str = "饮品", skus: int = 2, list_price: int = 1000, floor: int = 800,
+                 ceiling: int = 1500, **kw):
+    """A product with ``skus`` SKUs (prices in fen), owned by an org node (HQ's catalog) or by a
+    store (the store's own local goods)."""
+    from portal.catalog.models import Product, Sku
+
+    n = next(_seq)
+    code = code or f"P{n:05d}"
+    product = Product(code=code, name=name or f"商品{n}", category=category, path=owner.path,
+                      store_id=owner.id if isinstance(owner, Store) else None, **kw)
+    product.skus = [Sku(code=f"{code}-{i + 1}", spec={"规格": f"规格{i + 1}"}, list_price=list_price,
+                        price_floor=floor, price_ceiling=ceiling) for i in range(skus)]
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def png_bytes(width: int = 800, height: int = 600, fmt: str = "PNG") -> bytes:
+    """A real picture, made with Pillow, for upload tests."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (230, 120, 40)).save(out, format=fmt)
+    return out.getvalue()

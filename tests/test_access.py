@@ -73,6 +73,45 @@ TABLE = {
     "decoration.view_store_page": ("GET", "/stores/{id}/page", STAFF, "store", None),
     "decoration.edit_page_block": ("GET", "/stores/{id}/page/blocks/blk1", ("owner1",), "store_page", None),
     "decoration.reset_page_block": ("POST", "/stores/{id}/page/blocks/blk1/reset", ("owner1",), "store_page", {}),
+    "catalog.list_products": ("GET", "/goods", ADMINS, None, None),
+    "catalog.create_product": ("GET", "/goods/new", ADMINS, None, None),
+    "catalog.import_products": ("GET", "/goods/import", ADMINS, None, None),
+    "catalog.edit_product": ("GET", "/goods/{id}", ADMINS, "product", None),
+    "catalog.archive_product": ("POST", "/goods/{id}/archive", ADMINS, "product", {"archived": "1"}),
+    "catalog.upload_image": ("POST", "/goods/{id}/images", ADMINS, "product", {}),
+    "catalog.delete_image": ("POST", "/goods/{id[0]}/images/{id[1]}/delete", ADMINS, "product_image", {}),
+    "catalog.product_image": ("GET", "/goods/{id[0]}/images/{id[1]}", ALL, "product_image", None),
+    "catalog.media": ("GET", "/media/goods/{id}", PUBLIC, "thumb", None),
+    "catalog_store.my_goods": ("GET", "/my/goods", ("owner1",), None, None),
+    "catalog_store.view_store_goods": ("GET", "/stores/{id}/goods", STAFF, "store", None),
+    "catalog_store.save_listing": ("POST", "/stores/{id[0]}/goods/{id[1]}", ("owner1",), "shelf_sku",
+                                   {"price": "", "stock": ""}),
+    "catalog_store.toggle_shelf": ("POST", "/stores/{id[0]}/goods/{id[1]}/shelf", ("owner1",), "shelf_sku",
+                                   {"on_shelf": "0"}),
+    "catalog_store.mark_notices_read": ("POST", "/stores/{id}/notices/read", ("owner1",), "store", {}),
+    "catalog_store.create_local_product": ("GET", "/my/goods/new", ("owner1",), None, None),
+    "catalog_store.edit_local_product": ("GET", "/stores/{id[0]}/products/{id[1]}/edit", ("owner1",),
+                                         "local_product", None),
+    "catalog_store.list_assortments": ("GET", "/assortments", ADMINS, None, None),
+    "catalog_store.create_assortment": ("GET", "/assortments/new", ADMINS, None, None),
+    "catalog_store.edit_assortment": ("GET", "/assortments/{id}", ADMINS, "assortment", None),
+    "catalog_store.add_items": ("POST", "/assortments/{id}/items", ADMINS, "assortment", {"codes": "P-ACCESS"}),
+    "catalog_store.remove_item": ("POST", "/assortments/{id}/items/1/delete", ADMINS, "assortment", {}),
+    "catalog_store.push_assortment": ("GET", "/assortments/{id}/push", ADMINS, "assortment", None),
+    "catalog_store.api_goods": ("GET", "/api/v1/stores/SH001/goods", API_KEY, None, None),
+    "campaigns.list_campaigns": ("GET", "/campaigns", ADMINS, None, None),
+    "campaigns.create_campaign": ("GET", "/campaigns/new/coupon", ADMINS, None, None),
+    "campaigns.view_campaign": ("GET", "/campaigns/{id}", ADMINS, "campaign", None),
+    "campaigns.edit_campaign": ("GET", "/campaigns/{id}/edit", ADMINS, "campaign", None),
+    "campaigns.publish_campaign": ("POST", "/campaigns/{id}/publish", ADMINS, "campaign", {}),
+    "campaigns.cancel_campaign": ("POST", "/campaigns/{id}/cancel", ADMINS, "campaign", {}),
+    "campaigns.push_campaign": ("GET", "/campaigns/{id}/push", ADMINS, "campaign", None),
+    "campaigns.stop_campaign": ("POST", "/campaigns/{id}/stop", ADMINS, "campaign", {"all": "1"}),
+    "campaigns.my_campaigns": ("GET", "/my/campaigns", ("owner1",), None, None),
+    "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", ("owner1",), "offer", {}),
+    "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", ("owner1",), "offer", {}),
+    "campaigns.api_store_campaigns": ("GET", "/api/v1/stores/SH001/campaigns", API_KEY, None, None),
+    "campaigns.api_claim_coupon": ("POST", "/api/v1/stores/SH001/coupons/1/claim", API_KEY, None, {}),
 }
 
 
@@ -99,7 +138,84 @@ def _ids(org, kind: str) -> tuple[int, int]:
     if kind in ("template", "store_page"):
         own, foreign = _templates(org)
         return (own, foreign) if kind == "template" else (org.stores["sh1"].id, org.stores["gd1"].id)
+    if kind in ("campaign", "offer"):
+        return _campaigns(org, offered=kind == "offer")
+    if kind in ("shelf_sku", "local_product", "assortment"):
+        return _goods(org, kind)
+    if kind in ("product", "product_image", "thumb"):
+        return _products(org, kind)
     raise AssertionError(kind)
+
+
+def _products(org, kind: str):
+    """product: a product of 华东 (east) and one of 华南 (south), each with one picture;
+    product_image: (product id, picture id) of each; thumb: the public thumbnail names."""
+    from portal.catalog.services import add_image
+    from portal.extensions import db
+    from portal.org.scope import scope_for
+    from tests.factories import make_product, png_bytes
+
+    rows = []
+    for node, admin in (("east", "east_admin"), ("south", "south_admin")):
+        product = make_product(org.nodes[node])
+        user = org.users[admin]
+        image = add_image(scope_for(user), product, png_bytes(), actor=user)
+        rows.append((product.id, image.id, image.thumb))
+    db.session.commit()
+    if kind == "product":
+        return rows[0][0], rows[1][0]
+    if kind == "thumb":
+        return rows[0][2], "0" * 32 + "-t.png"
+    return rows[0][:2], rows[1][:2]
+
+
+def _goods(org, kind: str):
+    """shelf_sku: (store id, SKU id) of a good sh1 / gd1 sells; local_product: (store id, product
+    id) of each store's own product; assortment: one of 华东 and one of 华南 (HQ product P-ACCESS
+    exists to be added)."""
+    from portal.catalog.models import Assortment, AssortmentItem, StoreAssortment
+    from portal.extensions import db
+    from tests.factories import make_product
+
+    if kind == "assortment":
+        make_product(org.nodes["hq"], "P-ACCESS")
+        db.session.commit()
+        return _object(Assortment, org, name="a")
+    ids = []
+    for store in (org.stores["sh1"], org.stores["gd1"]):
+        if kind == "local_product":
+            ids.append((store.id, make_product(store).id))
+            continue
+        product = make_product(org.nodes["hq"])
+        assortment = Assortment(name=f"a {store.code}", path=org.nodes["hq"].path)
+        db.session.add(assortment)
+        db.session.flush()
+        db.session.add_all([AssortmentItem(assortment_id=assortment.id, product_id=product.id),
+                            StoreAssortment(store_id=store.id, assortment_id=assortment.id)])
+        ids.append((store.id, product.skus[0].id))
+    db.session.commit()
+    return ids[0], ids[1]
+
+
+def _campaigns(org, offered: bool) -> tuple[int, int]:
+    """A campaign of 华东 and one of 华南; offered: both published opt-in, offered to sh1 and gd1."""
+    from datetime import timedelta
+
+    from portal.campaigns.models import Campaign, CampaignStore
+    from portal.extensions import db
+    from portal.org.models import utcnow
+
+    now = utcnow()
+    values = dict(kind="coupon", name="c", rules={"per_member": 1, "budget": 5}, budget=5,
+                  starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=5),
+                  status="published" if offered else "draft", participation="opt_in",
+                  join_deadline=now + timedelta(days=2))
+    own, foreign = _object(Campaign, org, **values)
+    if offered:
+        db.session.add_all([CampaignStore(campaign_id=own, store_id=org.stores["sh1"].id, status="invited"),
+                            CampaignStore(campaign_id=foreign, store_id=org.stores["gd1"].id, status="invited")])
+        db.session.commit()
+    return own, foreign
 
 
 def _templates(org) -> tuple[int, int]:

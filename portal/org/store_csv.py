@@ -54,9 +54,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _header_map() -> dict[str, str]:
+def _header_map(columns=COLUMNS + INFO_COLUMNS) -> dict[str, str]:
     names = {}
-    for fld, en, zh in COLUMNS + INFO_COLUMNS:
+    for fld, en, zh in columns:
         names[en.lower()] = fld
         names[zh.lower()] = fld
         names[fld.lower()] = fld
@@ -149,8 +149,10 @@ def _to_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def parse(raw: bytes) -> tuple[dict[str, str], list[dict], list[RowError]]:
-    """Decode and split the file.
+def parse(raw: bytes, columns=COLUMNS + INFO_COLUMNS, required=REQUIRED
+          ) -> tuple[dict[str, str], list[dict], list[RowError]]:
+    """Decode and split the file. ``columns`` are (field, English header, Chinese header) rows
+    and ``required`` the fields that must have a column (the catalog import passes its own).
 
     Returns the columns found (field → header as the file spells it), the rows (field → value,
     with ``_line``, the line of the file the row starts on) and the problems found so far.
@@ -161,7 +163,7 @@ def parse(raw: bytes) -> tuple[dict[str, str], list[dict], list[RowError]]:
     sample = text[:4096]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    names = _header_map()
+    names = _header_map(columns)
     labels: dict[str, str] = {}
     fields: list[str | None] = []      # per column: its field, or None (ignored, must stay blank)
     rows: list[dict] = []
@@ -179,7 +181,7 @@ def parse(raw: bytes) -> tuple[dict[str, str], list[dict], list[RowError]]:
             elif key:
                 labels[key] = name
             fields.append(key)
-        missing = [f"{zh} ({en})" for fld, en, zh in COLUMNS if fld in REQUIRED and fld not in labels]
+        missing = [f"{zh} ({en})" for fld, en, zh in columns if fld in required and fld not in labels]
         if missing:
             errors.append(RowError(1, "", _("Missing columns: %(cols)s.", cols="、".join(missing))))
         line = reader.line_num + 1

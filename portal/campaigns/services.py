@@ -1,0 +1,238 @@
+"""Campaign rules: the lifecycle, participation, stopping, and coupon claims whose budget holds.
+
+A published campaign's state follows the clock: ``state_expr`` computes it in SQL (a CASE on the
+current time), so lists filter and count by state without any job flipping rows.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import DateTime, Select, case, func, literal, select, update
+
+from portal.audit import services as audit
+from portal.campaigns.models import (CANCELLED, DECLINED, DRAFT, INVITED, JOINED, MANDATORY, OPT_IN, PUBLISHED,
+                                     STOPPED, Campaign, CampaignStore, CouponClaim)
+from portal.extensions import db
+from portal.org.models import Store, User, utcnow
+from portal.org.scope import Scope
+from portal.org.services import RuleError
+from portal.util import as_utc
+
+STATES = ("draft", "scheduled", "running", "ended", "cancelled")
+STORE_STATUSES = (INVITED, JOINED, DECLINED, STOPPED)
+
+
+def _now(now: datetime | None = None):
+    return literal(now or utcnow(), DateTime(timezone=True))
+
+
+def state_expr(now: datetime | None = None):
+    """The campaign's state, in SQL: stored for drafts and cancelled ones, by the clock otherwise."""
+    t = _now(now)
+    return case((Campaign.status != PUBLISHED, Campaign.status),
+                (Campaign.starts_at > t, "scheduled"),
+                (Campaign.ends_at <= t, "ended"),
+                else_="running")
+
+
+def state_of(campaign: Campaign, now: datetime | None = None) -> str:
+    if campaign.status != PUBLISHED:
+        return campaign.status
+    now = now or utcnow()
+    if as_utc(campaign.starts_at) > now:
+        return "scheduled"
+    return "ended" if as_utc(campaign.ends_at) <= now else "running"
+
+
+def scoped_campaigns(scope: Scope, *, state: str = "", kind: str = "", q: str = "") -> Select:
+    """(Campaign, state) rows HQ or a distributor may see, newest first."""
+    st = state_expr()
+    stmt = select(Campaign, st.label("state")).where(scope.paths(Campaign.path))
+    if state in STATES:
+        stmt = stmt.where(st == state)
+    if kind:
+        stmt = stmt.where(Campaign.kind == kind)
+    if q:
+        stmt = stmt.where(Campaign.name.like(f"%{q}%"))
+    return stmt.order_by(Campaign.created_at.desc(), Campaign.id.desc())
+
+
+def _budget(kind: str, rules: dict) -> int | None:
+    return int(rules["budget"]) if kind == "coupon" else None
+
+
+def create_campaign(scope: Scope, kind: str, name: str, rules: dict, starts_at: datetime, ends_at: datetime, *,
+                    participation: str = MANDATORY, join_deadline: datetime | None = None,
+                    actor: User | None) -> Campaign:
+    """A draft campaign owned by the acting subtree. ``rules`` were validated by the kind's form."""
+    campaign = Campaign(kind=kind, name=name, rules=rules, starts_at=starts_at, ends_at=ends_at, status=DRAFT,
+                        participation=participation,
+                        join_deadline=join_deadline if participation == OPT_IN else None,
+                        budget=_budget(kind, rules), issued=0, path=scope.path,
+                        created_by_id=actor.id if actor else None)
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record(actor, "campaign.create", "campaign", campaign.id, name, scope.path, {"kind": kind})
+    return campaign
+
+
+def update_campaign(scope: Scope, campaign: Campaign, name: str, rules: dict, starts_at: datetime,
+                    ends_at: datetime, *, participation: str, join_deadline: datetime | None,
+                    actor: User) -> None:
+    if campaign.status != DRAFT:
+        raise RuleError(_("Only a draft can be edited."))
+    campaign.name, campaign.rules, campaign.starts_at, campaign.ends_at = name, rules, starts_at, ends_at
+    campaign.participation = participation
+    campaign.join_deadline = join_deadline if participation == OPT_IN else None
+    campaign.budget = _budget(campaign.kind, rules)
+    db.session.flush()
+    audit.record(actor, "campaign.update", "campaign", campaign.id, name, campaign.path)
+
+
+def publish_campaign(scope: Scope, campaign: Campaign, *, actor: User | None) -> None:
+    if campaign.status != DRAFT:
+        raise RuleError(_("Only a draft can be published."))
+    campaign.status = PUBLISHED
+    db.session.flush()
+    audit.record(actor, "campaign.publish", "campaign", campaign.id, campaign.name, campaign.path)
+
+
+def cancel_campaign(scope: Scope, campaign: Campaign, *, actor: User) -> None:
+    if state_of(campaign) in ("ended", "cancelled"):
+        raise RuleError(_("This campaign has already ended."))
+    campaign.status = CANCELLED
+    db.session.flush()
+    audit.record(actor, "campaign.cancel", "campaign", campaign.id, campaign.name, campaign.path)
+
+
+def participation_counts(scope: Scope, campaign: Campaign) -> dict[str, int]:
+    rows = db.session.execute(
+        select(CampaignStore.status, func.count()).join(Store, Store.id == CampaignStore.store_id)
+        .where(CampaignStore.campaign_id == campaign.id, scope.stores()).group_by(CampaignStore.status)).all()
+    counts = {s: 0 for s in STORE_STATUSES}
+    counts.update(dict(rows))
+    return counts
+
+
+def participants(scope: Scope, campaign: Campaign, *, status: str = "", q: str = "") -> Select:
+    stmt = (select(CampaignStore, Store).join(Store, Store.id == CampaignStore.store_id)
+            .where(CampaignStore.campaign_id == campaign.id, scope.stores()).order_by(Store.code))
+    if status in STORE_STATUSES:
+        stmt = stmt.where(CampaignStore.status == status)
+    if q:
+        stmt = stmt.where(Store.code.ilike(f"%{q}%") | Store.name.like(f"%{q}%"))
+    return stmt
+
+
+def stop_campaign(scope: Scope, campaign: Campaign, store_ids: list[int] | None, *, actor: User) -> int:
+    """Stop a campaign in every store of the scope (``store_ids`` None) or in the named ones, in one
+    statement; ids outside the scope are ignored. Returns how many stores stopped."""
+    if state_of(campaign) not in ("scheduled", "running"):
+        raise RuleError(_("Only a scheduled or running campaign can be stopped."))
+    stores = select(Store.id).where(scope.stores())
+    if store_ids is not None:
+        stores = stores.where(Store.id.in_(store_ids))
+    result = db.session.execute(
+        update(CampaignStore)
+        .where(CampaignStore.campaign_id == campaign.id, CampaignStore.status.in_((JOINED, INVITED)),
+               CampaignStore.store_id.in_(stores))
+        .values(status=STOPPED, updated_at=utcnow()).execution_options(synchronize_session=False))
+    audit.record(actor, "campaign.stop", "campaign", campaign.id, campaign.name, campaign.path,
+                 {"stores": result.rowcount, "all": store_ids is None})
+    return result.rowcount
+
+
+# --------------------------------------------------------------------------- the store's side
+
+def offers(store_id: int) -> list:
+    """(Campaign, CampaignStore, state) of every campaign offered to the store, newest first."""
+    return db.session.execute(
+        select(Campaign, CampaignStore, state_expr().label("state"))
+        .join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
+        .where(CampaignStore.store_id == store_id, Campaign.status != DRAFT)
+        .order_by(Campaign.starts_at.desc(), Campaign.id.desc())).all()
+
+
+def can_decide(campaign: Campaign, part: CampaignStore, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (campaign.participation == OPT_IN and state_of(campaign, now) in ("scheduled", "running")
+            and part.status in (INVITED, JOINED, DECLINED)
+            and campaign.join_deadline is not None and now < as_utc(campaign.join_deadline))
+
+
+def decide(scope: Scope, campaign: Campaign, part: CampaignStore, join: bool, *, actor: User) -> None:
+    """A store joins or declines an opt-in campaign, before its deadline."""
+    if campaign.participation == MANDATORY:
+        raise RuleError(_("HQ requires this campaign: every store runs it."))
+    if part.status == STOPPED:
+        raise RuleError(_("HQ has stopped this campaign in your store."))
+    if state_of(campaign) not in ("scheduled", "running"):
+        raise RuleError(_("This campaign is over."))
+    if campaign.join_deadline is None or utcnow() >= as_utc(campaign.join_deadline):
+        raise RuleError(_("The join deadline has passed: HQ no longer takes answers for this campaign."))
+    part.status, part.updated_at = (JOINED if join else DECLINED), utcnow()
+    db.session.flush()
+    store = db.session.get(Store, part.store_id)
+    audit.record(actor, "campaign.join" if join else "campaign.decline", "campaign", campaign.id, campaign.name,
+                 store.path, {"store": store.code})
+
+
+def running_in_store(store_id: int, now: datetime | None = None) -> list[Campaign]:
+    """The campaigns the store runs right now: published, inside their window, joined."""
+    t = _now(now)
+    return list(db.session.scalars(
+        select(Campaign).join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
+        .where(CampaignStore.store_id == store_id, CampaignStore.status == JOINED, Campaign.status == PUBLISHED,
+               Campaign.starts_at <= t, Campaign.ends_at > t)
+        .order_by(Campaign.ends_at, Campaign.id)))
+
+
+def campaign_json(c: Campaign) -> dict:
+    return {"id": c.id, "kind": c.kind, "name": c.name, "rules": c.rules,
+            "starts_at": as_utc(c.starts_at).isoformat(), "ends_at": as_utc(c.ends_at).isoformat()}
+
+
+# --------------------------------------------------------------------------- coupon claims
+
+class ClaimRefused(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def claim_coupon(store: Store, campaign_id: int, member: str) -> CouponClaim:
+    """Issue one coupon to a member in a store, or raise ClaimRefused saying why not.
+
+    The budget holds under any concurrency: one ``UPDATE … SET issued = issued + 1 WHERE
+    issued < budget`` decides (its row count), in the same transaction as the claim row. The
+    update also locks the campaign row until the commit, so claims of one campaign run one at a
+    time from there on and the per-member count read after it is exact."""
+    t = _now()
+    running = db.session.execute(
+        select(Campaign.kind, Campaign.rules).join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
+        .where(Campaign.id == campaign_id, CampaignStore.store_id == store.id, CampaignStore.status == JOINED,
+               Campaign.status == PUBLISHED, Campaign.starts_at <= t, Campaign.ends_at > t)).first()
+    if running is None:
+        raise ClaimRefused("not_running_here", _("This campaign is not running in this store."))
+    if running.kind != "coupon":
+        raise ClaimRefused("not_a_coupon", _("This campaign does not issue coupons."))
+    took = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.issued < Campaign.budget)
+        .values(issued=Campaign.issued + 1).execution_options(synchronize_session=False))
+    if took.rowcount != 1:
+        raise ClaimRefused("budget_exhausted", _("All the coupons of this campaign have been issued."))
+    limit = int(running.rules.get("per_member") or 1)
+    held = db.session.scalar(select(func.count()).select_from(CouponClaim)
+                             .where(CouponClaim.campaign_id == campaign_id, CouponClaim.member == member))
+    if held >= limit:
+        # Give the coupon back inside the same transaction (the row is still ours).
+        db.session.execute(update(Campaign).where(Campaign.id == campaign_id)
+                           .values(issued=Campaign.issued - 1).execution_options(synchronize_session=False))
+        raise ClaimRefused("member_limit", _("This member already has %(n)s coupons of this campaign.", n=limit))
+    claim = CouponClaim(campaign_id=campaign_id, store_id=store.id, member=member,
+                        code="CP" + secrets.token_hex(8).upper())
+    db.session.add(claim)
+    db.session.flush()
+    return claim

@@ -1,0 +1,47 @@
+"""Forms of the store's shelf and of assortments."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, FieldList, Form, FormField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+
+class AssortmentForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+
+
+class AddItemsForm(FlaskForm):
+    codes = TextAreaField(_l("Product codes"), validators=[Optional(), Length(max=20000)],
+                          description=_l("Separate codes with spaces, commas or new lines."))
+
+
+class ListingForm(FlaskForm):
+    """The store's price (yuan; empty = HQ's list price) and stock (empty = not tracked)."""
+
+    price = DecimalField(_l("Price (¥)"), places=2, validators=[Optional(), NumberRange(min=0)])
+    stock = IntegerField(_l("Stock"), validators=[Optional(), NumberRange(min=0, message=_l("Stock cannot be negative."))])
+
+
+class SkuRow(Form):
+    spec = StringField(_l("Specification"), validators=[Optional(), Length(max=40)])
+    price = DecimalField(_l("Price (¥)"), places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+
+    def is_blank(self) -> bool:
+        return not (self.spec.data or "").strip() and self.price.data is None
+
+
+class LocalProductForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    category = StringField(_l("Category"), validators=[DataRequired(), Length(max=50)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    skus = FieldList(FormField(SkuRow), min_entries=1, max_entries=10)
+
+    def validate_skus(self, field):
+        rows = [row.form for row in field.entries if not row.form.is_blank()]
+        if not rows:
+            raise ValidationError(_l("Add at least one specification with a price."))
+        for row in rows:
+            if row.price.data is None:
+                row.price.errors = list(row.price.errors) + [_l("Enter a price.")]
+                raise ValidationError(_l("Every specification needs a price."))
