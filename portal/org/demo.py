@@ -149,7 +149,11 @@ def seed_demo(n_stores: int, *, decoration: bool = False) -> list[tuple[str, str
         from portal.decoration.demo import seed_decoration
 
         db.session.flush()
-        seed_decoration(db.session.scalar(select(User).where(User.username == "hq")))
+        from portal.catalog.demo import seed_goods_and_campaign
+
+        hq = db.session.scalar(select(User).where(User.username == "hq"))
+        seed_decoration(hq)
+        seed_goods_and_campaign(hq)
     return users
 
 
@@ -164,7 +168,13 @@ def wipe() -> None:
     from portal.pushes.models import Delivery, Push
     from portal.targets.models import Target
 
-    for model in (StoreApiKey, BlockOverride, StorePage, Delivery, Push, Target, TemplateVersion, Template):
+    from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
+    from portal.catalog.models import (Assortment, AssortmentItem, Listing, Product, ProductImage, Sku,
+                                       StoreAssortment, StoreNotice)
+
+    for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
+                  StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,
+                  Delivery, Push, Target, TemplateVersion, Template):
         db.session.execute(delete(model))
     db.session.execute(delete(AuditEntry))
     db.session.execute(delete(User))

@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 STATE_LABELS = {
     "scheduled": (_l("Scheduled"), "bg-purple-lt"),
     "queued": (_l("Queued"), "bg-azure-lt"),
-    "running": (_l("Running"), "bg-blue-lt"),
+    "running": (_l("Sending"), "bg-blue-lt"),
     "done": (_l("Done"), "bg-green-lt"),
     "failed": (_l("Failed"), "bg-red-lt"),
     "rolling_back": (_l("Rolling back"), "bg-orange-lt"),

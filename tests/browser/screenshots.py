@@ -66,8 +66,10 @@ def build_app(db_path: str, n_stores: int):
             services.create_user(scope, username="owner_s000004", display_name="店主 " + stores[3].owner_name,
                                  role=roles.STORE_OWNER, node_id=None, store_code=stores[3].code,
                                  password="demo-2026", actor=hq)
+            from portal.catalog.demo import seed_goods_and_campaign
             from portal.decoration.demo import seed_decoration
             seed_decoration(hq)
+            seed_goods_and_campaign(hq)
             # The draft moves on after v1: a new block waiting to be published.
             from portal.decoration import services as deco
             from portal.decoration.models import Template
@@ -187,6 +189,14 @@ def main() -> int:
         page.wait_for_selector("#push-progress")
         shot(page, "push-detail")
 
+        page.goto("/goods")
+        shot(page, "goods")
+        page.goto("/campaigns")
+        shot(page, "campaigns")
+        page.click("table a >> nth=0")
+        page.wait_for_timeout(300)
+        shot(page, "campaign", full_page=True)
+
         page.goto("/stores/import")
         page.set_input_files("input[type=file][name=file]",
                             files=[{"name": "门店.csv", "mimeType": "text/csv", "buffer": BAD_CSV.encode()}])
@@ -208,6 +218,10 @@ def main() -> int:
         page.click("#page-blocks .block-row[data-type=notice] [data-edit]")
         page.wait_for_selector("#block-panel")
         shot(page, "phone-owner-page-edit")
+        page.goto("/my/goods")
+        shot(page, "phone-owner-goods")
+        page.goto("/my/campaigns")
+        shot(page, "phone-owner-campaigns", full_page=True)
         page.context.clear_cookies()
         log_in(page, "hq")
         page.goto("/stores")
