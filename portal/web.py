@@ -137,3 +137,42 @@ def nav_active(endpoint: str) -> bool:
     if endpoint in NAV_PAGES:
         return current in NAV_PAGES[endpoint]
     return current.split(".")[0] == endpoint.split(".")[0]
+
+
+def run_csv_import(form, importer, *, conflict: str, done) -> tuple[object, str | None]:
+    """The upload half of every all-or-nothing CSV import page.
+
+    ``importer(raw, filename)`` validates and writes (or returns its errors); ``done(result)`` is
+    the flash message of a success. Returns (result, url to go to on success or None)."""
+    from flask import flash
+    from sqlalchemy.exc import IntegrityError
+
+    from flask_babel import gettext as _
+
+    if not form.validate_on_submit():
+        return None, None
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        form.form_errors.append(_("Choose a CSV file."))
+        return None, None
+    try:
+        result = importer(upload.read(), upload.filename)
+    except IntegrityError:
+        # Someone created one of these codes between our check and our write.
+        db.session.rollback()
+        form.form_errors.append(conflict)
+        return None, None
+    if result.ok:
+        flash(done(result), "success")
+    return result, result.ok
+
+
+def import_done_response(url: str):
+    """After a successful import: htmx follows HX-Redirect, a plain form post a 303."""
+    from flask import redirect
+
+    from portal.extensions import htmx
+
+    if htmx:
+        return "", 200, {"HX-Redirect": url}
+    return redirect(url, 303)

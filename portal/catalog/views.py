@@ -20,7 +20,7 @@ from portal.extensions import db, htmx
 from portal.org import roles
 from portal.org.services import RuleError
 from portal.security import current_scope, roles_required
-from portal.web import form_status
+from portal.web import form_status, import_done_response, run_csv_import
 
 bp = Blueprint("catalog", __name__)
 
@@ -233,27 +233,15 @@ def media(filename: str):
 def import_products():
     scope = current_scope()
     form = ImportForm()
-    result = None
-    if form.validate_on_submit():
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            form.form_errors.append(_("Choose a CSV file."))
-        else:
-            try:
-                result = catalog_csv.import_catalog(scope, upload.read(), actor=scope.user, filename=upload.filename)
-            except IntegrityError:
-                db.session.rollback()
-                form.form_errors.append(_("Some of these goods were created by someone else just now. "
-                                          "Nothing was imported; please try again."))
-                result = None
-            if result is not None and result.ok:
-                flash(_("Imported %(rows)s SKU rows: %(created)s products created, %(updated)s updated, "
-                        "%(unchanged)s unchanged.", rows=format_decimal(result.rows),
-                        created=format_decimal(result.created), updated=format_decimal(result.updated),
-                        unchanged=format_decimal(result.unchanged)), "success")
-                if htmx:
-                    return "", 200, {"HX-Redirect": url_for("catalog.list_products")}
-                return redirect(url_for("catalog.list_products"), 303)
+    result, ok = run_csv_import(
+        form, lambda raw, name: catalog_csv.import_catalog(scope, raw, actor=scope.user, filename=name),
+        conflict=_("Some of these goods were created by someone else just now. "
+                   "Nothing was imported; please try again."),
+        done=lambda r: _("Imported %(rows)s SKU rows: %(created)s products created, %(updated)s updated, "
+                         "%(unchanged)s unchanged.", rows=format_decimal(r.rows), created=format_decimal(r.created),
+                         updated=format_decimal(r.updated), unchanged=format_decimal(r.unchanged)))
+    if ok:
+        return import_done_response(url_for("catalog.list_products"))
     template = "org/_import_result.html" if htmx else "catalog/import.html"
     return render_template(template, form=form, result=result, columns=catalog_csv.COLUMNS,
                            required=catalog_csv.REQUIRED), form_status()

@@ -6,7 +6,6 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db, htmx
 from portal.org import roles, services, store_csv
@@ -15,7 +14,7 @@ from portal.org.forms import (EditUserForm, ImportForm, MoveNodeForm, NodeForm, 
 from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
 from portal.org.services import RuleError, StoreFilter
-from portal.web import form_status
+from portal.web import form_status, import_done_response, run_csv_import
 from portal.security import current_scope, roles_required
 from portal.audit.services import query_entries
 
@@ -222,28 +221,15 @@ def _status_label(status: str) -> str:
 def import_stores():
     scope = current_scope()
     form = ImportForm()
-    result = None
-    if form.validate_on_submit():
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            form.form_errors.append(_("Choose a CSV file."))
-        else:
-            try:
-                result = store_csv.import_stores(scope, upload.read(), actor=scope.user, filename=upload.filename)
-            except IntegrityError:
-                # Another import (or a person) created one of these codes in the meantime.
-                db.session.rollback()
-                form.form_errors.append(_("Some of these stores were created by someone else just now. "
-                                          "Nothing was imported; please try again."))
-                result = None
-            if result is not None and result.ok:
-                flash(_("Imported %(rows)s rows: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
-                        rows=format_decimal(result.rows), created=format_decimal(result.created),
-                        updated=format_decimal(result.updated), unchanged=format_decimal(result.unchanged)),
-                      "success")
-                if htmx:
-                    return "", 200, {"HX-Redirect": url_for("org.list_stores")}
-                return redirect(url_for("org.list_stores"), 303)
+    result, ok = run_csv_import(
+        form, lambda raw, name: store_csv.import_stores(scope, raw, actor=scope.user, filename=name),
+        conflict=_("Some of these stores were created by someone else just now. "
+                   "Nothing was imported; please try again."),
+        done=lambda r: _("Imported %(rows)s rows: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+                         rows=format_decimal(r.rows), created=format_decimal(r.created),
+                         updated=format_decimal(r.updated), unchanged=format_decimal(r.unchanged)))
+    if ok:
+        return import_done_response(url_for("org.list_stores"))
     status = form_status()
     template = "org/_import_result.html" if htmx else "org/import.html"
     return render_template(template, form=form, result=result, columns=store_csv.COLUMNS,
