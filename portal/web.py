@@ -176,3 +176,18 @@ def import_done_response(url: str):
     if htmx:
         return "", 200, {"HX-Redirect": url}
     return redirect(url, 303)
+
+
+def flash_outcome(action, done: str) -> bool:
+    """Run a service call that may refuse with a RuleError: flash the refusal, or ``done``."""
+    from flask import flash
+
+    from portal.org.services import RuleError
+
+    try:
+        action()
+    except RuleError as exc:
+        flash(exc.message, "danger")
+        return False
+    flash(done, "success")
+    return True

@@ -22,7 +22,7 @@ from portal.org.services import RuleError
 from portal.pushes.views import prepare_push_form, start_push
 from portal.security import current_scope, roles_required
 from portal.targets.views import _reach
-from portal.web import form_status
+from portal.web import form_status, flash_outcome
 
 bp = Blueprint("campaigns", __name__)
 PER_PAGE = 50
@@ -158,12 +158,8 @@ def _back(campaign: Campaign):
 def publish_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
-    try:
-        services.publish_campaign(scope, campaign, actor=scope.user)
-    except RuleError as exc:
-        flash(exc.message, "danger")
-    else:
-        flash(_("Published. It reaches no store until you push it."), "success")
+    flash_outcome(lambda: services.publish_campaign(scope, campaign, actor=scope.user),
+                  _("Published. It reaches no store until you push it."))
     return _back(campaign)
 
 
@@ -172,12 +168,8 @@ def publish_campaign(campaign_id: int):
 def cancel_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
-    try:
-        services.cancel_campaign(scope, campaign, actor=scope.user)
-    except RuleError as exc:
-        flash(exc.message, "danger")
-    else:
-        flash(_("Campaign cancelled: no store runs it any more."), "success")
+    flash_outcome(lambda: services.cancel_campaign(scope, campaign, actor=scope.user),
+                  _("Campaign cancelled: no store runs it any more."))
     return _back(campaign)
 
 

@@ -156,8 +156,7 @@ def import_catalog(scope: Scope, raw: bytes, *, actor: User, filename: str = "")
         product = existing.get(key)
         if product is None:
             product = Product(**data, description="", path=scope.path, store_id=None, archived=False)
-            product.skus = [Sku(code=s.code, spec=s.spec, list_price=s.list_price, price_floor=s.price_floor,
-                                price_ceiling=s.price_ceiling) for s in skus[key]]
+            product.skus = [services.new_sku(s) for s in skus[key]]
             db.session.add(product)
             result.created += 1
             continue
@@ -170,18 +169,15 @@ def import_catalog(scope: Scope, raw: bytes, *, actor: User, filename: str = "")
         for s in skus[key]:
             sku = by_code.get(s.code.lower())
             if sku is None:
-                product.skus.append(Sku(code=s.code, spec=s.spec, list_price=s.list_price,
-                                        price_floor=s.price_floor, price_ceiling=s.price_ceiling))
+                product.skus.append(services.new_sku(s))
                 changed = True
                 continue
             if sku.spec != s.spec:
                 sku.spec = s.spec
                 changed = True
-            prices = (s.list_price, s.price_floor, s.price_ceiling)
-            if prices != (sku.list_price, sku.price_floor, sku.price_ceiling):
-                sku.list_price, sku.price_floor, sku.price_ceiling = prices
-                db.session.flush()
-                clamped += services.clamp_listings(product, sku)
+            moved = services.reprice(product, sku, s)
+            if moved is not None:
+                clamped += moved
                 changed = True
         if changed:
             result.updated += 1

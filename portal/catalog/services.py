@@ -263,23 +263,36 @@ def update_product(scope: Scope, product: Product, data: dict, skus: list[SkuDat
     counts = {"clamped": 0, "repriced": 0, "added": 0, "removed": len(removed)}
     for s in skus:
         if s.id is None:
-            product.skus.append(Sku(code=s.code, spec=s.spec, list_price=s.list_price, price_floor=s.price_floor,
-                                    price_ceiling=s.price_ceiling))
+            product.skus.append(new_sku(s))
             counts["added"] += 1
             continue
         sku = by_id[s.id]
         sku.code, sku.spec = s.code, s.spec
-        prices = (s.list_price, s.price_floor, s.price_ceiling)
-        if prices != (sku.list_price, sku.price_floor, sku.price_ceiling):
-            sku.list_price, sku.price_floor, sku.price_ceiling = prices
+        clamped = reprice(product, sku, s)
+        if clamped is not None:
             counts["repriced"] += 1
-            db.session.flush()
-            counts["clamped"] += clamp_listings(product, sku)
+            counts["clamped"] += clamped
     db.session.flush()
     audit.record(actor, "product.update", "product", product.id, f"{product.code} {product.name}", scope.path,
                  {**{k: str(v) for k, v in changes.items()},
                   **{k: v for k, v in counts.items() if v}})
     return counts
+
+
+def new_sku(s: SkuData) -> Sku:
+    return Sku(code=s.code, spec=s.spec, list_price=s.list_price, price_floor=s.price_floor,
+               price_ceiling=s.price_ceiling)
+
+
+def reprice(product: Product, sku: Sku, s: SkuData) -> int | None:
+    """Give ``sku`` the prices of ``s``. None when they did not change; else the number of store
+    prices clamped into the new bounds (see ``clamp_listings``)."""
+    prices = (s.list_price, s.price_floor, s.price_ceiling)
+    if prices == (sku.list_price, sku.price_floor, sku.price_ceiling):
+        return None
+    sku.list_price, sku.price_floor, sku.price_ceiling = prices
+    db.session.flush()
+    return clamp_listings(product, sku)
 
 
 def clamp_listings(product: Product, sku: Sku) -> int:

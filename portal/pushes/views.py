@@ -1,7 +1,7 @@
 """Push history, one push with its stores and live progress, rollback."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -14,6 +14,7 @@ from portal.pushes import services
 from portal.pushes.forms import PushForm
 from portal.pushes.models import OUTCOMES, Delivery, Push
 from portal.security import current_scope, roles_required
+from portal.web import flash_outcome
 from portal.targets import services as target_services
 from portal.targets.services import TargetSpec
 from portal.targets.views import fill_choices
@@ -114,12 +115,8 @@ def push_progress(push_id: int):
 def rollback(push_id: int):
     scope = current_scope()
     push = get_push_or_404(scope, push_id)
-    try:
-        services.request_rollback(scope, push, actor=scope.user)
-    except RuleError as exc:
-        flash(exc.message, "danger")
-    else:
-        flash(_("Rolling back: every store that still has this push returns to what it had."), "success")
+    flash_outcome(lambda: services.request_rollback(scope, push, actor=scope.user),
+                  _("Rolling back: every store that still has this push returns to what it had."))
     return redirect(url_for("pushes.view_push", push_id=push.id))
 
 
@@ -128,10 +125,6 @@ def rollback(push_id: int):
 def cancel(push_id: int):
     scope = current_scope()
     push = get_push_or_404(scope, push_id)
-    try:
-        services.cancel_scheduled(scope, push, actor=scope.user)
-    except RuleError as exc:
-        flash(exc.message, "danger")
-    else:
-        flash(_("The scheduled push was cancelled."), "success")
+    flash_outcome(lambda: services.cancel_scheduled(scope, push, actor=scope.user),
+                  _("The scheduled push was cancelled."))
     return redirect(url_for("pushes.view_push", push_id=push.id))
