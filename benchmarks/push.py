@@ -14,7 +14,6 @@ Writes benchmarks/results/push-<backend>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from sqlalchemy import delete, func, insert, select  # noqa: E402
 
-from store_list import machine, make_app, postgres_database, seed, sqlite_database  # noqa: E402
+from store_list import make_app, run_benchmark, seed  # noqa: E402
 
 from portal.extensions import db  # noqa: E402
 
@@ -90,6 +89,12 @@ def run_backend(backend, args) -> dict:
     }
 
 
+def print_report(r: dict) -> None:
+    print(f"\n{r['backend']}: push one template version to {r['stores']:,} stores, median of {len(r['push_runs_s'])} runs")
+    print(f"  push {r['push_median_s']:.3f} s · floor (bulk insert) {r['floor_median_s']:.3f} s · "
+          f"ratio {r['ratio_to_floor']} · aim ≤ 1 s {'met' if r['meets_target'] else 'MISSED'}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=10000)
@@ -97,24 +102,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args(argv)
-    out_dir = ROOT / "benchmarks" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    backends = [sqlite_database()] + ([] if args.sqlite_only else [postgres_database(args.pg_url)])
-    for ctx in backends:
-        with ctx as backend:
-            result = run_backend(backend, args)
-            result["machine"] = machine()
-            (out_dir / f"push-{backend.name}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
-            results.append(result)
-    print(f"\nPush one template version to {args.stores:,} stores (median of {args.runs} runs)")
-    print(f"{'backend':<12}{'push median':>14}{'floor (bulk insert)':>22}{'ratio':>8}{'aim ≤ 1 s':>11}")
-    for r in results:
-        print(f"{r['backend']:<12}{r['push_median_s']:>13.3f}s{r['floor_median_s']:>21.3f}s"
-              f"{r['ratio_to_floor']:>8}{'yes' if r['meets_target'] else 'NO':>11}")
-    if not args.sqlite_only and not all(r["meets_target"] for r in results):
-        return 0
-    return 0
+    return run_benchmark("push", args, argv, run_backend, print_report, runs=args.runs)
 
 
 if __name__ == "__main__":
