@@ -27,6 +27,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    from portal.kernel import ids
+    ids.init_app(app)          # before any route is added: bounded <int:...> ids everywhere
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -1,0 +1,4 @@
+"""What every domain uses and no domain owns: ids, money, quantities, form fields.
+
+The kernel imports no domain package (``portal.org``, ``portal.catalog`` …): domains import it.
+"""

@@ -1,0 +1,81 @@
+"""Money and quantities: one representation, one ceiling, for every form, import and API.
+
+Money is stored and computed as integer fen (1/100 yuan). Text typed by people or sent by
+mini-programs becomes fen only through ``parse_yuan``, which refuses what is not an amount
+(``NaN``, ``Infinity``, ``1e17``, three decimals, negatives) with a message for the field.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+
+#: The largest amount anything in the portal may hold: ¥10,000,000.00 (fits a 32-bit column).
+MAX_FEN = 1_000_000_000
+#: The largest count of anything (stock, budget, quantity): 100 million.
+MAX_QUANTITY = 100_000_000
+
+NOT_MONEY = _l("Enter an amount such as 12 or 12.50.")
+TOO_MANY_DECIMALS = _l("At most two decimals.")
+TOO_LARGE = _l("At most ¥10,000,000.")
+NOT_A_QUANTITY = _l("Enter a whole number.")
+QUANTITY_TOO_LARGE = _l("At most 100,000,000.")
+
+
+class MoneyError(ValueError):
+    """Text that is not an amount the portal accepts; ``str()`` is the message for the field."""
+
+
+def parse_yuan(text, *, max_fen: int = MAX_FEN) -> int:
+    """Yuan as typed ("12", "12.5", "¥12.50", "1,234.00") or sent as a JSON number → fen."""
+    if isinstance(text, bool):
+        raise MoneyError(str(NOT_MONEY))
+    if isinstance(text, float) and text != text:   # NaN from a JSON body
+        raise MoneyError(str(NOT_MONEY))
+    raw = str(text).strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+    if not raw or len(raw) > 32:
+        raise MoneyError(str(NOT_MONEY if not raw else TOO_LARGE))
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MoneyError(str(NOT_MONEY)) from None
+    if not value.is_finite() or value < 0:
+        raise MoneyError(str(NOT_MONEY))
+    if value > Decimal(max_fen) / 100:
+        raise MoneyError(str(TOO_LARGE))
+    if value != value.quantize(Decimal("0.01")):
+        raise MoneyError(str(TOO_MANY_DECIMALS))
+    return int((value * 100).to_integral_value(ROUND_HALF_UP))
+
+
+def parse_quantity(text, *, max_value: int = MAX_QUANTITY) -> int:
+    """A whole, non-negative count ("12", 12) → int, at most ``max_value``."""
+    if isinstance(text, bool):
+        raise MoneyError(str(NOT_A_QUANTITY))
+    if isinstance(text, int):
+        value = text
+    else:
+        raw = str(text).strip().replace(",", "")
+        if not raw.isascii() or not raw.isdigit():
+            raise MoneyError(str(NOT_A_QUANTITY))
+        if len(raw) > 12:
+            raise MoneyError(str(QUANTITY_TOO_LARGE))
+        value = int(raw)
+    if value < 0:
+        raise MoneyError(str(NOT_A_QUANTITY))
+    if value > max_value:
+        raise MoneyError(str(QUANTITY_TOO_LARGE))
+    return value
+
+
+def yuan_text(fen: int | None) -> str:
+    """Fen as plain yuan for a form field or CSV cell: 1250 → "12.50"."""
+    return "" if fen is None else f"{Decimal(fen) / 100:.2f}"
+
+
+def format_yuan(fen: int | None) -> str:
+    """¥ and two decimals, grouped for the locale: 123456 → "¥1,234.56"."""
+    if fen is None:
+        return "—"
+    return "¥" + format_decimal(Decimal(fen) / 100, format="#,##0.00")
