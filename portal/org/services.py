@@ -12,9 +12,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
-from portal.audit.models import AuditEntry
 from portal.extensions import db
-from portal.org import roles
+from portal.org import paths, roles
 from portal.org.models import OrgNode, Store, Tag, User, store_tags, utcnow
 from portal.org.scope import Scope, path_range
 
@@ -142,14 +141,16 @@ def move_node(scope: Scope, node: OrgNode, new_parent: OrgNode, *, actor: User) 
     old_path, new_path = node.path, f"{new_parent.path}{node.id}/"
     depth_shift = new_parent.depth + 1 - node.depth
     cut = len(old_path) + 1
-    # One set-based statement per table: every path under the old prefix gets the new one.
-    for model, extra in ((OrgNode, {"depth": OrgNode.depth + depth_shift}), (Store, {}), (AuditEntry, {})):
-        col = model.path
+    # One set-based statement per table of the registry: every path under the old prefix gets
+    # the new one (see portal/org/paths.py for which tables, and why each moves).
+    for entry in paths.registered(paths.MOVES):
+        table = db.metadata.tables[entry.table]
+        col = table.c[entry.column]
+        extra = {"depth": table.c.depth + depth_shift} if table.name == OrgNode.__tablename__ else {}
         db.session.execute(
-            update(model)
+            update(table)
             .where(path_range(col, old_path))
-            .values(path=literal(new_path) + func.substr(col, cut), **extra)
-            .execution_options(synchronize_session=False)
+            .values({col: literal(new_path) + func.substr(col, cut), **extra})
         )
     old_parent = db.session.get(OrgNode, node.parent_id)
     db.session.execute(update(OrgNode).where(OrgNode.id == node.id).values(parent_id=new_parent.id))

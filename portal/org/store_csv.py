@@ -250,7 +250,7 @@ def import_stores(scope: Scope, raw: bytes, *, actor: User, filename: str = "") 
             else:
                 seen[code] = line
             if code in existing and not scope.covers_path(existing[code][1]):
-                errs.append(("code", _("This code belongs to a store outside your part of the organization.")))
+                errs.append(("code", _("This code is already in use.")))
         region = (form.region.data or "").lower()
         node = nodes.get(region)
         if region and not form.region.errors and (node is None or node[2] == roles.HQ):
