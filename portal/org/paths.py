@@ -11,6 +11,10 @@ The app imports every model (``portal/__init__.py``), so each name is in ``db.me
 
 Only rows whose path lies *inside* the moved subtree are ever touched; a row recorded at a node
 above it (the old distributor's own push, target or template) is that node's and stays with it.
+
+A table whose rows belong to one store (``store_column``) also follows that store alone when it
+is re-hung under another node (the store form, the CSV import): see
+``portal.org.services.follow_stores``.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class PathTable:
     policy: str
     why: str
     column: str = "path"
+    store_column: str | None = None      # rows owned by one store carry that store's path
 
 
 PATH_TABLES: tuple[PathTable, ...] = (
@@ -32,7 +37,8 @@ PATH_TABLES: tuple[PathTable, ...] = (
     PathTable("stores", MOVES, "a store carries its node's path; the stores under the node go with it"),
     PathTable("products", MOVES,
               "a store's local goods carry the store's path, goods of a node inside the subtree that "
-              "node's: they belong to what moved, and the old distributor must no longer open them"),
+              "node's: they belong to what moved, and the old distributor must no longer open them",
+              store_column="store_id"),
     PathTable("assortments", MOVES, "owned by the node that made it; one inside the subtree goes with it"),
     PathTable("templates", MOVES, "owned by the node that made it; one inside the subtree goes with it"),
     PathTable("campaigns", MOVES, "owned by the node that made it; one inside the subtree goes with it"),

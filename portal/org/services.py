@@ -163,6 +163,22 @@ def move_node(scope: Scope, node: OrgNode, new_parent: OrgNode, *, actor: User) 
     return moved
 
 
+def follow_stores(store_ids) -> None:
+    """Rows owned by one store (a store's local goods …) take the store's current path: call it
+    after re-hanging stores under another node. ``store_ids`` is a list or a SELECT of ids; one
+    UPDATE per registered table, whatever the number of stores."""
+    for entry in paths.registered(paths.MOVES):
+        if entry.store_column is None:
+            continue
+        table = db.metadata.tables[entry.table]
+        owner = table.c[entry.store_column]
+        db.session.execute(
+            update(table)
+            .where(owner.in_(store_ids))
+            .values({table.c[entry.column]: select(Store.path).where(Store.id == owner).scalar_subquery()})
+        )
+
+
 def kind_label(kind: str) -> str:
     return {roles.HQ: _("HQ"), roles.DISTRIBUTOR: _("distributor"), roles.REGION: _("region")}[kind]
 
@@ -334,6 +350,8 @@ def update_store(scope: Scope, store: Store, data: dict, node: OrgNode, tags: li
         changes["node"] = [store.node.code, node.code]
         store.node_id, store.path = node.id, node.path
         store.node = node
+        db.session.flush()
+        follow_stores([store.id])
     old_tags = store.tag_names
     if sorted(old_tags) != sorted(tags):
         changes["tags"] = [old_tags, tags]

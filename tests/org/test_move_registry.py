@@ -107,3 +107,27 @@ def test_a_push_follows_the_actor_it_belongs_to(client, login_as, org, db):
     login_as("south_admin")
     listing = client.get("/pushes").get_data(as_text=True)
     assert "上海区的推送" in listing and "华东的推送" not in listing
+
+
+def test_a_store_re_hung_under_another_region_takes_its_own_goods(client, login_as, org, db):
+    from portal.catalog.models import Product
+
+    sh1 = org.stores["sh1"]
+    local = factories.make_product(sh1, "LOCAL1")
+    db.session.commit()
+    login_as("hq")
+    form = {"code": "SH001", "name": sh1.name, "city": "上海", "address": "", "status": "active", "appid": "",
+            "owner_name": "", "owner_phone": "", "tags": "", "node_id": org.nodes["r_gd"].id}
+    r = client.post(f"/stores/{sh1.id}/edit", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:400]
+    assert db.session.get(Product, local.id).path == org.nodes["r_gd"].path
+    login_as("east_admin")
+    assert client.get(f"/goods/{local.id}").status_code == 404
+    # ...and the same through the CSV import, back to 上海区.
+    login_as("hq")
+    from tests.org.test_store_csv import EN, csv_bytes, upload
+
+    r = upload(client, csv_bytes(EN, "SH001,上海南京路店,上海,,R-SH,,,,,"))
+    assert r.status_code == 303, r.get_data(as_text=True)[:400]
+    db.session.expire_all()
+    assert db.session.get(Product, local.id).path == org.nodes["r_sh"].path
