@@ -12,9 +12,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
-from portal.audit.models import AuditEntry
 from portal.extensions import db
-from portal.org import roles
+from portal.org import paths, roles
 from portal.org.models import OrgNode, Store, Tag, User, store_tags, utcnow
 from portal.org.scope import Scope, path_range
 
@@ -142,14 +141,16 @@ def move_node(scope: Scope, node: OrgNode, new_parent: OrgNode, *, actor: User) 
     old_path, new_path = node.path, f"{new_parent.path}{node.id}/"
     depth_shift = new_parent.depth + 1 - node.depth
     cut = len(old_path) + 1
-    # One set-based statement per table: every path under the old prefix gets the new one.
-    for model, extra in ((OrgNode, {"depth": OrgNode.depth + depth_shift}), (Store, {}), (AuditEntry, {})):
-        col = model.path
+    # One set-based statement per table of the registry: every path under the old prefix gets
+    # the new one (see portal/org/paths.py for which tables, and why each moves).
+    for entry in paths.registered(paths.MOVES):
+        table = db.metadata.tables[entry.table]
+        col = table.c[entry.column]
+        extra = {"depth": table.c.depth + depth_shift} if table.name == OrgNode.__tablename__ else {}
         db.session.execute(
-            update(model)
+            update(table)
             .where(path_range(col, old_path))
-            .values(path=literal(new_path) + func.substr(col, cut), **extra)
-            .execution_options(synchronize_session=False)
+            .values({col: literal(new_path) + func.substr(col, cut), **extra})
         )
     old_parent = db.session.get(OrgNode, node.parent_id)
     db.session.execute(update(OrgNode).where(OrgNode.id == node.id).values(parent_id=new_parent.id))
@@ -160,6 +161,22 @@ def move_node(scope: Scope, node: OrgNode, new_parent: OrgNode, *, actor: User) 
                  {"from": old_parent.code if old_parent else None, "to": new_parent.code,
                   "stores": moved})
     return moved
+
+
+def follow_stores(store_ids) -> None:
+    """Rows owned by one store (a store's local goods …) take the store's current path: call it
+    after re-hanging stores under another node. ``store_ids`` is a list or a SELECT of ids; one
+    UPDATE per registered table, whatever the number of stores."""
+    for entry in paths.registered(paths.MOVES):
+        if entry.store_column is None:
+            continue
+        table = db.metadata.tables[entry.table]
+        owner = table.c[entry.store_column]
+        db.session.execute(
+            update(table)
+            .where(owner.in_(store_ids))
+            .values({table.c[entry.column]: select(Store.path).where(Store.id == owner).scalar_subquery()})
+        )
 
 
 def kind_label(kind: str) -> str:
@@ -333,6 +350,8 @@ def update_store(scope: Scope, store: Store, data: dict, node: OrgNode, tags: li
         changes["node"] = [store.node.code, node.code]
         store.node_id, store.path = node.id, node.path
         store.node = node
+        db.session.flush()
+        follow_stores([store.id])
     old_tags = store.tag_names
     if sorted(old_tags) != sorted(tags):
         changes["tags"] = [old_tags, tags]

@@ -26,7 +26,8 @@ from portal.org import roles
 from portal.org.forms import STATUS_LABELS, StoreRowForm
 from portal.org.models import OrgNode, Store, Tag, User, store_tags
 from portal.org.scope import Scope
-from portal.org.services import STORE_FIELDS, StoreFilter, filtered_stores, parse_tags, set_store_tags
+from portal.org.services import (STORE_FIELDS, StoreFilter, filtered_stores, follow_stores, parse_tags,
+                                 set_store_tags)
 
 # (field, English header, Chinese header). Either header names the column on import.
 COLUMNS = (
@@ -250,7 +251,7 @@ def import_stores(scope: Scope, raw: bytes, *, actor: User, filename: str = "") 
             else:
                 seen[code] = line
             if code in existing and not scope.covers_path(existing[code][1]):
-                errs.append(("code", _("This code belongs to a store outside your part of the organization.")))
+                errs.append(("code", _("This code is already in use.")))
         region = (form.region.data or "").lower()
         node = nodes.get(region)
         if region and not form.region.errors and (node is None or node[2] == roles.HQ):
@@ -322,6 +323,8 @@ def _write(clean: list, existing: dict, result: ImportResult) -> None:
                 tag_sets[sid] = new_tags[code.lower()]
     if updates:
         db.session.execute(update(Store), updates)
+        for chunk in _chunks([u["id"] for u in updates if "path" in u], 5000):
+            follow_stores(chunk)          # a re-hung store's own goods go with it
     set_store_tags(tag_sets)
 
 

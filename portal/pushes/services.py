@@ -21,7 +21,7 @@ from typing import Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, not_, select,
+from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, select,
                         update)
 
 from portal.audit import services as audit
@@ -157,12 +157,19 @@ def run_push(push_id: int, *, batch_size: int | None = None, max_batches: int | 
 
 
 def _plan(push: Push, kind: PushKind) -> None:
-    """One INSERT … SELECT: a delivery row for every store the target names, not yet planned."""
+    """One INSERT … SELECT: a delivery row for every store the target reaches inside the actor's
+    scope, not yet planned. Nothing outside the scope is ever written: a region, tag or code of
+    another part of the tree names no store here. A store planned earlier that has since left
+    the actor's subtree is skipped as ``out_of_scope`` (re-planning happens on every resume)."""
     spec = TargetSpec.from_dict(push.target_spec)
     scope = Scope.of_path(push.path)
-    in_scope = scope.stores()
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.push_id == push.id, Delivery.outcome == PENDING,
+               ~exists().where(Store.id == Delivery.store_id, scope.stores()))
+        .values(outcome=SKIPPED, reason=OUT_OF_SCOPE, done_at=utcnow())
+        .execution_options(synchronize_session=False))
     reason = case(
-        (not_(in_scope), OUT_OF_SCOPE),
         (Store.status == roles.STORE_CLOSED, CLOSED),
         (and_(literal(spec.active_only), Store.status == roles.STORE_SUSPENDED), SUSPENDED),
         (kind.has_it(push), ALREADY),

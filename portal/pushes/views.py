@@ -83,8 +83,10 @@ def view_push(push_id: int):
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
+    # The viewer sees the deliveries of stores in its own scope only: a store that left the
+    # subtree since (or that another part of the tree delivered to) is not listed, searched or counted.
     stmt = (select(Delivery, Store).join(Store, Store.id == Delivery.store_id)
-            .where(Delivery.push_id == push.id).order_by(Store.code))
+            .where(Delivery.push_id == push.id, scope.stores()).order_by(Store.code))
     if outcome:
         stmt = stmt.where(Delivery.outcome == outcome)
     if q:
@@ -92,7 +94,8 @@ def view_push(push_id: int):
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     reasons = db.session.execute(
-        select(Delivery.reason, func.count()).where(Delivery.push_id == push.id, Delivery.reason != "")
+        select(Delivery.reason, func.count()).join(Store, Store.id == Delivery.store_id)
+        .where(Delivery.push_id == push.id, Delivery.reason != "", scope.stores())
         .group_by(Delivery.reason).order_by(func.count().desc())).all()
     ctx = dict(push=push, rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)), reasons=reasons,
                outcome=outcome, q=q, progress=services.progress(push),

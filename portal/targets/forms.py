@@ -6,12 +6,25 @@ from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaFiel
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.org.forms import strip
-from portal.targets.services import TargetSpec, unknown_codes
+from portal.targets.services import (TargetSpec, parse_id, unknown_codes, unknown_message, unknown_nodes,
+                                     unknown_tags)
 
 
 class CheckboxList(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class IdCheckboxList(CheckboxList):
+    """Checkboxes of row ids. Whatever is posted is kept (ids as ints, anything else as the
+    text sent) so the form can name it as unknown instead of failing."""
+
+    def process_formdata(self, valuelist):
+        self.data = [parse_id(v) if parse_id(v) is not None else str(v)[:40] for v in valuelist]
+
+    @property
+    def ids(self) -> list[int]:
+        return [v for v in self.data or [] if isinstance(v, int)]
 
 
 def split_codes(text: str) -> list[str]:
@@ -20,16 +33,29 @@ def split_codes(text: str) -> list[str]:
 
 
 class TargetFields(FlaskForm):
-    """Which stores: the whole subtree, regions, tags, codes, minus exclusions."""
+    """Which stores: the whole subtree, regions, tags, codes, minus exclusions. ``scope`` (set
+    by the view, see ``targets.views.fill_choices``) is what every named value is checked in."""
 
     everything = BooleanField(_l("Every store in my part of the organization"))
-    node_ids = CheckboxList(_l("Regions and distributors"), coerce=int, validate_choice=False)
+    node_ids = IdCheckboxList(_l("Regions and distributors"), coerce=int, validate_choice=False)
     tags = CheckboxList(_l("Stores with any of these tags"), validate_choice=False)
     store_codes = TextAreaField(_l("These stores (codes)"), filters=[strip], validators=[Optional(), Length(max=200000)],
                                 description=_l("Separate codes with commas, spaces or new lines."))
     exclude_codes = TextAreaField(_l("Except these stores (codes)"), filters=[strip],
                                   validators=[Optional(), Length(max=200000)])
     active_only = BooleanField(_l("Only stores that are open (skip suspended ones)"), default=True)
+
+    scope = None
+
+    def validate_node_ids(self, field):
+        junk = [v for v in field.data or [] if not isinstance(v, int)]
+        bad = junk + unknown_nodes(self.scope, field.ids)
+        if bad:
+            raise ValidationError(unknown_message("node_ids", bad))
+
+    def validate_tags(self, field):
+        if bad := unknown_tags(self.scope, list(field.data or [])):
+            raise ValidationError(unknown_message("tags", bad))
 
     def validate_store_codes(self, field):
         self._check_codes(field)
@@ -38,16 +64,17 @@ class TargetFields(FlaskForm):
         self._check_codes(field)
 
     def _check_codes(self, field):
-        unknown = unknown_codes(TargetSpec(store_codes=split_codes(field.data)))
-        if unknown:
-            shown = "、".join(unknown[:10]) + ("…" if len(unknown) > 10 else "")
-            raise ValidationError(_l("Unknown store codes: %(codes)s", codes=shown))
+        if bad := unknown_codes(self.scope, split_codes(field.data)):
+            raise ValidationError(unknown_message(field.name, bad))
+
+    def target_errors(self) -> list[str]:
+        return [str(e) for f in (self.node_ids, self.tags, self.store_codes, self.exclude_codes) for e in f.errors]
 
     def spec(self) -> TargetSpec:
         return TargetSpec(
             everything=bool(self.everything.data),
-            node_ids=[int(i) for i in self.node_ids.data or []],
-            tags=list(self.tags.data or []),
+            node_ids=self.node_ids.ids,
+            tags=[str(t)[:32] for t in self.tags.data or []],
             store_codes=split_codes(self.store_codes.data),
             exclude_codes=split_codes(self.exclude_codes.data),
             active_only=bool(self.active_only.data),

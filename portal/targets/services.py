@@ -1,4 +1,11 @@
-"""Targets: which stores an action reaches. One SQL query resolves any target."""
+"""Targets: which stores an action reaches. One SQL query resolves any target.
+
+A target is resolved inside the actor's scope only: a region, tag or store code outside it is
+treated exactly like one that does not exist, so nothing built from a target (a preview, a
+push's delivery rows) ever names a store the actor cannot see. Conditions of different kinds
+combine with AND (a region and a tag reach the stores of that region with that tag); several
+values of one kind with OR.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -13,6 +20,34 @@ from portal.org.scope import Scope, path_range
 from portal.org.services import RuleError
 from portal.targets.models import Target
 
+MAX_ID = 2**63 - 1          # ids are signed 64-bit integers in every database we run on
+CODE_MAX, TAG_MAX = 32, 32  # the widths of stores.code and tags.name
+
+
+def parse_id(value) -> int | None:
+    """A row id from untrusted text or JSON: a plain positive integer that fits the column."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def _list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _texts(value, width: int, upper: bool = False) -> list[str]:
+    out = []
+    for v in _list(value):
+        if isinstance(v, (str, int)) and not isinstance(v, bool):
+            text = str(v).strip()
+            if text:
+                out.append((text.upper() if upper else text)[:width])
+    return out
+
 
 @dataclass
 class TargetSpec:
@@ -24,14 +59,17 @@ class TargetSpec:
     active_only: bool = True
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TargetSpec":
+    def from_dict(cls, data) -> "TargetSpec":
+        """Read a stored spec. Whatever an old row holds, this never fails: values that cannot
+        be ids, tags or codes are dropped (so they reach nothing, like an unknown one)."""
+        data = data if isinstance(data, dict) else {}
         return cls(
-            everything=bool(data.get("everything")),
-            node_ids=[int(i) for i in data.get("node_ids", []) if str(i).isdigit()],
-            tags=[str(t)[:32] for t in data.get("tags", []) if str(t).strip()],
-            store_codes=[str(c).strip().upper() for c in data.get("store_codes", []) if str(c).strip()],
-            exclude_codes=[str(c).strip().upper() for c in data.get("exclude_codes", []) if str(c).strip()],
-            active_only=bool(data.get("active_only", True)),
+            everything=data.get("everything") is True,
+            node_ids=[i for i in (parse_id(v) for v in _list(data.get("node_ids"))) if i is not None],
+            tags=_texts(data.get("tags"), TAG_MAX),
+            store_codes=_texts(data.get("store_codes"), CODE_MAX, upper=True),
+            exclude_codes=_texts(data.get("exclude_codes"), CODE_MAX, upper=True),
+            active_only=data.get("active_only", True) is not False,
         )
 
     def to_dict(self) -> dict:
@@ -42,70 +80,177 @@ class TargetSpec:
         return not (self.everything or self.node_ids or self.tags or self.store_codes)
 
 
-def _node_paths(node_ids: list[int]) -> list[str]:
-    if not node_ids:
+# --------------------------------------------------------------------------- what may be named
+
+def known_nodes(scope: Scope, node_ids: list[int]) -> dict[int, OrgNode]:
+    """The regions and distributors among ``node_ids`` that lie inside the scope."""
+    ids = [i for i in node_ids if parse_id(i) is not None]
+    if not ids:
+        return {}
+    return {n.id: n for n in db.session.scalars(
+        select(OrgNode).where(OrgNode.id.in_(ids), OrgNode.kind.in_((roles.DISTRIBUTOR, roles.REGION)),
+                              scope.nodes()))}
+
+
+def unknown_nodes(scope: Scope, node_ids: list[int]) -> list[int]:
+    known = known_nodes(scope, node_ids)
+    return [i for i in node_ids if i not in known]
+
+
+def unknown_tags(scope: Scope, tags: list[str]) -> list[str]:
+    """Tags no store in the scope carries (a tag only other stores have is as unknown as one
+    nobody has)."""
+    if not tags:
         return []
-    return list(db.session.scalars(select(OrgNode.path).where(OrgNode.id.in_(node_ids))))
+    carried = (select(store_tags.c.store_id).join(Store, Store.id == store_tags.c.store_id)
+               .where(store_tags.c.tag_id == Tag.id, scope.stores()))
+    found = set(db.session.scalars(select(Tag.name).where(Tag.name.in_(tags), carried.exists())))
+    return [t for t in dict.fromkeys(tags) if t not in found]
+
+
+def unknown_codes(scope: Scope, codes: list[str]) -> list[str]:
+    """Codes of no store in the scope: a code of another part of the tree is as unknown as a
+    code nobody uses, and the answer is the same for both."""
+    codes = sorted({c.upper() for c in codes})
+    if not codes:
+        return []
+    found = set(db.session.scalars(
+        select(func.upper(Store.code)).where(func.upper(Store.code).in_(codes), scope.stores())))
+    return [c for c in codes if c not in found]
+
+
+def check_spec(scope: Scope, spec: TargetSpec) -> None:
+    """Refuse a spec naming anything the scope does not hold; ``RuleError.field`` is the form
+    field at fault."""
+    if spec.is_empty:
+        raise RuleError(_("Choose at least one region, tag or store."), "everything")
+    if bad := unknown_nodes(scope, spec.node_ids):
+        raise RuleError(unknown_message("node_ids", bad), "node_ids")
+    if bad := unknown_tags(scope, spec.tags):
+        raise RuleError(unknown_message("tags", bad), "tags")
+    for name in ("store_codes", "exclude_codes"):
+        if bad := unknown_codes(scope, getattr(spec, name)):
+            raise RuleError(unknown_message(name, bad), name)
+
+
+def unknown_message(field_name: str, values: list) -> str:
+    shown = "、".join(str(v) for v in values[:10]) + ("…" if len(values) > 10 else "")
+    if field_name == "node_ids":
+        return _("Unknown region or distributor: %(ids)s", ids=shown)
+    if field_name == "tags":
+        return _("Unknown tags: %(tags)s", tags=shown)
+    return _("Unknown store codes: %(codes)s", codes=shown)
+
+
+# --------------------------------------------------------------------------- resolving
+
+def _code_in(codes: list[str]) -> ColumnElement[bool]:
+    return func.upper(Store.code).in_([c.upper() for c in codes])
+
+
+def conditions(spec: TargetSpec, scope: Scope) -> dict[str, ColumnElement[bool]]:
+    """One condition on Store per kind the spec names (values of one kind OR-ed). A value
+    outside the scope matches nothing, exactly like one that does not exist."""
+    parts: dict[str, ColumnElement[bool]] = {}
+    if spec.node_ids:
+        paths = [n.path for n in known_nodes(scope, spec.node_ids).values()]
+        parts["node_ids"] = or_(*[path_range(Store.path, p) for p in paths]) if paths else false()
+    if spec.tags:
+        parts["tags"] = Store.id.in_(
+            select(store_tags.c.store_id).join(Tag, Tag.id == store_tags.c.tag_id).where(Tag.name.in_(spec.tags)))
+    if spec.store_codes:
+        parts["store_codes"] = _code_in(spec.store_codes)
+    return parts
+
+
+def status_condition(spec: TargetSpec) -> ColumnElement[bool]:
+    """Stores a push will deliver to: never closed ones; open ones only when asked."""
+    if spec.active_only:
+        return Store.status == roles.STORE_ACTIVE
+    return Store.status != roles.STORE_CLOSED
 
 
 def selection(spec: TargetSpec, scope: Scope, *, with_status: bool = True) -> ColumnElement[bool]:
-    """The SQL condition on Store for what ``spec`` names, before the actor's scope is applied.
-
-    "Everything" means the actor's subtree; named nodes, tags and codes may point anywhere —
-    the caller decides whether stores outside the scope are dropped (previews) or recorded as
-    skipped (pushes). ``with_status=False`` leaves the status to the caller too (a push records
-    closed stores as skipped rather than leaving them out)."""
-    parts: list[ColumnElement[bool]] = []
-    if spec.everything:
-        parts.append(scope.stores())
-    parts += [path_range(Store.path, p) for p in _node_paths(spec.node_ids)]
-    if spec.tags:
-        parts.append(Store.id.in_(
-            select(store_tags.c.store_id).join(Tag, Tag.id == store_tags.c.tag_id).where(Tag.name.in_(spec.tags))))
-    if spec.store_codes:
-        parts.append(func.upper(Store.code).in_([c.upper() for c in spec.store_codes]))
-    cond = or_(*parts) if parts else false()
+    """The SQL condition on Store for the stores ``spec`` reaches inside ``scope``: the scope
+    AND every kind named AND NOT the exclusions. ``with_status=False`` leaves the status to the
+    caller (a push records closed and suspended stores as skipped rather than leaving them out)."""
+    if spec.is_empty:
+        return false()
+    cond = and_(scope.stores(), *conditions(spec, scope).values())
     if spec.exclude_codes:
-        cond = and_(cond, not_(func.upper(Store.code).in_([c.upper() for c in spec.exclude_codes])))
-    if with_status and spec.active_only:
-        cond = and_(cond, Store.status == roles.STORE_ACTIVE)
+        cond = and_(cond, not_(_code_in(spec.exclude_codes)))
+    if with_status:
+        cond = and_(cond, status_condition(spec))
     return cond
 
 
 def resolve(scope: Scope, spec: TargetSpec) -> Select:
     """SELECT of the ids of the stores ``spec`` reaches inside the actor's scope."""
-    return select(Store.id).where(selection(spec, scope), scope.stores())
+    return select(Store.id).where(selection(spec, scope))
+
+
+def _count(cond: ColumnElement[bool]) -> int:
+    return db.session.scalar(select(func.count()).select_from(Store).where(cond))
 
 
 def count(scope: Scope, spec: TargetSpec) -> int:
-    return db.session.scalar(select(func.count()).select_from(resolve(scope, spec).subquery()))
+    """What a push with this target will deliver to (closed stores are never counted)."""
+    return _count(selection(spec, scope))
 
 
 def sample(scope: Scope, spec: TargetSpec, n: int = 8) -> list[Store]:
-    return list(db.session.scalars(
-        select(Store).where(selection(spec, scope), scope.stores()).order_by(Store.code).limit(n)))
+    return list(db.session.scalars(select(Store).where(selection(spec, scope)).order_by(Store.code).limit(n)))
 
 
-def outside_scope(scope: Scope, spec: TargetSpec) -> int:
-    """How many stores the spec names that the actor may not reach (they will be skipped)."""
-    return db.session.scalar(select(func.count()).where(selection(spec, scope), not_(scope.stores())))
+@dataclass
+class Part:
+    """One kind of condition of a target, with what it alone reaches."""
+
+    field: str
+    values: list[str]
+    count: int
 
 
-def unknown_codes(spec: TargetSpec) -> list[str]:
-    codes = set(spec.store_codes) | set(spec.exclude_codes)
-    if not codes:
-        return []
-    found = set(db.session.scalars(select(func.upper(Store.code)).where(func.upper(Store.code).in_(codes))))
-    return sorted(codes - found)
+@dataclass
+class Reach:
+    count: int = 0
+    sample: list[Store] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    excluded: int = 0        # stores the kinds name that the exclusions take out
+    closed: int = 0          # named stores that are closed: a push skips them
+    suspended: int = 0       # named suspended stores, skipped when only open stores are asked for
+    empty: bool = True
 
+
+def reach(scope: Scope, spec: TargetSpec) -> Reach:
+    """The preview of a target: the total, and how each kind of condition contributes."""
+    if spec.is_empty:
+        return Reach()
+    status = status_condition(spec)
+    parts = conditions(spec, scope)
+    nodes = known_nodes(scope, spec.node_ids)
+    values = {"node_ids": [nodes[i].name for i in spec.node_ids if i in nodes],
+              "tags": spec.tags, "store_codes": spec.store_codes}
+    breakdown = [Part(name, values[name], _count(and_(scope.stores(), cond, status)))
+                 for name, cond in parts.items()]
+    named = and_(scope.stores(), *parts.values())
+    kept = and_(named, not_(_code_in(spec.exclude_codes))) if spec.exclude_codes else named
+    by_status = dict(db.session.execute(
+        select(Store.status, func.count()).where(kept).group_by(Store.status)).all())
+    excluded = _count(and_(named, status, _code_in(spec.exclude_codes))) if spec.exclude_codes else 0
+    return Reach(count=count(scope, spec), sample=sample(scope, spec), parts=breakdown, excluded=excluded,
+                 closed=by_status.get(roles.STORE_CLOSED, 0),
+                 suspended=by_status.get(roles.STORE_SUSPENDED, 0) if spec.active_only else 0, empty=False)
+
+
+# --------------------------------------------------------------------------- saved targets
 
 def scoped_targets(scope: Scope) -> Select:
     return select(Target).where(scope.paths(Target.path)).order_by(Target.name)
 
 
 def save_target(scope: Scope, name: str, spec: TargetSpec, *, actor, target: Target | None = None) -> Target:
-    if spec.is_empty:
-        raise RuleError(_("Choose at least one region, tag or store."), "everything")
+    check_spec(scope, spec)
     if target is None:
         target = Target(path=scope.path, created_by_id=actor.id, name=name, spec=spec.to_dict())
         db.session.add(target)
@@ -115,5 +260,6 @@ def save_target(scope: Scope, name: str, spec: TargetSpec, *, actor, target: Tar
     return target
 
 
-__all__ = ["TargetSpec", "selection", "resolve", "count", "sample", "outside_scope", "unknown_codes",
+__all__ = ["TargetSpec", "MAX_ID", "parse_id", "selection", "resolve", "count", "sample", "reach", "Reach",
+           "known_nodes", "unknown_nodes", "unknown_tags", "unknown_codes", "check_spec", "unknown_message",
            "scoped_targets", "save_target"]

@@ -20,6 +20,8 @@ bp = Blueprint("targets", __name__)
 
 
 def fill_choices(form: TargetFields, scope: Scope) -> None:
+    """Offer the regions and tags of the scope, and check every named value in it."""
+    form.scope = scope
     nodes = org_services.scoped_nodes(scope, roles.DISTRIBUTOR, roles.REGION)
     form.node_ids.choices = [(n.id, n.name) for n in nodes]
     form.tags.choices = [(t, t) for t in org_services.all_tags(scope)]
@@ -37,7 +39,7 @@ def get_target_or_404(scope: Scope, target_id: int) -> Target:
 def list_targets():
     scope = current_scope()
     targets = db.session.scalars(services.scoped_targets(scope)).all()
-    reach = {t.id: services.count(scope, services.TargetSpec.from_dict(t.spec)) for t in targets}
+    reach = {t.id: services.count(scope, services.TargetSpec.from_dict(t.spec)) for t in targets}  # never fails
     return render_template("targets/list.html", targets=targets, reach=reach)
 
 
@@ -55,14 +57,15 @@ def edit_target(target_id: int | None = None):
         try:
             target = services.save_target(scope, form.name.data, form.spec(), actor=scope.user, target=target)
         except RuleError as exc:
-            form.everything.errors = list(form.everything.errors) + [exc.message]
+            field = getattr(form, exc.field or "everything", form.everything)
+            field.errors = list(field.errors) + [exc.message]
         else:
             audit.record(scope.user, "target.save", "target", target.id, target.name, scope.path, target.spec)
             flash(_("Target “%(name)s” saved.", name=target.name), "success")
             return redirect(url_for("targets.list_targets"))
     spec = form.spec()
     return render_template("targets/form.html", form=form, target=target,
-                           reach=_reach(scope, spec)), form_status()
+                           reach=services.reach(scope, spec)), form_status()
 
 
 @bp.route("/targets/<int:target_id>/delete", methods=["POST"])
@@ -84,19 +87,17 @@ def preview():
     form = TargetFields(formdata=request.args, meta={"csrf": False})
     fill_choices(form, scope)
     form.validate()
-    spec = form.spec()
+    spec, errors = form.spec(), form.target_errors()
     # A push form may name a saved target instead of ad-hoc fields.
-    if request.args.get("target_id", "").isdigit():
-        target = db.session.scalar(select(Target).where(Target.id == int(request.args["target_id"]),
-                                                        scope.paths(Target.path)))
+    target_id = services.parse_id(request.args.get("target_id", ""))
+    if target_id is not None:
+        target = db.session.scalar(select(Target).where(Target.id == target_id, scope.paths(Target.path)))
         if target is not None:
-            spec = services.TargetSpec.from_dict(target.spec)
-    return render_template("targets/_reach.html", reach=_reach(scope, spec),
-                           errors=form.store_codes.errors + form.exclude_codes.errors)
+            spec, errors = services.TargetSpec.from_dict(target.spec), []
+    return render_template("targets/_reach.html", reach=services.reach(scope, spec), errors=errors)
 
 
-def _reach(scope: Scope, spec: services.TargetSpec) -> dict:
-    if spec.is_empty:
-        return {"count": 0, "sample": [], "outside": 0, "empty": True}
-    return {"count": services.count(scope, spec), "sample": services.sample(scope, spec),
-            "outside": services.outside_scope(scope, spec), "empty": False}
+
+def _reach(scope: Scope, spec: services.TargetSpec) -> services.Reach:
+    """The reach box's data, for every push form (decoration, goods, campaigns)."""
+    return services.reach(scope, spec)

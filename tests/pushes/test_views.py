@@ -16,14 +16,16 @@ def _make_push(db, user, spec, **kw):
 
 
 def test_history_and_detail_with_outcome_filter(client, org, db):
-    push = _make_push(db, org.users["east_admin"], TargetSpec(store_codes=["SH001", "GD001", "JS001"]))
+    # The skipped store is now one of east's own (closed): a foreign code no longer gets a row.
+    factories.make_store(org.nodes["r_js"], "JS009", status="closed")
+    push = _make_push(db, org.users["east_admin"], TargetSpec(store_codes=["SH001", "JS009", "JS001"]))
     login(client, "east_admin")
     html = client.get("/pushes").get_data(as_text=True)
     assert "春季首页 v1" in html
     page = client.get(f"/pushes/{push.id}").get_data(as_text=True)
-    assert "SH001" in page and "GD001" in page
+    assert "SH001" in page and "JS009" in page
     skipped = client.get(f"/pushes/{push.id}?outcome=skipped", hx="delivery-rows").get_data(as_text=True)
-    assert "<html" not in skipped and "GD001" in skipped and "SH001" not in skipped
+    assert "<html" not in skipped and "JS009" in skipped and "SH001" not in skipped
     progress = client.get(f"/pushes/{push.id}/progress", hx="push-progress").get_data(as_text=True)
     assert 'data-state="done"' in progress and 'hx-trigger="every 1s"' not in progress
 

@@ -24,15 +24,18 @@ def test_resolution_is_one_query_per_spec_kind(app, db, org):
     assert services.count(hq, TargetSpec(node_ids=[org.nodes["east"].id])) == 3
     assert services.count(hq, TargetSpec(tags=["旗舰店", "商场店"])) == 2
     assert services.count(hq, TargetSpec(store_codes=["sh002", "GD001"])) == 2
+    # Different kinds combine with AND (the issue changed this from OR): east's stores tagged 商场店.
     spec = TargetSpec(node_ids=[org.nodes["east"].id], tags=["商场店"], exclude_codes=["SH001"])
-    assert {s.code for s in services.sample(hq, spec)} == {"SH002", "JS001", "GD001"}
+    assert {s.code for s in services.sample(hq, spec)} == set()
+    spec = TargetSpec(node_ids=[org.nodes["east"].id, org.nodes["south"].id], tags=["商场店"])
+    assert {s.code for s in services.sample(hq, spec)} == {"GD001"}
 
 
 def test_distributor_reach_stays_inside_its_subtree(app, db, org):
     east = scope_for(org.users["east_admin"])
-    spec = TargetSpec(store_codes=["SH001", "GD001"], tags=["商场店"])
-    assert services.count(east, spec) == 1            # GD001 is south's
-    assert services.outside_scope(east, spec) == 1
+    spec = TargetSpec(store_codes=["SH001", "GD001"])
+    assert services.count(east, spec) == 1            # GD001 is south's: to east it does not exist
+    assert services.unknown_codes(east, spec.store_codes) == ["GD001"]
 
 
 def test_live_preview_partial(client, org):
@@ -42,7 +45,7 @@ def test_live_preview_partial(client, org):
     assert r.status_code == 200 and "<html" not in body
     assert _reach(body) == 2 and "SH001" in body
     body = client.get("/targets/preview?store_codes=GD001,SH002&active_only=y", hx="reach").get_data(as_text=True)
-    assert _reach(body) == 1 and "1" in body        # GD001 counted as outside and skipped
+    assert _reach(body) == 1 and "GD001" in body    # GD001 is south's: reported as an unknown code
     body = client.get("/targets/preview?store_codes=NOPE1", hx="reach").get_data(as_text=True)
     assert "NOPE1" in body
 

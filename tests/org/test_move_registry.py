@@ -1,0 +1,133 @@
+"""Moving a node rewrites the path of every row that belongs to what moved, in every table
+that carries a tree path (portal/org/paths.py is the one list of them)."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.audit.models import AuditEntry
+from portal.campaigns.models import Campaign
+from portal.catalog.models import Assortment
+from portal.decoration.models import Template
+from portal.extensions import db as _db
+from portal.org import paths
+from portal.org.models import utcnow
+from portal.pushes.models import Push
+from portal.targets.models import Target
+from tests import factories
+
+
+def _path_columns() -> set[tuple[str, str]]:
+    return {(table.name, col.name) for table in _db.metadata.tables.values() for col in table.columns
+            if col.name == "path" or col.name.endswith("_path")}
+
+
+def test_every_table_with_a_path_column_is_in_the_registry(app):
+    registered = {(t.table, t.column) for t in paths.PATH_TABLES}
+    missing = _path_columns() - registered
+    assert not missing, f"tables carrying a tree path that move_node does not know about: {missing}"
+    assert registered <= _path_columns(), "the registry names a table or column that does not exist"
+    assert all(t.policy in (paths.MOVES, paths.STAYS) and t.why for t in paths.PATH_TABLES)
+
+
+def _rows(place_path: str, tag: str) -> dict[str, object]:
+    """One row of every path-carrying table (bar the tree itself) recorded at ``place_path``."""
+    now = utcnow()
+    return {
+        "assortments": Assortment(name=f"货架{tag}", path=place_path),
+        "templates": Template(name=f"模板{tag}", path=place_path, draft=[]),
+        "campaigns": Campaign(kind="coupon", name=f"券{tag}", rules={}, starts_at=now, ends_at=now + timedelta(days=1),
+                              path=place_path),
+        "targets": Target(name=f"目标{tag}", path=place_path, spec={"everything": True}),
+        "pushes": Push(kind="template", payload_id=0, label=f"推送{tag}", target_spec={}, path=place_path,
+                       actor_name="x", state="done"),
+        "audit_entries": AuditEntry(actor_name="x", action="store.update", object_type="store", path=place_path),
+    }
+
+
+def test_move_node_moves_every_registered_row_inside_and_nothing_outside(client, login_as, org, db):
+    r_sh, east, south = org.nodes["r_sh"], org.nodes["east"], org.nodes["south"]
+    inside = {"org_nodes": r_sh, "stores": org.stores["sh1"],
+              "products": factories.make_product(org.stores["sh1"], "LOCAL1"), **_rows(r_sh.path, "内")}
+    outside = {"org_nodes": org.nodes["r_js"], "stores": org.stores["js1"],
+               "products": factories.make_product(east, "EASTP1"), **_rows(east.path, "外")}
+    for row in [*inside.values(), *outside.values()]:
+        db.session.add(row)
+    db.session.flush()
+    # The test covers every table of the registry: a new one must be added here too.
+    assert set(inside) == set(outside) == {t.table for t in paths.PATH_TABLES}
+    ids = {name: (row.id, outside[name].id) for name, row in inside.items()}
+    old_path = r_sh.path
+    db.session.commit()
+
+    login_as("hq")
+    r = client.post(f"/org/nodes/{r_sh.id}/edit", data={"action": "move", "move-parent_id": south.id})
+    assert r.status_code == 302
+    new_path = f"{south.path}{r_sh.id}/"
+    for entry in paths.PATH_TABLES:
+        table = _db.metadata.tables[entry.table]
+        in_id, out_id = ids[entry.table]
+        got_in = db.session.scalar(select(table.c[entry.column]).where(table.c.id == in_id))
+        got_out = db.session.scalar(select(table.c[entry.column]).where(table.c.id == out_id))
+        expected = new_path if entry.policy == paths.MOVES else old_path
+        assert got_in.startswith(expected), (entry.table, got_in)
+        assert got_out.startswith(east.path), (entry.table, got_out)     # rows above the moved node stay
+
+
+def test_the_old_distributor_no_longer_opens_the_moved_stores_local_goods(client, login_as, org, db):
+    local = factories.make_product(org.stores["sh1"], "LOCAL1", name="本店自营蛋糕")
+    db.session.commit()
+    login_as("east_admin")
+    assert client.get(f"/goods/{local.id}").status_code == 200
+    login_as("hq")
+    r = client.post(f"/org/nodes/{org.nodes['r_sh'].id}/edit",
+                    data={"action": "move", "move-parent_id": org.nodes["south"].id})
+    assert r.status_code == 302
+    login_as("east_admin")
+    assert client.get(f"/goods/{local.id}").status_code == 404
+    assert "本店自营蛋糕" not in client.get("/goods?q=本店").get_data(as_text=True)
+    login_as("south_admin")
+    assert client.get(f"/goods/{local.id}").status_code == 200
+
+
+def test_a_push_follows_the_actor_it_belongs_to(client, login_as, org, db):
+    """A push made at the old distributor stays its history; its moved stores leave its page.
+    A push made by someone bound inside the moved region goes with that region."""
+    r_sh, east = org.nodes["r_sh"], org.nodes["east"]
+    theirs = Push(kind="template", payload_id=0, label="华东的推送", target_spec={}, path=east.path,
+                  actor_name="east_admin", state="done")
+    local = Push(kind="template", payload_id=0, label="上海区的推送", target_spec={}, path=r_sh.path,
+                 actor_name="sh", state="done")
+    db.session.add_all([theirs, local])
+    db.session.commit()
+    login_as("hq")
+    client.post(f"/org/nodes/{r_sh.id}/edit", data={"action": "move", "move-parent_id": org.nodes["south"].id})
+    login_as("east_admin")
+    listing = client.get("/pushes").get_data(as_text=True)
+    assert "华东的推送" in listing and "上海区的推送" not in listing
+    login_as("south_admin")
+    listing = client.get("/pushes").get_data(as_text=True)
+    assert "上海区的推送" in listing and "华东的推送" not in listing
+
+
+def test_a_store_re_hung_under_another_region_takes_its_own_goods(client, login_as, org, db):
+    from portal.catalog.models import Product
+
+    sh1 = org.stores["sh1"]
+    local = factories.make_product(sh1, "LOCAL1")
+    db.session.commit()
+    login_as("hq")
+    form = {"code": "SH001", "name": sh1.name, "city": "上海", "address": "", "status": "active", "appid": "",
+            "owner_name": "", "owner_phone": "", "tags": "", "node_id": org.nodes["r_gd"].id}
+    r = client.post(f"/stores/{sh1.id}/edit", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:400]
+    assert db.session.get(Product, local.id).path == org.nodes["r_gd"].path
+    login_as("east_admin")
+    assert client.get(f"/goods/{local.id}").status_code == 404
+    # ...and the same through the CSV import, back to 上海区.
+    login_as("hq")
+    from tests.org.test_store_csv import EN, csv_bytes, upload
+
+    r = upload(client, csv_bytes(EN, "SH001,上海南京路店,上海,,R-SH,,,,,"))
+    assert r.status_code == 303, r.get_data(as_text=True)[:400]
+    db.session.expire_all()
+    assert db.session.get(Product, local.id).path == org.nodes["r_sh"].path
