@@ -18,21 +18,10 @@ from portal.org import roles
 from portal.org.models import OrgNode, Store, Tag, store_tags
 from portal.org.scope import Scope, path_range
 from portal.org.services import RuleError
+from portal.kernel.ids import MAX_ID, parse_id
 from portal.targets.models import Target
 
-MAX_ID = 2**63 - 1          # ids are signed 64-bit integers in every database we run on
 CODE_MAX, TAG_MAX = 32, 32  # the widths of stores.code and tags.name
-
-
-def parse_id(value) -> int | None:
-    """A row id from untrusted text or JSON: a plain positive integer that fits the column."""
-    if isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ID else None
 
 
 def _list(value) -> list:
