@@ -51,6 +51,10 @@ class Config:
     SESSION_CLEANUP_N_REQUESTS = 1000          # expired rows are deleted on average every N requests
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
+    # Image hosts the Content-Security-Policy allows besides the portal itself (space-separated,
+    # e.g. the brand's CDN that decoration banners come from).
+    CSP_IMG_HOSTS = tuple(os.environ.get("CSP_IMG_HOSTS", "").split())
+
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 
