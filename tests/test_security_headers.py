@@ -9,7 +9,6 @@ import pytest
 
 from portal.api.services import issue_key
 from portal.catalog import services as catalog
-from portal.decoration import services as deco
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec

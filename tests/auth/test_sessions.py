@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.auth.models import ServerSession
 from tests.conftest import login
@@ -31,11 +31,6 @@ def _signed_in(client) -> bool:
         return True
     assert r.status_code == 302 and urlsplit(r.location).path == "/login", (r.status_code, r.location)
     return False
-
-
-def _rows(db) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(ServerSession))
 
 
 def test_a_copied_cookie_stops_working_when_its_owner_signs_out(app, client, org, db):
