@@ -168,9 +168,10 @@ def postgres_database(server_url: str):
 
 def make_app(url: str):
     # The production config, pointed at the benchmark database. CSRF off so the client can post
-    # plain forms; login throttling in memory so a REDIS_URL in the environment is not needed.
+    # plain forms; login throttling in memory so a REDIS_URL in the environment is not needed;
+    # a throw-away SECRET_KEY (production refuses to start without one).
     return create_app("production", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False,
-                      LOGIN_THROTTLE_STORAGE="memory://")
+                      LOGIN_THROTTLE_STORAGE="memory://", SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(24).hex())
 
 
 # --------------------------------------------------------------------------- the measurements

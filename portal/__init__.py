@@ -22,6 +22,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
+    from portal.security import ensure_secret_key
+    ensure_secret_key(app)
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -98,5 +100,6 @@ from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.api import models as _api_models  # noqa: E402,F401
 from portal.catalog import models as _catalog_models  # noqa: E402,F401
 from portal.campaigns import models as _campaign_models  # noqa: E402,F401
+from portal.auth import models as _auth_models  # noqa: E402,F401
 from portal.catalog import push_kind as _goods_push  # noqa: E402,F401
 from portal.campaigns import push_kind as _campaign_push  # noqa: E402,F401

@@ -17,8 +17,15 @@ def _database_url(default: str) -> str:
     return url
 
 
+# The fallback key older versions shipped: anyone could sign a session with it, so it counts as unset.
+PUBLISHED_SECRET_KEYS = frozenset({"dev-only-change-me"})
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # Required outside development and tests: create_app() refuses to start without it.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # Where an install without SECRET_KEY keeps the key it generated (development only).
+    SECRET_KEY_FILE: str | None = None
     SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE / 'portal.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -36,7 +43,17 @@ class Config:
     # would make the cookie vanish on a plain-HTTP local install.
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    # Server-side sessions (Flask-Session): in the portal's database, or in Redis when REDIS_URL
+    # is set. The cookie lasts while the browser is open; the data 12 h after the last request.
+    SESSION_TYPE = os.environ.get("SESSION_TYPE") or ("redis" if os.environ.get("REDIS_URL") else "sqlalchemy")
+    SESSION_PERMANENT = False
+    SESSION_KEY_PREFIX = "session:"
+    SESSION_CLEANUP_N_REQUESTS = 1000          # expired rows are deleted on average every N requests
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
+    # Image hosts the Content-Security-Policy allows besides the portal itself (space-separated,
+    # e.g. the brand's CDN that decoration banners come from).
+    CSP_IMG_HOSTS = tuple(os.environ.get("CSP_IMG_HOSTS", "").split())
 
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 32 * 1024 * 1024
@@ -61,7 +78,9 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    """The embedded install (the default, what .ci/demo runs)."""
     DEBUG = False
+    SECRET_KEY_FILE = str(INSTANCE / "secret_key")
 
 
 class TestConfig(Config):
@@ -71,6 +90,7 @@ class TestConfig(Config):
         os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     )
     LOGIN_THROTTLE_STORAGE = "memory://"
+    SESSION_TYPE = "sqlalchemy"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"   # fast hashing keeps the suite quick
     JOBS_BACKEND = "eager"
     JOBS_RAISE = True

@@ -1,7 +1,7 @@
 """Request lifecycle, error pages and what every template can use."""
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -23,7 +23,39 @@ ERROR_TITLES = {
 }
 
 
+def content_security_policy(app: Flask) -> str:
+    """Only the portal's own scripts, styles and images (and data: images): no inline script or
+    style, no framing. ``CSP_IMG_HOSTS`` may add image hosts (a brand's CDN for banners)."""
+    images = " ".join(["'self'", "data:", *app.config.get("CSP_IMG_HOSTS", ())])
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src {images}; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _security_headers(response, policy: str) -> None:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", policy)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # What a signed-in user was shown stays out of every cache; a file sent for caching (a
+    # login-gated goods picture) may stay in this browser's cache, never in a shared one. "Signed
+    # in" is read from what the request already loaded, so static files cost no session lookup.
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        cache = response.cache_control
+        if cache.max_age and response.status_code in (200, 206, 304):
+            cache.public = False
+            cache.private = True
+        else:
+            cache.no_store = True
+            cache.max_age = None
+            cache.public = False
+
+
 def init_app(app: Flask) -> None:
+    policy = content_security_policy(app)
+
     @app.after_request
     def _commit_or_roll_back(response):
         # One commit per request, and only for a response that says the work succeeded.
@@ -33,6 +65,7 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         # Pages answer htmx requests with a fragment and others with the full page.
         response.vary.add("HX-Request")
+        _security_headers(response, policy)
         return response
 
     @app.errorhandler(HTTPException)
@@ -47,6 +80,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["dt"] = _dt
     app.jinja_env.filters["dictsum"] = lambda d: sum(d.values())
+    app.jinja_env.filters["pct"] = _pct
     app.jinja_env.globals["nav_sections"] = nav_sections
     app.jinja_env.globals["nav_active"] = nav_active
     app.jinja_env.globals["roles"] = roles
@@ -79,6 +113,14 @@ def _num(value, digits: int = 0) -> str:
     if value is None:
         return "—"
     return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
+
+
+def _pct(value) -> int:
+    """A whole percent, 0-100, for the pct-* classes of static/css/percent.css."""
+    try:
+        return max(0, min(100, round(float(value or 0))))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _dt(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:

@@ -10,11 +10,13 @@ import hashlib
 import hmac
 import secrets
 
+from flask import has_request_context, request
 from sqlalchemy import select
 
 from portal.api.models import StoreApiKey
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.org import roles
 from portal.org.models import Store, User, utcnow
 from portal.org.scope import Scope
 
@@ -64,8 +66,26 @@ def revoke_key(scope: Scope, store: Store, key: StoreApiKey, *, actor: User) -> 
     return True
 
 
-def authenticate(raw: str) -> Store | None:
+class StoreRefused(Exception):
+    """A valid key whose store may not make this call: answered 403 with a string ``code``."""
+
+    status = 403
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def authenticate(raw: str, *, write: bool | None = None) -> Store | None:
     """The store of an active key, or None for a malformed, unknown or revoked key.
+
+    A closed store's key is refused on every call and a suspended store's on every write
+    (``StoreRefused``). ``write`` defaults to "the request is not a GET/HEAD/OPTIONS", so a new
+    write endpoint is covered without remembering to ask.
 
     One query through the unique index on ``prefix`` (it loads the store too); the hash
     comparison is constant-time."""
@@ -78,4 +98,11 @@ def authenticate(raw: str) -> Store | None:
         .where(StoreApiKey.prefix == parts[1])).first()
     if row is None or not hmac.compare_digest(row.key_hash, _hash(raw)) or row.revoked_at is not None:
         return None
-    return row.Store
+    store = row.Store
+    if write is None:
+        write = has_request_context() and request.method not in READS
+    if store.status == roles.STORE_CLOSED:
+        raise StoreRefused("store_closed", "This store is closed: its API key no longer works.")
+    if write and store.status == roles.STORE_SUSPENDED:
+        raise StoreRefused("store_suspended", "This store is suspended: it can read but not write or claim.")
+    return store

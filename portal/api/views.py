@@ -37,6 +37,15 @@ def _unauthorized(message: str) -> Response:
     return response
 
 
+@bp.app_errorhandler(services.StoreRefused)
+def _store_refused(exc: services.StoreRefused) -> Response:
+    """Every API view authenticates through services.authenticate, which raises this for a
+    closed store (any call) or a suspended one (writes)."""
+    response = jsonify(error={"code": exc.code, "message": exc.message})
+    response.status_code = exc.status
+    return response
+
+
 def _bearer() -> str | None:
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()

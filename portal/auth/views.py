@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadData, URLSafeSerializer
@@ -17,6 +17,7 @@ from portal.auth.throttle import login_throttle
 from portal.extensions import db
 from portal.org.models import User, utcnow
 from portal.org.services import hash_password
+from portal.security import renew_session
 from portal.web import form_status
 
 bp = Blueprint("auth", __name__)
@@ -81,6 +82,7 @@ def login():
         ok = check_password_hash(user.password_hash if user else _dummy_hash(), form.password.data)
         if ok and user.active:
             throttle.succeeded(username, ip)
+            renew_session()                    # a session id planted before sign-in is worthless
             login_user(user)
             user.last_login_at = utcnow()
             audit.record(user, "login", "user", user.id, user.username, user.place_path)
@@ -100,7 +102,9 @@ def login():
 def logout():
     audit.record(current_user, "logout", "user", current_user.id, current_user.username,
                  current_user.place_path)
+    renew_session()                            # the server forgets the old id: copies of it end here
     logout_user()
+    session.clear()
     flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))
 

@@ -67,6 +67,11 @@
     }
   }
 
+  // A read-only field whose whole value is meant to be copied (a new API key) selects itself.
+  document.addEventListener("focusin", function (ev) {
+    if (ev.target.matches("[data-select-on-focus]")) { ev.target.select(); }
+  });
+
   // Keep the export link in step with the filters after an htmx swap of the store list.
   document.addEventListener("htmx:afterSettle", function () {
     var link = document.getElementById("export-link");

@@ -86,7 +86,7 @@ def test_hq_composes_publishes_and_pushes_and_the_store_owner_edits(app, page, p
     page.wait_for_url(re.compile(r"/pushes/\d+$"))
     progress = page.locator("#push-progress")
     expect(progress).to_have_attribute("data-state", "done")
-    expect(progress.locator(".progress-bar")).to_have_attribute("style", re.compile(r"width: 100%"))
+    expect(progress.locator(".progress-bar")).to_have_class(re.compile(r"\bpct-w-100\b"))
     expect(progress.locator(".push-counts .text-green")).to_have_text("109")
 
     db.session.rollback()

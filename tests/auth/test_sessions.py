@@ -1,0 +1,119 @@
+"""Server-side sessions: the cookie is only an id, signing out ends the session everywhere the
+cookie was copied, and signing in never keeps an id planted before."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from portal.auth.models import ServerSession
+from tests.conftest import login
+
+
+def _sid(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def _copy(app, client):
+    """A second browser holding a copy of ``client``'s session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", _sid(client))
+    return thief
+
+
+def _signed_in(client) -> bool:
+    r = client.get("/")
+    if r.status_code == 200:
+        return True
+    assert r.status_code == 302 and urlsplit(r.location).path == "/login", (r.status_code, r.location)
+    return False
+
+
+def test_a_copied_cookie_stops_working_when_its_owner_signs_out(app, client, org, db):
+    login(client, "hq")
+    thief = _copy(app, client)
+    assert _signed_in(thief)                       # the copy works while the owner is signed in
+
+    r = client.post("/logout")
+    assert r.status_code == 302 and urlsplit(r.location).path == "/login"
+    assert not _signed_in(client)
+    assert not _signed_in(thief)                   # ...and not after: the server forgot that id
+    assert not _signed_in(thief)
+
+
+def test_signing_out_deletes_the_kept_session(app, client, org, db):
+    login(client, "owner1")
+    before = _sid(client)
+    assert db.session.scalar(select(ServerSession).where(ServerSession.session_id == f"session:{before}"))
+    client.post("/logout")
+    db.session.expire_all()
+    assert db.session.scalar(select(ServerSession).where(ServerSession.session_id == f"session:{before}")) is None
+    # The "you have signed out" message still shows, under a new id.
+    assert _sid(client) != before
+    assert "您已退出登录。" in client.get("/login").get_data(as_text=True)
+
+
+def test_the_cookie_is_an_opaque_id_not_the_session_data(client, org, db):
+    login(client, "hq")
+    sid = _sid(client)
+    assert "." not in sid and len(sid) >= 40          # no signed payload, just a random id
+    row = db.session.scalar(select(ServerSession).where(ServerSession.session_id == f"session:{sid}"))
+    assert row is not None and row.data
+
+
+def test_signing_in_gives_a_new_session_id(app, client, org, db):
+    client.get("/login")
+    client.csrf_token()                               # a session exists before signing in
+    planted = _sid(client)
+    victim_copy = _copy(app, client)
+    login(client, "hq")
+    assert _sid(client) != planted
+    assert _signed_in(client)
+    assert not _signed_in(victim_copy)                # an id planted before sign-in is never signed in
+
+
+def test_the_session_ends_after_twelve_idle_hours(app, client, org, db):
+    login(client, "hq")
+    sid = _sid(client)
+    row = db.session.scalar(select(ServerSession).where(ServerSession.session_id == f"session:{sid}"))
+    assert timedelta(hours=11) < row.expiry - datetime.utcnow() <= timedelta(hours=12)
+    row.expiry = datetime.utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert not _signed_in(client)
+
+
+def test_the_redis_backend_ends_a_copied_session_too(database_url, org):
+    """Production keeps sessions in Redis when REDIS_URL is set: the same guarantee there."""
+    import secrets
+
+    import redis
+
+    from portal import create_app
+    from tests.conftest import PortalClient
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    prefix = f"test-session-{secrets.token_hex(4)}:"
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url, SESSION_TYPE="redis", REDIS_URL=url,
+                     SESSION_KEY_PREFIX=prefix)
+    app.test_client_class = PortalClient
+    kept = redis.Redis.from_url(url)
+    try:
+        owner = app.test_client()
+        login(owner, "hq")
+        assert kept.exists(prefix + _sid(owner))
+        thief = _copy(app, owner)
+        assert _signed_in(thief)
+        owner.post("/logout")
+        assert not _signed_in(thief)
+        assert not _signed_in(owner)
+    finally:
+        for name in kept.scan_iter(prefix + "*"):
+            kept.delete(name)
