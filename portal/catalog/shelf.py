@@ -277,6 +277,17 @@ def pickable_products(scope: Scope):
                 or_(scope.paths(Product.path), Product.path.in_(_ancestor_paths(scope.path or "/"))))
 
 
+def pickable_skus(scope: Scope, codes: list[str]) -> dict[str, tuple[str, int]]:
+    """The SKUs among ``codes`` (any case) of the products ``pickable_products`` lets the scope
+    use: lower-cased code → (code as the catalog spells it, list price in fen). One query."""
+    wanted = sorted({c.strip().lower() for c in codes if c and c.strip()})
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(Sku.code, Sku.list_price).join(Product, Product.id == Sku.product_id)
+                              .where(func.lower(Sku.code).in_(wanted), pickable_products(scope))).all()
+    return {code.lower(): (code, price) for code, price in rows}
+
+
 def create_assortment(scope: Scope, name: str, *, actor: User) -> Assortment:
     assortment = Assortment(name=name, path=scope.path)
     db.session.add(assortment)
