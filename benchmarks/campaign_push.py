@@ -30,7 +30,7 @@ from store_list import make_app, run_benchmark, seed  # noqa: E402
 
 from portal.extensions import db  # noqa: E402
 
-RULES = {"discount": "amount", "amount": "10.00", "percent": None, "threshold": "100.00", "per_member": 1,
+RULES = {"discount": "amount", "amount_fen": 1000, "percent": None, "threshold_fen": 10000, "per_member": 1,
          "budget": 10000}
 
 

@@ -9,16 +9,19 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as flask_wtf_translations
 from werkzeug.datastructures import MultiDict
-from wtforms import DateTimeLocalField, DecimalField, Form, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms import DateTimeLocalField, DecimalField, Form, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, StopValidation, ValidationError
 
 from portal.campaigns.labels import PARTICIPATION_LABELS
+from portal.catalog.shelf import pickable_skus
 from portal.decoration.blocks import CODES, codes, present
+from portal.kernel.fields import MoneyField, QuantityField
+from portal.kernel.money import MAX_QUANTITY, format_yuan
 from portal.org.forms import options, strip
+from portal.org.scope import Scope
 from portal.util import as_utc, local_tz
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
-MONEY = dict(places=2, rounding=None)
 
 
 def to_utc(local: datetime | None) -> datetime | None:
@@ -36,7 +39,10 @@ def to_local(value: datetime | None) -> datetime | None:
 
 def blank_ok(form, field):
     """Like Optional(), but lets the chain go on to the field's validate_<name> method, which
-    decides whether a blank is allowed (Optional() would stop the chain before it)."""
+    decides whether a blank is allowed (Optional() would stop the chain before it). Rules loaded
+    from storage (no form data) are left as they are."""
+    if getattr(field, "raw_data", None) is None:
+        return
     if not field.raw_data or not str(field.raw_data[0]).strip():
         field.errors[:] = []
         field.data = None
@@ -79,56 +85,102 @@ class CampaignForm(FlaskForm):
 
 # --------------------------------------------------------------------------- rules, one form per kind
 
+def required(form, field):
+    """Like ``present``, but a value that did not parse keeps only its own message."""
+    if field.process_errors:
+        raise StopValidation()
+    present(form, field)
+
+
+class RateField(DecimalField):
+    """A percentage: a finite decimal (``NaN`` and ``Infinity`` are not numbers here)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+
 class RulesForm(Form):
-    """A kind's rules. ``window`` (UTC start, end) is the campaign's, for rules that must fit in it."""
+    """A kind's rules. ``window`` (UTC start, end) is the campaign's, for rules that must fit in it;
+    ``scope`` is the acting one: every SKU the rules name must be in its catalog."""
 
     window: tuple[datetime, datetime] | None = None
+    scope: Scope | None = None
 
     class Meta:
         def get_translations(self, form):
             return flask_wtf_translations
 
+    def find_skus(self, field, names: list[str]) -> list[tuple[str, int]]:
+        """(code, list price) of each SKU named, as the catalog spells it, or a field error that
+        reads the same for a SKU that does not exist and one outside the actor's catalog."""
+        found = pickable_skus(self.scope, names) if self.scope is not None else {}
+        unknown = [n for n in names if n.lower() not in found]
+        if unknown:
+            raise ValidationError(_l("Unknown SKU %(code)s", code=", ".join(unknown[:10])))
+        return list({found[n.lower()][0]: found[n.lower()] for n in names}.values())
+
+    def below_list_price(self, field, goods: list[tuple[str, int]] | None, message) -> None:
+        """The price in ``field`` must be below the list price of every SKU in ``goods``."""
+        if field.data is None or field.errors or not goods:
+            return
+        code, list_price = min(goods, key=lambda g: g[1])
+        if field.data >= list_price:
+            raise ValidationError(str(message) % {"price": format_yuan(list_price), "sku": code})
+
 
 def money(label, **kw):
-    return DecimalField(label, places=2, validators=[present, NumberRange(min=Decimal("0.01"), max=Decimal("1000000"))], **kw)
+    return MoneyField(label, validators=[required], min=1, **kw)
+
+
+def count(label, lo: int, hi: int = MAX_QUANTITY, **kw):
+    return QuantityField(label, validators=[required], min=lo, max=hi, **kw)
 
 
 class CouponRules(RulesForm):
     discount = SelectField(_l("Discount"), choices=options([("amount", _l("Amount off (yuan)")),
                                                            ("percent", _l("Percent off"))]))
-    amount = DecimalField(_l("Amount off (yuan)"), places=2, validators=[blank_ok, in_range(min=Decimal("0.01"), max=Decimal("100000"))])
-    percent = IntegerField(_l("Percent off"), validators=[blank_ok, in_range(1, 99)])
-    threshold = DecimalField(_l("Minimum spend (yuan)"), places=2, default=Decimal("0"),
-                             validators=[present, NumberRange(min=Decimal("0"), max=Decimal("1000000"))],
-                             description=_l("0 for no minimum."))
-    per_member = IntegerField(_l("Per-member limit"), default=1, validators=[present, NumberRange(1, 100)])
-    budget = IntegerField(_l("Total budget (coupons)"), validators=[present, NumberRange(1, 10_000_000)],
-                          description=_l("No more coupons than this are ever issued."))
+    amount = MoneyField(_l("Amount off (yuan)"), validators=[blank_ok], min=1)
+    percent = QuantityField(_l("Percent off"), validators=[blank_ok], min=1, max=99)
+    threshold = MoneyField(_l("Minimum spend (yuan)"), default=0, validators=[required],
+                           description=_l("0 for no minimum."))
+    per_member = count(_l("Per-member limit"), 1, 100, default=1)
+    budget = count(_l("Total budget (coupons)"), 1, description=_l("No more coupons than this are ever issued."))
 
     def validate_amount(self, field):
         if self.discount.data == "amount":
-            if field.data is None:
+            if field.data is None and not field.process_errors:
                 raise ValidationError(_l("Enter the amount off."))
-            if self.threshold.data and field.data >= self.threshold.data:
+            if field.data is not None and self.threshold.data and field.data >= self.threshold.data:
                 raise ValidationError(_l("The amount off must be less than the minimum spend."))
 
     def validate_percent(self, field):
-        if self.discount.data == "percent" and field.data is None:
+        if self.discount.data == "percent" and field.data is None and not field.process_errors:
             raise ValidationError(_l("Enter the percent off."))
 
 
 class FlashSaleRules(RulesForm):
     skus = TextAreaField(_l("Goods SKU codes"), filters=[strip], validators=[CODES, Length(max=2000)])
     price = money(_l("Flash sale price (yuan)"))
-    quantity = IntegerField(_l("Quantity"), validators=[present, NumberRange(1, 1_000_000)])
+    quantity = count(_l("Quantity"), 1)
     sale_starts = DateTimeLocalField(_l("Sale starts at"), format=DT_FORMAT, validators=[DataRequired()])
     sale_ends = DateTimeLocalField(_l("Sale ends at"), format=DT_FORMAT, validators=[DataRequired()])
+    goods: list[tuple[str, int]] | None = None
 
     def validate_skus(self, field):
-        if not codes(field.data):
+        names = [c.strip() for c in codes(field.data)]
+        if not names:
             raise ValidationError(_l("List the SKU codes on sale."))
-        if len(codes(field.data)) > 50:
+        if len(names) > 50:
             raise ValidationError(_l("At most 50 goods."))
+        self.goods = self.find_skus(field, names)
+        field.data = ", ".join(code for code, _price in self.goods)
+
+    def validate_price(self, field):
+        self.below_list_price(field, self.goods, _l("The flash-sale price must be below the list price "
+                                                    "%(price)s of %(sku)s."))
 
     def validate_sale_ends(self, field):
         if not (self.sale_starts.data and field.data):
@@ -139,23 +191,41 @@ class FlashSaleRules(RulesForm):
             raise ValidationError(_l("The sale must lie inside the campaign's dates."))
 
 
-class BargainRules(RulesForm):
+class OneSkuRules(RulesForm):
+    """Rules about one SKU of the catalog (bargains, group buys)."""
+
+    goods: list[tuple[str, int]] | None = None
+
+    def validate_sku(self, field):
+        if field.data and not field.errors:
+            self.goods = self.find_skus(field, [field.data])
+            field.data = self.goods[0][0]
+
+
+class BargainRules(OneSkuRules):
     sku = StringField(_l("Goods SKU code"), filters=[strip], validators=[DataRequired(), CODES, Length(max=50)])
     floor_price = money(_l("Floor price (yuan)"), description=_l("The lowest price friends can bargain down to."))
-    helpers = IntegerField(_l("Helpers needed"), validators=[present, NumberRange(1, 100)])
-    hours = IntegerField(_l("Time limit (hours)"), validators=[present, NumberRange(1, 168)])
+    helpers = count(_l("Helpers needed"), 1, 100)
+    hours = count(_l("Time limit (hours)"), 1, 168)
+
+    def validate_floor_price(self, field):
+        self.below_list_price(field, self.goods, _l("The bargain floor price must be below the list price "
+                                                    "%(price)s of %(sku)s."))
 
 
-class GroupBuyRules(RulesForm):
+class GroupBuyRules(OneSkuRules):
     sku = StringField(_l("Goods SKU code"), filters=[strip], validators=[DataRequired(), CODES, Length(max=50)])
-    group_size = IntegerField(_l("Group size"), validators=[present, NumberRange(2, 100)])
+    group_size = count(_l("Group size"), 2, 100)
     price = money(_l("Group price (yuan)"))
-    hours = IntegerField(_l("Hours to fill the group"), validators=[present, NumberRange(1, 168)])
+    hours = count(_l("Hours to fill the group"), 1, 168)
+
+    def validate_price(self, field):
+        self.below_list_price(field, self.goods, _l("The group price must be below the list price %(price)s of %(sku)s."))
 
 
 def rate(label, **kw):
-    return DecimalField(label, places=2, default=Decimal("0"),
-                        validators=[present, NumberRange(min=Decimal("0"), max=Decimal("100"))], **kw)
+    return RateField(label, places=2, default=Decimal("0"),
+                     validators=[required, NumberRange(min=Decimal("0"), max=Decimal("100"))], **kw)
 
 
 class DistributionRules(RulesForm):
@@ -163,12 +233,14 @@ class DistributionRules(RulesForm):
     store_rate = rate(_l("Store commission %"))
     guide_rate = rate(_l("Guide commission %"))
     sharer_rate = rate(_l("Sharer commission %"))
-    second_rate = DecimalField(_l("Second-level sharer commission %"), places=2,
-                               validators=[blank_ok, in_range(min=Decimal("0"), max=Decimal("100"))],
-                               description=_l("Two levels only: the sharer who brought the sharer."))
-    freeze_days = IntegerField(_l("Freeze days before payout"), default=7, validators=[present, NumberRange(0, 90)])
+    second_rate = RateField(_l("Second-level sharer commission %"), places=2,
+                            validators=[blank_ok, in_range(min=Decimal("0"), max=Decimal("100"))],
+                            description=_l("Two levels only: the sharer who brought the sharer."))
+    freeze_days = count(_l("Freeze days before payout"), 0, 90, default=7)
 
     def validate_second_rate(self, field):
+        if field.errors:
+            return
         if self.levels.data == 2 and field.data is None:
             raise ValidationError(_l("Enter the second-level commission."))
         if self.levels.data == 1 and field.data:
@@ -184,26 +256,28 @@ RULE_FORMS: dict[str, type[RulesForm]] = {
 }
 
 
-def rules_form(kind: str, *, data: dict | None = None, formdata: MultiDict | None = None,
+def rules_form(kind: str, *, scope: Scope | None, data: dict | None = None, formdata: MultiDict | None = None,
                window: tuple[datetime, datetime] | None = None) -> RulesForm:
-    """The kind's rules form, from a posted form or from stored rules."""
+    """The kind's rules form, from a posted form or from stored rules. ``scope`` is the acting
+    one (SKUs are looked up in its catalog); None only to show stored rules, never to validate."""
     cls = RULE_FORMS[kind]
     if formdata is not None:
         form = cls(formdata=formdata, prefix="rules")
     else:
         form = cls(data=_load(cls, data or {}), prefix="rules")
-    form.window = window
+    form.window, form.scope = window, scope
     return form
 
 
 def _load(cls, data: dict) -> dict:
+    """Stored rules (money as ``<name>_fen`` ints, times as UTC ISO strings) → form data."""
     out = {}
     for name, field in cls._unbound_fields or _fields_of(cls):
-        value = data.get(name)
+        kind = field.field_class
+        value = data.get(f"{name}_fen") if issubclass(kind, MoneyField) else data.get(name)
         if value is None:
             continue
-        kind = field.field_class
-        if kind is DecimalField:
+        if issubclass(kind, DecimalField):
             value = Decimal(str(value))
         elif kind is DateTimeLocalField:
             value = to_local(datetime.fromisoformat(value))
@@ -219,9 +293,15 @@ def _fields_of(cls):
 
 
 def rules_data(form: RulesForm) -> dict:
-    """The rules to store as JSON: decimals as strings, times as UTC ISO strings."""
+    """The rules to store as JSON: money as integer fen under ``<name>_fen`` (as the catalog keeps
+    prices), rates as decimal strings, times as UTC ISO strings, SKU codes as the catalog spells
+    them."""
     out = {}
-    for name, value in form.data.items():
+    for name, field in form._fields.items():
+        value = field.data
+        if isinstance(field, MoneyField):
+            out[f"{name}_fen"] = value
+            continue
         if isinstance(value, Decimal):
             value = f"{value:.2f}"
         elif isinstance(value, datetime):
@@ -232,8 +312,13 @@ def rules_data(form: RulesForm) -> dict:
     return out
 
 
-def rule_errors(kind: str, rules: dict, window) -> dict[str, list[str]]:
-    """Errors of rules given as JSON-like data (the API or a service caller)."""
-    form = rules_form(kind, data=rules, window=window)
+def money_keys(kind: str) -> list[str]:
+    """The names of the kind's money fields (stored as ``<name>_fen``)."""
+    return [name for name, field in _fields_of(RULE_FORMS[kind]) if issubclass(field.field_class, MoneyField)]
+
+
+def rule_errors(kind: str, rules: dict, window, *, scope: Scope) -> dict[str, list[str]]:
+    """Errors of stored rules (as ``rules_data`` writes them) checked again in ``scope``."""
+    form = rules_form(kind, scope=scope, data=rules, window=window)
     form.validate()
     return {k: [str(e) for e in v] for k, v in form.errors.items()}

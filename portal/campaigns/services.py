@@ -12,9 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import DateTime, Select, case, func, literal, select, update
 
 from portal.audit import services as audit
+from portal.campaigns.forms import money_keys, rule_errors
 from portal.campaigns.models import (CANCELLED, DECLINED, DRAFT, INVITED, JOINED, MANDATORY, OPT_IN, PUBLISHED,
                                      STOPPED, Campaign, CampaignStore, CouponClaim)
 from portal.extensions import db
+from portal.kernel.money import yuan_text
 from portal.org.models import Store, User, utcnow
 from portal.org.scope import Scope
 from portal.org.services import RuleError
@@ -92,8 +94,15 @@ def update_campaign(scope: Scope, campaign: Campaign, name: str, rules: dict, st
 
 
 def publish_campaign(scope: Scope, campaign: Campaign, *, actor: User | None) -> None:
+    """Publish a draft whose rules still hold in ``scope`` (its SKUs still in the catalog, its
+    prices still below their list prices): a draft saved before HQ changed a price is refused."""
     if campaign.status != DRAFT:
         raise RuleError(_("Only a draft can be published."))
+    errors = rule_errors(campaign.kind, campaign.rules, (as_utc(campaign.starts_at), as_utc(campaign.ends_at)),
+                         scope=scope)
+    if errors:
+        raise RuleError(_("The rules no longer hold; edit the draft: %(errors)s",
+                          errors="; ".join(e for field in errors.values() for e in field)))
     campaign.status = PUBLISHED
     db.session.flush()
     audit.record(actor, "campaign.publish", "campaign", campaign.id, campaign.name, campaign.path)
@@ -189,9 +198,25 @@ def running_in_store(store_id: int, now: datetime | None = None) -> list[Campaig
         .order_by(Campaign.ends_at, Campaign.id)))
 
 
+def rules_json(kind: str, rules: dict) -> dict:
+    """Rules for the mini-program: every amount both in fen (``price_fen``) and as yuan text
+    (``price``: "9.90"), as the goods API gives prices."""
+    out = dict(rules)
+    for key in money_keys(kind):
+        fen = rules.get(f"{key}_fen")
+        out[key] = yuan_text(fen) if fen is not None else None
+    return out
+
+
 def campaign_json(c: Campaign) -> dict:
-    return {"id": c.id, "kind": c.kind, "name": c.name, "rules": c.rules,
+    return {"id": c.id, "kind": c.kind, "name": c.name, "rules": rules_json(c.kind, c.rules),
             "starts_at": as_utc(c.starts_at).isoformat(), "ends_at": as_utc(c.ends_at).isoformat()}
+
+
+def coupon_terms(rules: dict) -> dict:
+    """What a claimed coupon is worth, read from the stored rules (amounts in fen)."""
+    terms = rules_json("coupon", rules)
+    return {k: terms.get(k) for k in ("discount", "amount", "amount_fen", "percent", "threshold", "threshold_fen")}
 
 
 # --------------------------------------------------------------------------- coupon claims

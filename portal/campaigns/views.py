@@ -75,11 +75,11 @@ def _form_page(form, rules, kind, campaign=None, status=200):
     return render_template("campaigns/form.html", form=form, rules=rules, kind=kind, campaign=campaign), status
 
 
-def _validated(kind: str):
+def _validated(scope: Scope, kind: str):
     form = CampaignForm()
     ok = form.validate_on_submit()
     window = form.window() if form.starts_at.data and form.ends_at.data else None
-    rules = rules_form(kind, formdata=request.form, window=window)
+    rules = rules_form(kind, scope=scope, formdata=request.form, window=window)
     ok = rules.validate() and ok
     return form, rules, ok
 
@@ -91,7 +91,7 @@ def create_campaign(kind: str):
     if kind not in RULE_FORMS:
         abort(404)
     if request.method == "POST":
-        form, rules, ok = _validated(kind)
+        form, rules, ok = _validated(scope, kind)
         if ok:
             starts, ends = form.window()
             campaign = services.create_campaign(
@@ -102,7 +102,7 @@ def create_campaign(kind: str):
                     name=campaign.name), "success")
             return redirect(url_for("campaigns.view_campaign", campaign_id=campaign.id))
         return _form_page(form, rules, kind, status=422)
-    return _form_page(CampaignForm(), rules_form(kind), kind)
+    return _form_page(CampaignForm(), rules_form(kind, scope=scope), kind)
 
 
 @bp.route("/campaigns/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -114,7 +114,7 @@ def edit_campaign(campaign_id: int):
         flash(_("Only a draft can be edited."), "warning")
         return redirect(url_for("campaigns.view_campaign", campaign_id=campaign.id))
     if request.method == "POST":
-        form, rules, ok = _validated(campaign.kind)
+        form, rules, ok = _validated(scope, campaign.kind)
         if ok:
             starts, ends = form.window()
             services.update_campaign(scope, campaign, form.name.data, rules_data(rules), starts, ends,
@@ -126,7 +126,7 @@ def edit_campaign(campaign_id: int):
     form = CampaignForm(data={"name": campaign.name, "starts_at": to_local(campaign.starts_at),
                               "ends_at": to_local(campaign.ends_at), "participation": campaign.participation,
                               "join_deadline": to_local(campaign.join_deadline)})
-    return _form_page(form, rules_form(campaign.kind, data=campaign.rules), campaign.kind, campaign)
+    return _form_page(form, rules_form(campaign.kind, scope=scope, data=campaign.rules), campaign.kind, campaign)
 
 
 @bp.route("/campaigns/<int:campaign_id>")
@@ -143,7 +143,8 @@ def view_campaign(campaign_id: int):
     rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=rows, total=total, page=page,
                pages=max(1, -(-total // PER_PAGE)), status=status, q=q,
-               counts=services.participation_counts(scope, campaign), rules=rules_form(campaign.kind, data=campaign.rules))
+               counts=services.participation_counts(scope, campaign),
+               rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":
         return render_template("campaigns/_participants.html", **ctx)
     return render_template("campaigns/view.html", **ctx)
@@ -306,4 +307,5 @@ def api_claim_coupon(code: str, campaign_id: int):
         claim = services.claim_coupon(store, campaign_id, member)
     except services.ClaimRefused as exc:
         return _api_error(409, exc.code, exc.message)
-    return jsonify(code=claim.code, campaign_id=campaign_id, member=member), 201
+    return jsonify(code=claim.code, campaign_id=campaign_id, member=member,
+                   coupon=services.coupon_terms(db.session.get(Campaign, campaign_id).rules)), 201

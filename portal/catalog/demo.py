@@ -51,7 +51,7 @@ def seed_goods_and_campaign(hq) -> None:
 
     now = utcnow()
     coupon = campaigns.create_campaign(
-        scope, "coupon", "夏日满30减5", {"discount": "amount", "amount": "5.00", "percent": None, "threshold": "30.00",
+        scope, "coupon", "夏日满30减5", {"discount": "amount", "amount_fen": 500, "percent": None, "threshold_fen": 3000,
                                        "per_member": 2, "budget": 5000},
         now - timedelta(days=1), now + timedelta(days=14), participation="opt_in",
         join_deadline=now + timedelta(days=7), actor=hq)

@@ -122,16 +122,31 @@ class Listing(db.Model):
 
 
 class StoreNotice(db.Model):
-    """Something the store should know, e.g. a price clamped into HQ's new bounds."""
+    """Something the store should know, e.g. a price HQ changed or clamped into new bounds.
+
+    The text is made when it is shown, in the reader's language: ``code`` names a template of
+    ``portal.catalog.notices.NOTICE_MESSAGES`` and ``params`` fills it (amounts in fen). Rows from
+    before codes existed keep the text they were written with in ``message``."""
 
     __tablename__ = "store_notices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(String(500))
+    code: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(String(500))          # legacy rows only
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_store_notices_store_created", "store_id", "created_at"),)
+
+    @property
+    def text(self) -> str:
+        """The notice in the current locale."""
+        if not self.code:
+            return self.message or ""
+        from portal.catalog.notices import notice_text
+
+        return notice_text(self.code, self.params)

@@ -77,6 +77,12 @@ class Good:
     on_shelf: bool
     changed: bool          # the store has a listing row for it
     thumb: str | None = None
+    own_price: int | None = None     # the store's own price; None: it follows HQ's list price
+
+    @property
+    def follows_hq(self) -> bool:
+        """The store sells it at HQ's list price, and will follow HQ's next change of it."""
+        return not self.local and self.own_price is None
 
     @property
     def spec_text(self) -> str:
@@ -102,7 +108,8 @@ def goods_page(store_id: int, *, page: int = 1, per_page: int = 50, category: st
     on_shelf = func.coalesce(Listing.on_shelf, True)
     columns = [Sku.id, Sku.code, Sku.spec, Product.id, Product.code, Product.name, Product.category,
                Product.store_id, price, Sku.list_price, Sku.price_floor, Sku.price_ceiling, Listing.stock,
-               on_shelf.label("on_shelf"), Listing.id.label("listing_id"), func.count().over().label("total")]
+               on_shelf.label("on_shelf"), Listing.id.label("listing_id"), Listing.price.label("own_price"),
+               func.count().over().label("total")]
     if with_thumbs:
         columns.append(select(ProductImage.thumb).where(ProductImage.product_id == Product.id)
                        .order_by(ProductImage.position, ProductImage.id).limit(1).scalar_subquery().label("thumb"))
@@ -123,7 +130,8 @@ def goods_page(store_id: int, *, page: int = 1, per_page: int = 50, category: st
                               .limit(per_page).offset((page - 1) * per_page)).all()
     total = rows[0].total if rows else (_count(stmt) if page > 1 else 0)
     goods = [Good(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None, r.price, r[9], r[10], r[11], r[12],
-                  bool(r.on_shelf), r.listing_id is not None, r.thumb if with_thumbs else None) for r in rows]
+                  bool(r.on_shelf), r.listing_id is not None, r.thumb if with_thumbs else None, r.own_price)
+             for r in rows]
     return GoodsPage(goods, total, page, per_page)
 
 
@@ -143,14 +151,15 @@ def good_or_none(store_id: int, sku_id: int) -> Good | None:
     r = db.session.execute(
         select(Sku.id, Sku.code, Sku.spec, Product.id, Product.code, Product.name, Product.category,
                Product.store_id, price, Sku.list_price, Sku.price_floor, Sku.price_ceiling, Listing.stock,
-               func.coalesce(Listing.on_shelf, True).label("on_shelf"), Listing.id.label("listing_id"))
+               func.coalesce(Listing.on_shelf, True).label("on_shelf"), Listing.id.label("listing_id"),
+               Listing.price.label("own_price"))
         .select_from(Product).join(Sku, Sku.product_id == Product.id)
         .outerjoin(Listing, and_(Listing.sku_id == Sku.id, Listing.store_id == store_id))
         .where(Sku.id == sku_id, _goods_condition(store_id))).first()
     if r is None:
         return None
     return Good(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] is not None, r.price, r[9], r[10], r[11], r[12],
-                bool(r.on_shelf), r.listing_id is not None)
+                bool(r.on_shelf), r.listing_id is not None, own_price=r.own_price)
 
 
 # --------------------------------------------------------------------------- listings
@@ -168,8 +177,9 @@ def _upsert(store: Store, sku_id: int, **values) -> Listing:
 
 def save_listing(scope: Scope, store: Store, good: Good, *, price: int | None, stock: int | None,
                  actor: User) -> None:
-    """The store's price (None: HQ's list price) and stock (None: not tracked) for one SKU.
-    A local SKU's price is its own: it is written on the SKU itself."""
+    """The store's price (None: follow HQ's list price, now and after HQ changes it) and stock
+    (None: not tracked) for one SKU. A local SKU's price is its own: it is written on the SKU
+    itself (None leaves it as it is)."""
     if price is not None and not good.local and not good.floor <= price <= good.ceiling:
         raise RuleError(_("The price must be between ¥%(lo)s and ¥%(hi)s.", lo=yuan(good.floor),
                           hi=yuan(good.ceiling)), "price")
@@ -265,6 +275,17 @@ def pickable_products(scope: Scope):
     above it (a distributor pushes HQ's goods too); never a store's own goods."""
     return and_(Product.store_id.is_(None), Product.archived.is_(False),
                 or_(scope.paths(Product.path), Product.path.in_(_ancestor_paths(scope.path or "/"))))
+
+
+def pickable_skus(scope: Scope, codes: list[str]) -> dict[str, tuple[str, int]]:
+    """The SKUs among ``codes`` (any case) of the products ``pickable_products`` lets the scope
+    use: lower-cased code → (code as the catalog spells it, list price in fen). One query."""
+    wanted = sorted({c.strip().lower() for c in codes if c and c.strip()})
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(Sku.code, Sku.list_price).join(Product, Product.id == Sku.product_id)
+                              .where(func.lower(Sku.code).in_(wanted), pickable_products(scope))).all()
+    return {code.lower(): (code, price) for code, price in rows}
 
 
 def create_assortment(scope: Scope, name: str, *, actor: User) -> Assortment:

@@ -85,10 +85,10 @@ def _with_blank_row(form: ProductForm) -> None:
         form.skus.append_entry()
 
 
-def _form_page(form: ProductForm, product: Product | None, status: int):
+def _form_page(form: ProductForm, product: Product | None, status: int, *, reach: int = 0):
     _with_blank_row(form)
     return render_template("catalog/product_form.html", form=form, product=product,
-                           image_form=ImageForm(prefix="image")), status
+                           image_form=ImageForm(prefix="image"), reach=reach), status
 
 
 @bp.route("/goods/new", methods=["GET", "POST"])
@@ -131,9 +131,13 @@ def edit_product(product_id: int):
         form.skus.append_entry()
         return _form_page(form, product, 200)
     if form.validate_on_submit():
+        skus = [e.form.sku_data() for e in form.sku_rows()]
+        reach = services.price_change_reach(product, skus)
+        if reach and request.form.get("confirm_reach") != str(reach):
+            # HQ sees how many stores' prices move before anything is saved; saving again confirms.
+            return _form_page(form, product, 200, reach=reach)
         try:
-            counts = services.update_product(scope, product, form.product_data(),
-                                             [e.form.sku_data() for e in form.sku_rows()], actor=scope.user)
+            counts = services.update_product(scope, product, form.product_data(), skus, actor=scope.user)
         except RuleError as exc:
             _rule_error(form, exc)
         except IntegrityError:

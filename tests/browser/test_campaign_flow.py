@@ -27,6 +27,7 @@ def _local(dt: datetime) -> str:
 
 def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_server, page, phone_page, world):
     factories.make_user("owner_sh2", roles.STORE_OWNER, world.stores["sh2"])
+    factories.make_product(world.nodes["hq"], "SKU", skus=2, list_price=1990, floor=1000, ceiling=3000)
     db.session.commit()
     now = datetime.now(local_tz()).replace(tzinfo=None, second=0, microsecond=0)
 

@@ -11,7 +11,7 @@ from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
 
-COUPON = {"discount": "amount", "amount": "10.00", "percent": None, "threshold": "100.00", "per_member": 1,
+COUPON = {"discount": "amount", "amount_fen": 1000, "percent": None, "threshold_fen": 10000, "per_member": 1,
           "budget": 20}
 
 

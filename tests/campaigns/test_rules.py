@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.campaigns.models import Campaign
+from tests.factories import make_product
 
 BASE = {"name": "春季活动", "starts_at": "2031-03-01T10:00", "ends_at": "2031-03-31T22:00",
         "participation": "mandatory", "join_deadline": ""}
@@ -52,6 +53,13 @@ BAD = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _catalog(org, db):
+    """HQ's SKU-1 and SKU-2 at ¥29.90, which every rule above names."""
+    make_product(org.nodes["hq"], "SKU", skus=2, list_price=2990, floor=1000, ceiling=5000)
+    db.session.commit()
+
+
 @pytest.fixture
 def login_as(login_as):
     """Sign in, in English: the assertions read the English messages."""
@@ -77,7 +85,8 @@ def test_each_kind_saves_a_draft(login_as, db, kind):
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "春季活动" in page and 'data-state="draft"' in page
     if kind == "coupon":
-        assert c.budget == 500 and c.rules["amount"] == "10.00"
+        assert c.budget == 500 and c.rules["amount_fen"] == 1000 and c.rules["threshold_fen"] == 10000
+        assert "amount" not in c.rules                                     # money is stored in fen only
     if kind == "flash_sale":
         assert c.rules["skus"] == ["SKU-1", "SKU-2"]
         assert c.rules["sale_starts"].startswith("2031-03-05T02:00")       # Asia/Shanghai → UTC

@@ -203,7 +203,11 @@ def test_new_bounds_clamp_store_prices_and_tell_the_stores(login_as, org):
     client = login_as("hq")
     data = _form(code="CF-1", name="美式", skus=((sku.code, "", "11", "9", "12"),))
     data["skus-0-id"] = str(sku.id)
+    # The first save shows how many stores' prices change and saves nothing; the second confirms.
     r = client.post(f"/goods/{p.id}", data=data)
+    assert r.status_code == 200 and 'data-reach="2"' in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(StoreNotice.id))) == 0
+    r = client.post(f"/goods/{p.id}", data={**data, "confirm_reach": "2"})
     assert r.status_code == 303
     assert "2 store prices" in client.get(r.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
@@ -212,9 +216,11 @@ def test_new_bounds_clamp_store_prices_and_tell_the_stores(login_as, org):
                       org.stores["sh2"].id: None}
     notices = {n.store_id: n for n in db.session.scalars(select(StoreNotice))}
     assert set(notices) == {org.stores["sh1"].id, org.stores["gd1"].id}
-    assert "¥9.00" in notices[org.stores["sh1"].id].message
-    assert "below" in notices[org.stores["sh1"].id].message
-    assert "¥12.00" in notices[org.stores["gd1"].id].message and "美式" in notices[org.stores["gd1"].id].message
+    with client.application.test_request_context(headers={"Cookie": "lang=en"}):
+        text = {store_id: n.text for store_id, n in notices.items()}
+    assert "¥9.00" in text[org.stores["sh1"].id]
+    assert "below" in text[org.stores["sh1"].id]
+    assert "¥12.00" in text[org.stores["gd1"].id] and "美式" in text[org.stores["gd1"].id]
     assert notices[org.stores["gd1"].id].details["sku_code"] == sku.code
     assert notices[org.stores["gd1"].id].kind == "price_clamped"
     # sh2 has no price of its own: its effective price is simply the new list price.
