@@ -249,7 +249,7 @@ def test_migration_moves_string_money_to_fen_and_back(app, org, db):
     db.session.commit()
     db.session.remove()
     try:
-        downgrade(revision="0003")
+        downgrade(revision="0004_security")
         with db.engine.begin() as conn:
             for kind, rules in old_rules.items():
                 conn.execute(campaigns.insert().values(
@@ -258,7 +258,7 @@ def test_migration_moves_string_money_to_fen_and_back(app, org, db):
                     updated_at=now))
             conn.execute(notices.insert().values(store_id=store_id, kind="price_clamped", message="旧的通知",
                                                  details={}, created_at=now))
-        upgrade(revision="0004_prices")
+        upgrade(revision="0005_prices")
         with db.engine.connect() as conn:
             stored = {r.kind: r.rules for r in conn.execute(sa.select(campaigns.c.kind, campaigns.c.rules))}
         assert stored["coupon"] == {"discount": "amount", "amount_fen": 1000, "percent": None,
@@ -275,7 +275,7 @@ def test_migration_moves_string_money_to_fen_and_back(app, org, db):
                 params={"product": "乌龙茶", "old_price_fen": 1000, "price_fen": 1200, "floor_fen": 800,
                         "ceiling_fen": 1500}))
         db.session.remove()
-        downgrade(revision="0003")
+        downgrade(revision="0004_security")
         with db.engine.connect() as conn:
             back = {r.kind: r.rules for r in conn.execute(sa.select(campaigns.c.kind, campaigns.c.rules))}
             texts = [r.message for r in conn.execute(sa.select(notices.c.message).order_by(notices.c.id))]

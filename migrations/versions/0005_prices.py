@@ -1,7 +1,7 @@
 """prices: campaign money in fen, store notices stored as message codes with parameters
 
-Revision ID: 0004_prices
-Revises: 0003
+Revision ID: 0005_prices
+Revises: 0004_security
 Create Date: 2026-12-01 20:20:00
 
 Data: the money in campaign rules moves from yuan strings ("9.90" under ``price``) to integer fen
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_prices'
-down_revision = '0003'
+revision = '0005_prices'
+down_revision = '0004_security'
 branch_labels = None
 depends_on = None
 
