@@ -27,6 +27,16 @@ def _page(db, store):
     return page.version_id if page else None
 
 
+def _age_heartbeat(db, push_id):
+    from datetime import timedelta
+
+    from portal.org.models import utcnow
+
+    db.session.execute(Push.__table__.update().where(Push.id == push_id)
+                       .values(heartbeat_at=utcnow() - timedelta(minutes=5)))
+    db.session.commit()
+
+
 def test_push_to_a_region_delivers_each_store_once(app, db, org):
     hq = org.users["hq"]
     _t, v1 = factories.make_template_version(hq)
@@ -73,6 +83,9 @@ def test_killed_half_way_resumes_without_double_effects(app, db, org):
     db.session.expire_all()
     push = db.session.get(Push, push.id)
     assert push.state == "running" and push.delivered == 10 and push.total == 30
+    # The dead runner's heartbeat grows old; a new run takes the push over (a run started while
+    # the heartbeat is fresh leaves the push to its runner: see test_stall.py).
+    _age_heartbeat(db, push.id)
     pushes.run_push(push.id, batch_size=10)                       # the resumed run
     db.session.expire_all()
     push = db.session.get(Push, push.id)
@@ -97,7 +110,8 @@ def test_rollback_returns_each_store_to_what_it_had(app, db, org):
     db.session.commit()
     db.session.expire_all()
     second = db.session.get(Push, second.id)
-    assert second.state == "rolled_back" and second.reverted == 5 and second.delivered == 0
+    # The rollback keeps the push's own count of delivered stores beside its own (issue point 13).
+    assert second.state == "rolled_back" and second.reverted == 5 and second.delivered == 5
     # 上海 stores go back to v1 (from the first push); the others had nothing and have nothing again.
     assert _page(db, org.stores["sh1"]) == v1.id and _page(db, org.stores["sh2"]) == v1.id
     assert _page(db, org.stores["gd1"]) is None
@@ -195,6 +209,7 @@ def test_a_push_whose_worker_died_is_picked_up_again(app, db, org):
     db.session.execute(Push.__table__.update().where(Push.id == push.id).values(started_at=long_ago))
     db.session.execute(Delivery.__table__.update().where(Delivery.push_id == push.id).values(done_at=long_ago))
     db.session.commit()
+    _age_heartbeat(db, push.id)             # what the stall check looks at now
     assert pushes.resume_stalled() == 1
     db.session.expire_all()
     push = db.session.get(Push, push.id)

@@ -72,5 +72,5 @@ def test_cancel_a_scheduled_push(client, org, db):
     login(client, "hq")
     assert client.post(f"/pushes/{push.id}/cancel").status_code == 302
     db.session.expire_all()
-    assert db.session.get(Push, push.id).state == "failed"
+    assert db.session.get(Push, push.id).state == "cancelled"      # its own state now (issue point 13)
     assert pushes.dispatch_due() == 0
