@@ -41,6 +41,9 @@ from portal.targets.services import TargetSpec, selection
 from portal.util import as_utc
 
 SUSPENDED = "store_suspended"
+# Rows being handed over (or back) inside the batch's transaction, never committed: so the kind
+# works on exactly this statement's rows, not on rows of the same range done earlier.
+APPLYING, RESTORING = "applying", "restoring"
 
 
 class PushKind(Protocol):
@@ -245,11 +248,12 @@ def _deliver_isolating(push: Push, kind: PushKind, batch: Batch) -> None:
     path stays one statement for the whole batch; k failing stores cost about 2·k·log2(batch)."""
     try:
         with db.session.begin_nested():
-            # One statement marks the rows delivered and records what each store had before...
-            db.session.execute(update(Delivery).where(batch.rows()).values(outcome=DELIVERED, done_at=utcnow(),
+            # One statement takes the rows and records what each store had before...
+            db.session.execute(update(Delivery).where(batch.rows()).values(outcome=APPLYING, done_at=utcnow(),
                                                                            **kind.previous(push)))
-            # ...and the kind hands the payload to exactly those stores.
-            kind.apply(push, batch.rows(DELIVERED))
+            # ...the kind hands the payload to exactly those stores, and they are delivered.
+            kind.apply(push, batch.rows(APPLYING))
+            db.session.execute(update(Delivery).where(batch.rows(APPLYING)).values(outcome=DELIVERED))
         return
     except Exception as exc:           # the kind refused one or more stores of this batch
         error = exc
@@ -351,8 +355,9 @@ def _revert_batch(push: Push, kind: PushKind, batch: Batch) -> None:
     now = utcnow()
     # Stores that still have what this push gave them get back what they had...
     db.session.execute(update(Delivery).where(batch.rows(), kind.still_has(push))
-                       .values(outcome=REVERTED, done_at=now))
-    kind.revert(push, batch.rows(REVERTED))
+                       .values(outcome=RESTORING, done_at=now))
+    kind.revert(push, batch.rows(RESTORING))
+    db.session.execute(update(Delivery).where(batch.rows(RESTORING)).values(outcome=REVERTED))
     # ...where a later push covered this one, the later delivery now goes back to what this one
     # found (one UPDATE), so rolling the later one back skips this push...
     mine = aliased(Delivery)
