@@ -214,3 +214,68 @@ def test_a_push_whose_worker_died_is_picked_up_again(app, db, org):
     db.session.expire_all()
     push = db.session.get(Push, push.id)
     assert push.state == "done" and push.delivered == 5
+
+
+def _stale(db, push_id):
+    """The push as a request loaded it a moment ago, before someone else changed it."""
+    push = db.session.get(Push, push_id)
+    db.session.expunge(push)
+    db.session.commit()
+    return push
+
+
+def _elsewhere(app, fn, *args):
+    """Run ``fn`` in a connection of its own, as another request or the clock would."""
+    import threading
+
+    def run():
+        with app.app_context():
+            try:
+                fn(*args)
+            finally:
+                db_.session.remove()
+
+    from portal.extensions import db as db_
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(30)
+
+
+def test_cancel_and_rollback_that_lose_a_race_are_refused_and_change_nothing(app, db, org):
+    import pytest
+    from datetime import timedelta
+
+    from portal.org.models import utcnow
+    from portal.org.services import RuleError
+
+    hq = org.users["hq"]
+    _t, v1 = factories.make_template_version(hq)
+    db.session.commit()
+    push = _push(db, hq, v1, TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(hours=1))
+    db.session.get(Push, push.id).scheduled_for = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    seen = _stale(db, push.id)                       # the admin's page still says "scheduled"
+    _elsewhere(app, pushes.dispatch_due)             # the clock sends it out
+    db.session.add(seen)
+    with app.test_request_context(), pytest.raises(RuleError):
+        pushes.cancel_scheduled(scope_for(hq), seen, actor=hq)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Push, push.id).state == "done"
+
+    # Two admins press "roll back" at once: one rollback runs, the other is refused.
+    seen = _stale(db, push.id)
+    _elsewhere(app, lambda: (pushes.request_rollback(scope_for(hq), db.session.get(Push, push.id), actor=hq),
+                             db.session.commit()))
+    db.session.expire_all()
+    done = db.session.get(Push, push.id)
+    assert done.state == "rolled_back"
+    rolled_back_at = done.rolled_back_at
+    db.session.expunge(done)
+    db.session.add(seen)
+    with app.test_request_context(), pytest.raises(RuleError):
+        pushes.request_rollback(scope_for(hq), seen, actor=hq)
+    db.session.commit()
+    db.session.expire_all()
+    again = db.session.get(Push, push.id)
+    assert again.state == "rolled_back" and again.rolled_back_at == rolled_back_at
