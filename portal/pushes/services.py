@@ -41,9 +41,9 @@ from portal.targets.services import TargetSpec, selection
 from portal.util import as_utc
 
 SUSPENDED = "store_suspended"
-# Rows being handed over (or back) inside the batch's transaction, never committed: so the kind
+# Rows being handed back inside a rollback batch's transaction, never committed: so the kind
 # works on exactly this statement's rows, not on rows of the same range done earlier.
-APPLYING, RESTORING = "applying", "restoring"
+RESTORING = "restoring"
 
 
 class PushKind(Protocol):
@@ -248,12 +248,13 @@ def _deliver_isolating(push: Push, kind: PushKind, batch: Batch) -> None:
     path stays one statement for the whole batch; k failing stores cost about 2·k·log2(batch)."""
     try:
         with db.session.begin_nested():
-            # One statement takes the rows and records what each store had before...
-            db.session.execute(update(Delivery).where(batch.rows()).values(outcome=APPLYING, done_at=utcnow(),
+            # One statement marks the rows delivered and records what each store had before...
+            stamp = utcnow()
+            db.session.execute(update(Delivery).where(batch.rows()).values(outcome=DELIVERED, done_at=stamp,
                                                                            **kind.previous(push)))
-            # ...the kind hands the payload to exactly those stores, and they are delivered.
-            kind.apply(push, batch.rows(APPLYING))
-            db.session.execute(update(Delivery).where(batch.rows(APPLYING)).values(outcome=DELIVERED))
+            # ...and the kind hands the payload to exactly those stores: this statement's rows (its
+            # time stamp tells them from rows of the same range delivered earlier, e.g. by a retry).
+            kind.apply(push, and_(batch.rows(DELIVERED), Delivery.done_at == stamp))
         return
     except Exception as exc:           # the kind refused one or more stores of this batch
         error = exc
