@@ -3,7 +3,7 @@ delivered, and the failed stores can be retried from the push page."""
 import math
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from portal.decoration.models import StorePage
 from portal.decoration.services import TemplatePush
@@ -61,14 +61,36 @@ def _rows(db, push, outcome):
         Delivery.push_id == push.id, Delivery.outcome == outcome)).all())
 
 
+def _statements(db, fn):
+    seen = []
+    listener = lambda *args: seen.append(args[2])     # noqa: E731  (the SQL text)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        result = fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return result, len(seen)
+
+
 def test_a_clean_push_is_one_apply_per_batch(app, db, org, picky):
+    """The common path: one apply for the whole batch, and as many statements for 64 stores as
+    for 2 (the cost does not grow with the number of stores)."""
+    from portal.decoration import services as deco
+
     _stores(db, org, 64)
     hq = org.users["hq"]
-    _t, v1 = factories.make_template_version(hq)
+    tpl, v1 = factories.make_template_version(hq)
+    v2 = deco.publish(scope_for(hq), tpl, "v2", actor=hq)
     db.session.commit()
-    push = _push(db, hq, v1)
-    assert push.state == "done" and push.delivered == 64 and push.failed == 0
-    assert picky.calls == [64]                     # the whole batch in one statement
+    counts = []
+    for version, spec in ((v1, TargetSpec(everything=True)), (v2, TargetSpec(store_codes=["SH001", "SH002"]))):
+        push = pushes.create_push(scope_for(hq), "test_picky", version.id, "挑剔的模板", spec, actor=hq)
+        _none, n = _statements(db, db.session.commit)          # the job runs at the commit
+        counts.append(n)
+        db.session.expire_all()
+        assert db.session.get(Push, push.id).failed == 0
+    assert picky.calls == [64, 2]
+    assert counts[0] == counts[1]
 
 
 def test_failing_stores_are_isolated_and_retried_from_the_page(app, db, org, picky, client):
