@@ -294,7 +294,7 @@ def retry_failed(scope: Scope, push: Push, *, actor: User) -> int:
     """Queue the push's failed stores again (only those); the push runs on from there."""
     requeued = db.session.execute(
         update(Push).where(Push.id == push.id, or_(and_(Push.state == DONE, Push.failed > 0), Push.state == FAILED))
-        .values(state=QUEUED, runner=None, finished_at=None, error="", error_params=None)
+        .values(state=QUEUED, runner=None, heartbeat_at=utcnow(), finished_at=None, error="", error_params=None)
         .execution_options(synchronize_session=False)).rowcount
     if not requeued:
         raise RuleError(_("Only a finished push with failed stores can retry them."))
@@ -382,7 +382,7 @@ def dispatch_due() -> int:
     due = list(db.session.scalars(select(Push.id).where(Push.state == SCHEDULED, Push.scheduled_for <= utcnow())))
     for push_id in due:
         claimed = db.session.execute(update(Push).where(Push.id == push_id, Push.state == SCHEDULED)
-                                     .values(state=QUEUED)).rowcount
+                                     .values(state=QUEUED, heartbeat_at=utcnow())).rowcount
         if claimed:
             enqueue(run_push, push_id)
     db.session.commit()
@@ -391,20 +391,24 @@ def dispatch_due() -> int:
 
 @job
 def resume_stalled() -> int:
-    """Pushes (and rollbacks) whose runner stopped beating for PUSH_STALL_SECONDS: release them
-    and start a new run, which continues where the dead one stopped. Pushes whose batch is
+    """Pushes (and rollbacks) whose runner stopped beating for PUSH_STALL_SECONDS, or queued that
+    long without a runner: release them and start a new run, which continues where the dead one
+    stopped. Pushes whose batch is
     still working hold their row locked and are skipped; two checkers never take the same push."""
     stale = _stale_before()
-    dead = or_(Push.heartbeat_at.is_(None), Push.heartbeat_at < stale)
-    found = db.session.execute(select(Push.id, Push.state).where(Push.state.in_(MOVING), dead)
+    dead = {state: and_(Push.state == state, or_(Push.heartbeat_at.is_(None), Push.heartbeat_at < stale))
+            for state in MOVING}
+    # A queued push whose job was lost (the web process running it died before it started).
+    dead[QUEUED] = and_(Push.state == QUEUED, func.coalesce(Push.heartbeat_at, Push.created_at) < stale)
+    found = db.session.execute(select(Push.id, Push.state).where(or_(*dead.values()))
                                .with_for_update(skip_locked=True)).all()
     resumed = 0
     for push_id, state in found:
         released = db.session.execute(
-            update(Push).where(Push.id == push_id, Push.state == state, dead)
+            update(Push).where(Push.id == push_id, dead[state])
             .values(runner=None, heartbeat_at=utcnow()).execution_options(synchronize_session=False)).rowcount
         if released:
-            enqueue(run_push if state == RUNNING else rollback_push, push_id)
+            enqueue(rollback_push if state == ROLLING_BACK else run_push, push_id)
             resumed += 1
     db.session.commit()
     return resumed

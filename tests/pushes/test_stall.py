@@ -75,6 +75,24 @@ def test_the_embedded_clock_resumes_it_too(app, db, org):
     assert db.session.get(Push, push.id).state == "done" and _pages(db, v1) == 20
 
 
+def test_a_queued_push_whose_job_was_lost_goes_out(app, db, org):
+    hq = org.users["hq"]
+    _t, v1 = factories.make_template_version(hq)
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "none-yet"
+    push = pushes.create_push(scope_for(hq), "template", v1.id, "春季首页", TargetSpec(everything=True), actor=hq)
+    db.session.info.pop("after_commit_jobs", None)         # the process died before the job started
+    db.session.commit()
+    app.config["JOBS_BACKEND"] = "eager"
+    assert pushes.resume_stalled() == 0                       # just queued: its job may be on its way
+    db.session.execute(Push.__table__.update().where(Push.id == push.id)
+                       .values(created_at=utcnow() - timedelta(minutes=2)))
+    db.session.commit()
+    assert pushes.resume_stalled() == 1
+    db.session.expire_all()
+    assert db.session.get(Push, push.id).state == "done" and _pages(db, v1) == 5
+
+
 def test_celery_beat_checks_often_and_redelivers_a_dead_workers_job_soon(app):
     conf = make_celery(app).conf
     assert conf.beat_schedule["resume-stalled-pushes"]["schedule"] <= 20
