@@ -175,6 +175,9 @@ def run_push(push_id: int, *, batch_size: int | None = None, max_batches: int | 
     push = db.session.get(Push, push_id)
     kind = KINDS[push.kind]
     try:
+        if not _beat(push.id, runner):
+            db.session.rollback()
+            return
         _plan(push, kind)
         db.session.commit()
         batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
@@ -331,22 +334,31 @@ def rollback_push(push_id: int, *, batch_size: int | None = None, max_batches: i
     kind = KINDS[push.kind]
     batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
     batches = 0
-    while (batch := next_batch(push.id, DELIVERED, batch_size)) is not None:
-        if max_batches is not None and batches >= max_batches:
-            return
-        if not _beat(push.id, runner):
-            db.session.rollback()
-            return
-        _lock(batch)
-        _revert_batch(push, kind, batch)
-        _count(push)
-        _beat(push.id, runner)
+    try:
+        while (batch := next_batch(push.id, DELIVERED, batch_size)) is not None:
+            if max_batches is not None and batches >= max_batches:
+                return
+            if not _beat(push.id, runner):
+                db.session.rollback()
+                return
+            _lock(batch)
+            _revert_batch(push, kind, batch)
+            _count(push)
+            _beat(push.id, runner)
+            db.session.commit()
+            batches += 1
+        if _beat(push.id, runner):
+            _count(push)
+            push.state, push.rolled_back_at, push.runner = ROLLED_BACK, utcnow(), None
         db.session.commit()
-        batches += 1
-    if _beat(push.id, runner):
-        _count(push)
-        push.state, push.rolled_back_at, push.runner = ROLLED_BACK, utcnow(), None
-    db.session.commit()
+    except Exception:
+        # The push stays rolling back (its own error, if it has one, is kept); the job's log has
+        # the error, and the stall check tries again.
+        db.session.rollback()
+        db.session.execute(update(Push).where(Push.id == push_id, Push.runner == runner).values(runner=None)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        raise
 
 
 def _revert_batch(push: Push, kind: PushKind, batch: Batch) -> None:
