@@ -69,8 +69,12 @@ class Config:
     CELERY_BROKER_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "portal")
     PUSH_BATCH_SIZE = 2000
-    # A running push whose progress has not moved for this long is taken as dead and resumed.
-    PUSH_STALL_SECONDS = 300
+    # A running push (or rollback) whose heartbeat is older than this is taken as dead and resumed
+    # by the stall check, which runs every PUSH_STALL_CHECK_SECONDS: resumed within a minute.
+    PUSH_STALL_SECONDS = 40
+    PUSH_STALL_CHECK_SECONDS = 15
+    # Redis hands an unacknowledged job (its worker died) to another worker after this long.
+    CELERY_VISIBILITY_TIMEOUT = 600
 
     PASSWORD_HASH_METHOD = "scrypt"
     STORES_PER_PAGE = 50

@@ -70,10 +70,15 @@ def make_celery(app: Flask):
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        # Without this Redis redelivers a dead worker's job after an hour. Pushes do not wait for
+        # it (the stall check below resumes them within a minute), and a job delivered twice is
+        # harmless: a second runner of a push that is alive does nothing.
+        broker_transport_options={"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]},
         beat_schedule={
             "dispatch-due-pushes": {"task": "portal.run_job", "schedule": 30.0,
                                     "args": ["portal.pushes.services.dispatch_due"]},
-            "resume-stalled-pushes": {"task": "portal.run_job", "schedule": 300.0,
+            "resume-stalled-pushes": {"task": "portal.run_job",
+                                      "schedule": float(app.config["PUSH_STALL_CHECK_SECONDS"]),
                                       "args": ["portal.pushes.services.resume_stalled"]},
         },
     )
@@ -102,33 +107,35 @@ def run_job_in_app(app: Flask, name: str, *args) -> None:
 
 # --------------------------------------------------------------------------- the embedded clock
 
-def start_clock(app: Flask, every: float = 30.0) -> None:
+def start_clock(app: Flask, every: float | None = None) -> None:
     """Without Celery beat (the embedded install), a thread of the web process sends due
-    scheduled pushes out and resumes stalled ones. Started on the first request, not at import,
-    so CLI commands and tests never run it."""
+    scheduled pushes out and resumes stalled ones, every PUSH_STALL_CHECK_SECONDS. Started on the
+    first request, not at import, so CLI commands and tests never run it."""
     if app.extensions.get("job_clock"):
         return
     app.extensions["job_clock"] = True
+    every = every or float(app.config["PUSH_STALL_CHECK_SECONDS"])
 
     def tick():
-        from portal.pushes import services as pushes
-
-        ticks = 0
         while True:
             time.sleep(every)
-            with app.app_context():
-                try:
-                    pushes.dispatch_due()
-                    if ticks % 10 == 0:
-                        pushes.resume_stalled()
-                except Exception:
-                    log.exception("job clock tick failed")
-                    db.session.rollback()
-                finally:
-                    db.session.remove()
-            ticks += 1
+            clock_tick(app)
 
     threading.Thread(target=tick, daemon=True, name="job-clock").start()
+
+
+def clock_tick(app: Flask) -> None:
+    """One tick of the embedded clock: due scheduled pushes go out, stalled pushes resume."""
+    from portal.pushes import services as pushes
+
+    with app.app_context():
+        for step in (pushes.dispatch_due, pushes.resume_stalled):
+            try:
+                step()
+            except Exception:
+                log.exception("job clock: %s failed", step.__name__)
+                db.session.rollback()
+        db.session.remove()
 
 
 def init_app(app: Flask) -> None:

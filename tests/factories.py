@@ -132,3 +132,15 @@ def png_bytes(width: int = 800, height: int = 600, fmt: str = "PNG") -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (230, 120, 40)).save(out, format=fmt)
     return out.getvalue()
+
+
+def age_heartbeat(push_id: int, seconds: int = 300) -> None:
+    """Make a push's runner look dead: its last heartbeat was ``seconds`` ago (as after a crash)."""
+    from datetime import timedelta
+
+    from portal.org.models import utcnow
+    from portal.pushes.models import Push
+
+    db.session.execute(Push.__table__.update().where(Push.id == push_id)
+                       .values(heartbeat_at=utcnow() - timedelta(seconds=seconds)))
+    db.session.commit()

@@ -58,6 +58,7 @@ TABLE = {
     "pushes.push_progress": ("GET", "/pushes/{id}/progress", ADMINS, "push", None),
     "pushes.rollback": ("POST", "/pushes/{id}/rollback", ADMINS, "push", {}),
     "pushes.cancel": ("POST", "/pushes/{id}/cancel", ADMINS, "push", {}),
+    "pushes.retry": ("POST", "/pushes/{id}/retry", ADMINS, "push", {}),
     "decoration.list_templates": ("GET", "/templates", ADMINS, None, None),
     "decoration.create_template": ("GET", "/templates/new", ADMINS, None, None),
     "decoration.edit_template": ("GET", "/templates/{id}", ADMINS, "template", None),

@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "push.create": _l("Started a push"),
     "push.rollback": _l("Rolled back a push"),
     "push.cancel": _l("Cancelled a scheduled push"),
+    "push.retry": _l("Retried a push's failed stores"),
     "template.create": _l("Created a template"),
     "template.update": _l("Edited a template"),
     "template.publish": _l("Published a template version"),

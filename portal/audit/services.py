@@ -20,7 +20,7 @@ ACTIONS = (
     "store.import",
     "user.create", "user.update", "user.disable", "user.enable", "user.password_reset",
     "target.save", "target.delete",
-    "push.create", "push.rollback", "push.cancel",
+    "push.create", "push.rollback", "push.cancel", "push.retry",
     "template.create", "template.update", "template.publish",
     "page.edit", "page.reset", "apikey.create", "apikey.revoke",
     "product.create", "product.update", "product.archive", "product.import", "product.image",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal.kernel.messages import render_message
+from portal.kernel.messages import define, render
 
 PRICE_FOLLOWED = "price_followed"      # the store follows HQ's price, and HQ changed it
 PRICE_RAISED = "price_raised"          # the store's own price was below the new floor
@@ -24,5 +24,8 @@ NOTICE_MESSAGES = {
 }
 
 
+define(NOTICE_MESSAGES)
+
+
 def notice_text(code: str, params: dict | None) -> str:
-    return render_message(code, params, NOTICE_MESSAGES)
+    return render(code, params)

@@ -1,5 +1,7 @@
 from flask_babel import lazy_gettext as _l
 
+from portal.kernel.messages import define, render as message  # noqa: F401  (templates: push_labels.message)
+
 STATE_LABELS = {
     "scheduled": (_l("Scheduled"), "bg-purple-lt"),
     "queued": (_l("Queued"), "bg-azure-lt"),
@@ -8,6 +10,7 @@ STATE_LABELS = {
     "failed": (_l("Failed"), "bg-red-lt"),
     "rolling_back": (_l("Rolling back"), "bg-orange-lt"),
     "rolled_back": (_l("Rolled back"), "bg-secondary-lt"),
+    "cancelled": (_l("Cancelled"), "bg-secondary-lt"),
 }
 OUTCOME_LABELS = {
     "pending": _l("Waiting"),
@@ -24,3 +27,11 @@ REASON_LABELS = {
     "changed_since": _l("store got something newer since; kept"),
 }
 KIND_LABELS = {"template": _l("Decoration template"), "goods": _l("Goods"), "campaign": _l("Campaign")}
+
+# What the engine stores in Push.error / Delivery.error: keys, translated when shown.
+CANCELLED_BY, PUSH_STOPPED, DELIVERY_FAILED = "push.cancelled", "push.stopped", "push.delivery_failed"
+define({
+    CANCELLED_BY: _l("Cancelled by %(name)s"),
+    PUSH_STOPPED: _l("The push stopped on an error: %(error)s"),
+    DELIVERY_FAILED: _l("Delivery failed: %(error)s"),
+})

@@ -10,9 +10,10 @@ from portal.extensions import db
 from portal.org.models import utcnow
 
 # Push states
-SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK = (
-    "scheduled", "queued", "running", "done", "failed", "rolling_back", "rolled_back")
-PUSH_STATES = (SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK)
+SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK, CANCELLED = (
+    "scheduled", "queued", "running", "done", "failed", "rolling_back", "rolled_back", "cancelled")
+PUSH_STATES = (SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK, CANCELLED)
+MOVING = (RUNNING, ROLLING_BACK)          # states a runner works on, with a heartbeat
 
 # Delivery outcomes and skip reasons
 PENDING, DELIVERED, SKIPPED, ERROR, REVERTED = "pending", "delivered", "skipped", "failed", "reverted"
@@ -43,7 +44,19 @@ class Push(db.Model):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     reverted: Mapped[int] = mapped_column(Integer, default=0)
+    # What went wrong, as a message key with its parameters (translated when shown, see
+    # portal.kernel.messages and portal.pushes.labels).
     error: Mapped[str] = mapped_column(Text, default="")
+    error_params: Mapped[dict | None] = mapped_column(JSON)
+    # The runner working on the push (a token) and when it last showed it is alive: a push
+    # whose heartbeat is older than PUSH_STALL_SECONDS is taken over by the stall check.
+    runner: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A rollback: who asked, when, and when it finished (the push's own finish time stays).
+    rollback_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rollback_by_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    rollback_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rolled_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Delivery(db.Model):
@@ -54,7 +67,8 @@ class Delivery(db.Model):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(32), default="", server_default="")
-    error: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    error: Mapped[str] = mapped_column(String(500), default="", server_default="")    # a message key
+    error_params: Mapped[dict | None] = mapped_column(JSON)
     # What the store had before this push (e.g. a template version id), for rollback.
     previous_id: Mapped[int | None] = mapped_column(Integer)
     previous_push_id: Mapped[int | None] = mapped_column(Integer)

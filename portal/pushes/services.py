@@ -15,14 +15,16 @@ Life of a push:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, select,
+from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, or_, select,
                         update)
+from sqlalchemy.orm import aliased
 
 from portal.audit import services as audit
 from portal.extensions import db
@@ -31,13 +33,17 @@ from portal.org import roles
 from portal.org.models import Store, User, utcnow
 from portal.org.scope import Scope
 from portal.org.services import RuleError
-from portal.pushes.models import (ALREADY, CHANGED_SINCE, CLOSED, DELIVERED, DONE, ERROR, FAILED, OUT_OF_SCOPE,
-                                  PENDING, QUEUED, REVERTED, ROLLED_BACK, ROLLING_BACK, RUNNING,
-                                  SCHEDULED, SKIPPED, Delivery, Push)
+from portal.pushes.labels import CANCELLED_BY, DELIVERY_FAILED, PUSH_STOPPED
+from portal.pushes.models import (ALREADY, CANCELLED, CHANGED_SINCE, CLOSED, DELIVERED, DONE, ERROR, FAILED,
+                                  MOVING, OUT_OF_SCOPE, PENDING, QUEUED, REVERTED, ROLLED_BACK,
+                                  ROLLING_BACK, RUNNING, SCHEDULED, SKIPPED, Delivery, Push)
 from portal.targets.services import TargetSpec, selection
 from portal.util import as_utc
 
 SUSPENDED = "store_suspended"
+# Rows being handed back inside a rollback batch's transaction, never committed: so the kind
+# works on exactly this statement's rows, not on rows of the same range done earlier.
+RESTORING = "restoring"
 
 
 class PushKind(Protocol):
@@ -118,21 +124,60 @@ def create_push(scope: Scope, kind: str, payload_id: int, label: str, spec: Targ
     return push
 
 
+# --------------------------------------------------------------------------- who works on a push
+
+def _stale_before() -> datetime:
+    return utcnow() - timedelta(seconds=current_app.config["PUSH_STALL_SECONDS"])
+
+
+def _claim(push_id: int, state: str, *, fresh: tuple[str, ...] = ()) -> str | None:
+    """Take a push to work on, in ``state``: from one of the ``fresh`` states, or when nobody holds
+    it (released by the stall check) or its runner stopped beating. One conditional UPDATE: of
+    two runners of the same push (a redelivered job and the stall check's), exactly one wins."""
+    token, now = secrets.token_hex(16), utcnow()
+    values = dict(state=state, runner=token, heartbeat_at=now)
+    if state == RUNNING:
+        values["started_at"] = func.coalesce(Push.started_at, now)
+    won = db.session.execute(
+        update(Push).where(Push.id == push_id, or_(
+            Push.state.in_(fresh),
+            and_(Push.state == state, or_(Push.runner.is_(None), Push.heartbeat_at.is_(None),
+                                          Push.heartbeat_at < _stale_before()))))
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return token if won else None
+
+
+def _beat(push_id: int, runner: str) -> bool:
+    """The runner's heartbeat, and its guard: False once another runner has the push. Taken at the
+    start of a batch it also holds the push's row until the batch commits (PostgreSQL), so the
+    stall check skips a push whose batch is still working, however long that batch takes."""
+    return db.session.execute(
+        update(Push).where(Push.id == push_id, Push.runner == runner, Push.state.in_(MOVING))
+        .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"
+
+
 # --------------------------------------------------------------------------- running
 
 @job
 def run_push(push_id: int, *, batch_size: int | None = None, max_batches: int | None = None) -> None:
-    """Plan and deliver a push. Safe to call again at any point: it continues where it stopped.
+    """Plan and deliver a push. Safe to call again at any point: it continues where it stopped,
+    and a second runner of the same push does nothing while the first one is alive.
 
     ``max_batches`` stops after that many batches, as a crash would (used by the tests)."""
-    push = db.session.get(Push, push_id)
-    if push is None or push.state not in (QUEUED, RUNNING):
+    runner = _claim(push_id, RUNNING, fresh=(QUEUED,))
+    if runner is None:
         return
+    push = db.session.get(Push, push_id)
     kind = KINDS[push.kind]
-    if push.state == QUEUED:
-        push.state, push.started_at = RUNNING, utcnow()
-    db.session.commit()
     try:
+        if not _beat(push.id, runner):
+            db.session.rollback()
+            return
         _plan(push, kind)
         db.session.commit()
         batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
@@ -140,18 +185,24 @@ def run_push(push_id: int, *, batch_size: int | None = None, max_batches: int | 
         while (batch := next_batch(push.id, PENDING, batch_size)) is not None:
             if max_batches is not None and batches >= max_batches:
                 return              # "crash": the push stays running, its progress is kept
+            if not _beat(push.id, runner):
+                db.session.rollback()
+                return              # the stall check gave the push to another runner
             _deliver_batch(push, kind, batch)
             _count(push)
+            _beat(push.id, runner)  # the heartbeat others see is the one this commit writes
             db.session.commit()
             batches += 1
-        _count(push)
-        push.state, push.finished_at = DONE, utcnow()
+        if _beat(push.id, runner):
+            _count(push)
+            push.state, push.finished_at, push.runner = DONE, utcnow(), None
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        push = db.session.get(Push, push_id)
-        push.state, push.error, push.finished_at = FAILED, f"{exc.__class__.__name__}: {exc}"[:2000], utcnow()
-        _count(push)
+        db.session.execute(update(Push).where(Push.id == push_id, Push.runner == runner).values(
+            state=FAILED, error=PUSH_STOPPED, error_params={"error": _error_text(exc)[:2000]},
+            finished_at=utcnow(), runner=None).execution_options(synchronize_session=False))
+        _count(db.session.get(Push, push_id))
         db.session.commit()
         raise
 
@@ -198,55 +249,148 @@ def _deliver_batch(push: Push, kind: PushKind, batch: Batch) -> None:
         update(Delivery).where(batch.rows(), Delivery.store_id.in_(
             select(Store.id).where(Store.id.between(batch.lo, batch.hi), kind.has_it(push))))
         .values(outcome=SKIPPED, reason=ALREADY, done_at=now))
-    # One statement marks the rows delivered and records what each store had before...
-    db.session.execute(update(Delivery).where(batch.rows()).values(outcome=DELIVERED, done_at=now,
-                                                                   **kind.previous(push)))
-    # ...and the kind hands the payload to exactly those stores.
-    kind.apply(push, batch.rows(DELIVERED))
+    _deliver_isolating(push, kind, batch)
+
+
+def _deliver_isolating(push: Push, kind: PushKind, batch: Batch) -> None:
+    """Deliver a batch in one go; if the kind fails on it, roll back to the savepoint and try the
+    halves, until each failing store stands alone and is marked failed with its error. The common
+    path stays one statement for the whole batch; k failing stores cost about 2·k·log2(batch)."""
+    try:
+        with db.session.begin_nested():
+            # One statement marks the rows delivered and records what each store had before...
+            stamp = utcnow()
+            db.session.execute(update(Delivery).where(batch.rows()).values(outcome=DELIVERED, done_at=stamp,
+                                                                           **kind.previous(push)))
+            # ...and the kind hands the payload to exactly those stores: this statement's rows (its
+            # time stamp tells them from rows of the same range delivered earlier, e.g. by a retry).
+            kind.apply(push, and_(batch.rows(DELIVERED), Delivery.done_at == stamp))
+        return
+    except Exception as exc:           # the kind refused one or more stores of this batch
+        error = exc
+    halves = _halves(batch)
+    if halves is None:
+        db.session.execute(update(Delivery).where(batch.rows()).values(
+            outcome=ERROR, error=DELIVERY_FAILED, error_params={"error": _error_text(error)[:400]},
+            done_at=utcnow()))
+        return
+    for half in halves:
+        _deliver_isolating(push, kind, half)
+
+
+def _halves(batch: Batch) -> tuple[Batch, Batch] | None:
+    """The batch's rows split in two ranges of (nearly) equal size; None for a single store."""
+    n = db.session.scalar(select(func.count()).select_from(Delivery).where(batch.rows()))
+    if n <= 1:
+        return None
+    last_of_first, first_of_second = db.session.scalars(
+        select(Delivery.store_id).where(batch.rows()).order_by(Delivery.store_id).offset(n // 2 - 1).limit(2)).all()
+    return replace(batch, hi=last_of_first), replace(batch, lo=first_of_second)
 
 
 def _count(push: Push) -> None:
     counts = dict(db.session.execute(
         select(Delivery.outcome, func.count()).where(Delivery.push_id == push.id).group_by(Delivery.outcome)).all())
     push.total = sum(counts.values())
-    push.delivered = counts.get(DELIVERED, 0)
+    # Delivered counts every store the push reached, rolled back since or not: a rollback
+    # records its own count (reverted) beside it.
+    push.delivered = counts.get(DELIVERED, 0) + counts.get(REVERTED, 0)
     push.skipped = counts.get(SKIPPED, 0)
     push.failed = counts.get(ERROR, 0)
     push.reverted = counts.get(REVERTED, 0)
 
 
+def retry_failed(scope: Scope, push: Push, *, actor: User) -> int:
+    """Queue the push's failed stores again (only those); the push runs on from there."""
+    requeued = db.session.execute(
+        update(Push).where(Push.id == push.id, or_(and_(Push.state == DONE, Push.failed > 0), Push.state == FAILED))
+        .values(state=QUEUED, runner=None, heartbeat_at=utcnow(), finished_at=None, error="", error_params=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if not requeued:
+        raise RuleError(_("Only a finished push with failed stores can retry them."))
+    n = db.session.execute(update(Delivery).where(Delivery.push_id == push.id, Delivery.outcome == ERROR)
+                           .values(outcome=PENDING, error="", error_params=None, done_at=None)).rowcount
+    audit.record(actor, "push.retry", "push", push.id, push.label, scope.path, {"stores": n})
+    enqueue(run_push, push.id)
+    return n
+
+
 # --------------------------------------------------------------------------- rollback
 
 def request_rollback(scope: Scope, push: Push, *, actor: User) -> None:
-    if push.state not in (DONE, FAILED):
+    now = utcnow()
+    asked = db.session.execute(
+        update(Push).where(Push.id == push.id, Push.state.in_((DONE, FAILED)))
+        .values(state=ROLLING_BACK, runner=None, heartbeat_at=now, rollback_by_id=actor.id,
+                rollback_by_name=actor.username, rollback_requested_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if not asked:
         raise RuleError(_("Only a finished push can be rolled back."))
-    push.state = ROLLING_BACK
     audit.record(actor, "push.rollback", "push", push.id, push.label, scope.path)
     enqueue(rollback_push, push.id)
 
 
 @job
-def rollback_push(push_id: int, *, batch_size: int | None = None) -> None:
-    push = db.session.get(Push, push_id)
-    if push is None or push.state != ROLLING_BACK:
+def rollback_push(push_id: int, *, batch_size: int | None = None, max_batches: int | None = None) -> None:
+    """Return every store this push reached to what it had before it, whatever other pushes were
+    rolled back before or after this one (see ``_revert_batch``). Resumable like ``run_push``."""
+    runner = _claim(push_id, ROLLING_BACK)
+    if runner is None:
         return
+    push = db.session.get(Push, push_id)
     kind = KINDS[push.kind]
     batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
-    after = 0
-    while (batch := next_batch(push.id, DELIVERED, batch_size, after)) is not None:
-        _lock(batch)
-        # Stores that still have what this push gave them get back what they had...
-        db.session.execute(update(Delivery).where(batch.rows(), kind.still_has(push))
-                           .values(outcome=REVERTED, done_at=utcnow()))
-        kind.revert(push, batch.rows(REVERTED))
-        # ...stores that got something newer since keep it, and the row says so.
-        db.session.execute(update(Delivery).where(batch.rows()).values(reason=CHANGED_SINCE))
-        _count(push)
+    batches = 0
+    try:
+        while (batch := next_batch(push.id, DELIVERED, batch_size)) is not None:
+            if max_batches is not None and batches >= max_batches:
+                return
+            if not _beat(push.id, runner):
+                db.session.rollback()
+                return
+            _lock(batch)
+            _revert_batch(push, kind, batch)
+            _count(push)
+            _beat(push.id, runner)
+            db.session.commit()
+            batches += 1
+        if _beat(push.id, runner):
+            _count(push)
+            push.state, push.rolled_back_at, push.runner = ROLLED_BACK, utcnow(), None
         db.session.commit()
-        after = batch.hi
-    _count(push)
-    push.state, push.finished_at = ROLLED_BACK, utcnow()
-    db.session.commit()
+    except Exception:
+        # The push stays rolling back (its own error, if it has one, is kept); the job's log has
+        # the error, and the stall check tries again.
+        db.session.rollback()
+        db.session.execute(update(Push).where(Push.id == push_id, Push.runner == runner).values(runner=None)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        raise
+
+
+def _revert_batch(push: Push, kind: PushKind, batch: Batch) -> None:
+    """Per store, deliveries form a chain: each records what the store had before it
+    (``previous_*``). Rolling a push back takes its link out of the chain, so the stores end on
+    what they had before the pushes rolled back, in whatever order they were rolled back."""
+    now = utcnow()
+    # Stores that still have what this push gave them get back what they had...
+    db.session.execute(update(Delivery).where(batch.rows(), kind.still_has(push))
+                       .values(outcome=RESTORING, done_at=now))
+    kind.revert(push, batch.rows(RESTORING))
+    db.session.execute(update(Delivery).where(batch.rows(RESTORING)).values(outcome=REVERTED))
+    # ...where a later push covered this one, the later delivery now goes back to what this one
+    # found (one UPDATE), so rolling the later one back skips this push...
+    mine = aliased(Delivery)
+    covered = and_(mine.push_id == push.id, mine.store_id == Delivery.store_id, mine.outcome == DELIVERED)
+    db.session.execute(
+        update(Delivery).where(Delivery.previous_push_id == push.id, Delivery.outcome == DELIVERED,
+                               Delivery.store_id.between(batch.lo, batch.hi), exists().where(covered))
+        .values(previous_id=select(mine.previous_id).where(covered).scalar_subquery(),
+                previous_push_id=select(mine.previous_push_id).where(covered).scalar_subquery())
+        .execution_options(synchronize_session=False))
+    # ...and the store keeps the newer thing; the row says so.
+    db.session.execute(update(Delivery).where(batch.rows())
+                       .values(outcome=REVERTED, reason=CHANGED_SINCE, done_at=now))
 
 
 # --------------------------------------------------------------------------- the clock
@@ -257,7 +401,7 @@ def dispatch_due() -> int:
     due = list(db.session.scalars(select(Push.id).where(Push.state == SCHEDULED, Push.scheduled_for <= utcnow())))
     for push_id in due:
         claimed = db.session.execute(update(Push).where(Push.id == push_id, Push.state == SCHEDULED)
-                                     .values(state=QUEUED)).rowcount
+                                     .values(state=QUEUED, heartbeat_at=utcnow())).rowcount
         if claimed:
             enqueue(run_push, push_id)
     db.session.commit()
@@ -266,23 +410,41 @@ def dispatch_due() -> int:
 
 @job
 def resume_stalled() -> int:
-    """Pushes left running by a worker that died: run them again (they continue, not restart)."""
-    limit = utcnow() - timedelta(seconds=current_app.config["PUSH_STALL_SECONDS"])
-    stalled = list(db.session.scalars(select(Push.id).where(
-        Push.state == RUNNING,
-        ~exists().where(Delivery.push_id == Push.id, Delivery.done_at > limit),
-        Push.started_at < limit)))
-    for push_id in stalled:
-        enqueue(run_push, push_id)
+    """Pushes (and rollbacks) whose runner stopped beating for PUSH_STALL_SECONDS, or queued that
+    long without a runner: release them and start a new run, which continues where the dead one
+    stopped. Pushes whose batch is
+    still working hold their row locked and are skipped; two checkers never take the same push."""
+    stale = _stale_before()
+    dead = {state: and_(Push.state == state, or_(Push.heartbeat_at.is_(None), Push.heartbeat_at < stale))
+            for state in MOVING}
+    # A queued push whose job was lost (the web process running it died before it started).
+    dead[QUEUED] = and_(Push.state == QUEUED, func.coalesce(Push.heartbeat_at, Push.created_at) < stale)
+    found = db.session.execute(select(Push.id, Push.state).where(or_(*dead.values()))
+                               .with_for_update(skip_locked=True)).all()
+    resumed = 0
+    for push_id, state in found:
+        released = db.session.execute(
+            update(Push).where(Push.id == push_id, dead[state])
+            .values(runner=None, heartbeat_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        if released:
+            enqueue(rollback_push if state == ROLLING_BACK else run_push, push_id)
+            resumed += 1
     db.session.commit()
-    return len(stalled)
+    return resumed
+
+
+def is_stalled(push: Push) -> bool:
+    """The push page's "stalled, resuming": its runner has not shown it is alive for too long."""
+    return push.state in MOVING and (push.heartbeat_at is None or as_utc(push.heartbeat_at) < _stale_before())
 
 
 def cancel_scheduled(scope: Scope, push: Push, *, actor: User) -> None:
-    if push.state != SCHEDULED:
+    cancelled = db.session.execute(
+        update(Push).where(Push.id == push.id, Push.state == SCHEDULED)
+        .values(state=CANCELLED, finished_at=utcnow(), error=CANCELLED_BY, error_params={"name": actor.username})
+        .execution_options(synchronize_session=False)).rowcount
+    if not cancelled:
         raise RuleError(_("Only a scheduled push can be cancelled."))
-    push.state, push.finished_at = FAILED, utcnow()
-    push.error = _("Cancelled by %(name)s", name=actor.username)
     audit.record(actor, "push.cancel", "push", push.id, push.label, scope.path)
 
 
@@ -311,4 +473,5 @@ def progress(push: Push) -> Progress:
 
 
 __all__ = ["PushKind", "register_kind", "create_push", "run_push", "rollback_push", "request_rollback",
-           "dispatch_due", "resume_stalled", "cancel_scheduled", "scoped_pushes", "progress", "FAILED"]
+           "retry_failed", "dispatch_due", "resume_stalled", "is_stalled", "cancel_scheduled", "scoped_pushes",
+           "progress", "FAILED"]

@@ -98,7 +98,7 @@ def view_push(push_id: int):
         .where(Delivery.push_id == push.id, Delivery.reason != "", scope.stores())
         .group_by(Delivery.reason).order_by(func.count().desc())).all()
     ctx = dict(push=push, rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)), reasons=reasons,
-               outcome=outcome, q=q, progress=services.progress(push),
+               outcome=outcome, q=q, progress=services.progress(push), stalled=services.is_stalled(push),
                spec=TargetSpec.from_dict(push.target_spec))
     if htmx and htmx.target == "delivery-rows":
         return render_template("pushes/_deliveries.html", **ctx)
@@ -110,7 +110,8 @@ def view_push(push_id: int):
 def push_progress(push_id: int):
     scope = current_scope()
     push = get_push_or_404(scope, push_id)
-    return render_template("pushes/_progress.html", push=push, progress=services.progress(push))
+    return render_template("pushes/_progress.html", push=push, progress=services.progress(push),
+                           stalled=services.is_stalled(push))
 
 
 @bp.route("/pushes/<int:push_id>/rollback", methods=["POST"])
@@ -130,4 +131,14 @@ def cancel(push_id: int):
     push = get_push_or_404(scope, push_id)
     flash_outcome(lambda: services.cancel_scheduled(scope, push, actor=scope.user),
                   _("The scheduled push was cancelled."))
+    return redirect(url_for("pushes.view_push", push_id=push.id))
+
+
+@bp.route("/pushes/<int:push_id>/retry", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def retry(push_id: int):
+    scope = current_scope()
+    push = get_push_or_404(scope, push_id)
+    flash_outcome(lambda: services.retry_failed(scope, push, actor=scope.user),
+                  _("The failed stores are queued again."))
     return redirect(url_for("pushes.view_push", push_id=push.id))

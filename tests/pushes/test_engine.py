@@ -7,6 +7,7 @@ from portal.pushes import services as pushes
 from portal.pushes.models import Delivery, Push
 from portal.targets.services import TargetSpec
 from tests import factories
+from tests.factories import age_heartbeat
 
 
 def _push(db, user, version, spec, **kw):
@@ -25,6 +26,7 @@ def _outcomes(db, push):
 def _page(db, store):
     page = db.session.get(StorePage, store.id)
     return page.version_id if page else None
+
 
 
 def test_push_to_a_region_delivers_each_store_once(app, db, org):
@@ -75,6 +77,9 @@ def test_killed_half_way_resumes_without_double_effects(app, db, org):
     db.session.expire_all()
     push = db.session.get(Push, push.id)
     assert push.state == "running" and push.delivered == 10 and push.total == 30
+    # The dead runner's heartbeat grows old; a new run takes the push over (a run started while
+    # the heartbeat is fresh leaves the push to its runner: see test_stall.py).
+    age_heartbeat(push.id)
     pushes.run_push(push.id, batch_size=10)                       # the resumed run
     db.session.expire_all()
     push = db.session.get(Push, push.id)
@@ -99,7 +104,8 @@ def test_rollback_returns_each_store_to_what_it_had(app, db, org):
     db.session.commit()
     db.session.expire_all()
     second = db.session.get(Push, second.id)
-    assert second.state == "rolled_back" and second.reverted == 5 and second.delivered == 0
+    # The rollback keeps the push's own count of delivered stores beside its own (issue point 13).
+    assert second.state == "rolled_back" and second.reverted == 5 and second.delivered == 5
     # 上海 stores go back to v1 (from the first push); the others had nothing and have nothing again.
     assert _page(db, org.stores["sh1"]) == v1.id and _page(db, org.stores["sh2"]) == v1.id
     assert _page(db, org.stores["gd1"]) is None
@@ -197,7 +203,73 @@ def test_a_push_whose_worker_died_is_picked_up_again(app, db, org):
     db.session.execute(Push.__table__.update().where(Push.id == push.id).values(started_at=long_ago))
     db.session.execute(Delivery.__table__.update().where(Delivery.push_id == push.id).values(done_at=long_ago))
     db.session.commit()
+    age_heartbeat(push.id)             # what the stall check looks at now
     assert pushes.resume_stalled() == 1
     db.session.expire_all()
     push = db.session.get(Push, push.id)
     assert push.state == "done" and push.delivered == 5
+
+
+def _stale(db, push_id):
+    """The push as a request loaded it a moment ago, before someone else changed it."""
+    push = db.session.get(Push, push_id)
+    db.session.expunge(push)
+    db.session.commit()
+    return push
+
+
+def _elsewhere(app, fn, *args):
+    """Run ``fn`` in a connection of its own, as another request or the clock would."""
+    import threading
+
+    def run():
+        with app.app_context():
+            try:
+                fn(*args)
+            finally:
+                db_.session.remove()
+
+    from portal.extensions import db as db_
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(30)
+
+
+def test_cancel_and_rollback_that_lose_a_race_are_refused_and_change_nothing(app, db, org):
+    import pytest
+    from datetime import timedelta
+
+    from portal.org.models import utcnow
+    from portal.org.services import RuleError
+
+    hq = org.users["hq"]
+    _t, v1 = factories.make_template_version(hq)
+    db.session.commit()
+    push = _push(db, hq, v1, TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(hours=1))
+    db.session.get(Push, push.id).scheduled_for = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    seen = _stale(db, push.id)                       # the admin's page still says "scheduled"
+    _elsewhere(app, pushes.dispatch_due)             # the clock sends it out
+    db.session.add(seen)
+    with app.test_request_context(), pytest.raises(RuleError):
+        pushes.cancel_scheduled(scope_for(hq), seen, actor=hq)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Push, push.id).state == "done"
+
+    # Two admins press "roll back" at once: one rollback runs, the other is refused.
+    seen = _stale(db, push.id)
+    _elsewhere(app, lambda: (pushes.request_rollback(scope_for(hq), db.session.get(Push, push.id), actor=hq),
+                             db.session.commit()))
+    db.session.expire_all()
+    done = db.session.get(Push, push.id)
+    assert done.state == "rolled_back"
+    rolled_back_at = done.rolled_back_at
+    db.session.expunge(done)
+    db.session.add(seen)
+    with app.test_request_context(), pytest.raises(RuleError):
+        pushes.request_rollback(scope_for(hq), seen, actor=hq)
+    db.session.commit()
+    db.session.expire_all()
+    again = db.session.get(Push, push.id)
+    assert again.state == "rolled_back" and again.rolled_back_at == rolled_back_at

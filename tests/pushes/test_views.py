@@ -74,5 +74,64 @@ def test_cancel_a_scheduled_push(client, org, db):
     login(client, "hq")
     assert client.post(f"/pushes/{push.id}/cancel").status_code == 302
     db.session.expire_all()
-    assert db.session.get(Push, push.id).state == "failed"
+    assert db.session.get(Push, push.id).state == "cancelled"      # its own state now (issue point 13)
     assert pushes.dispatch_due() == 0
+
+
+def test_a_cancelled_push_says_who_cancelled_it_in_the_readers_language(client, org, db):
+    from datetime import timedelta
+
+    from portal.org.models import utcnow
+
+    push = _make_push(db, org.users["hq"], TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(days=1))
+    login(client, "hq")
+    client.post(f"/pushes/{push.id}/cancel")
+    page = client.get(f"/pushes/{push.id}").get_data(as_text=True)
+    assert "已取消" in page and "已由hq取消" in page
+    assert f"/pushes/{push.id}/rollback" not in page and "失败" not in page.split('id="push-progress"')[1][:400]
+    # Stored as a key with its parameters: the English reader reads it in English.
+    client.post("/language", data={"lang": "en"})
+    page = client.get(f"/pushes/{push.id}").get_data(as_text=True)
+    assert "Cancelled by hq" in page and "已由hq取消" not in page
+    assert "Cancelled" in client.get("/pushes").get_data(as_text=True)
+    # A cancelled push cannot be rolled back, nor cancelled again: refused with a message.
+    r = client.post(f"/pushes/{push.id}/rollback", follow_redirects=True)
+    assert r.status_code == 200 and "Only a finished push can be rolled back." in r.get_data(as_text=True)
+    assert db.session.get(Push, push.id).state == "cancelled"
+
+
+def test_cancel_loses_the_race_to_the_clock(client, org, db):
+    """The clock sent the push out just before the cancel arrived: the cancel is refused with a
+    message, and the push that went out is untouched."""
+    from datetime import timedelta
+
+    from portal.org.models import utcnow
+
+    push = _make_push(db, org.users["hq"], TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(days=1))
+    login(client, "hq")
+    page = client.get(f"/pushes/{push.id}").get_data(as_text=True)       # the admin sees the cancel button
+    assert f"/pushes/{push.id}/cancel" in page
+    db.session.get(Push, push.id).scheduled_for = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert pushes.dispatch_due() == 1
+    r = client.post(f"/pushes/{push.id}/cancel", follow_redirects=True)
+    assert r.status_code == 200 and "只有定时推送才能取消。" in r.get_data(as_text=True)
+    push = db.session.get(Push, push.id)
+    assert push.state == "done" and push.delivered == 5 and push.error == ""
+
+
+def test_a_rollback_records_who_and_when_beside_the_push_itself(client, org, db):
+    push = _make_push(db, org.users["east_admin"], TargetSpec(node_ids=[org.nodes["r_sh"].id]))
+    finished, delivered = push.finished_at, push.delivered
+    assert delivered == 2
+    login(client, "hq")
+    client.post(f"/pushes/{push.id}/rollback")
+    push = db.session.get(Push, push.id)
+    assert push.state == "rolled_back" and push.rollback_by_name == "hq"
+    assert push.finished_at == finished and push.delivered == delivered and push.reverted == 2
+    assert push.rollback_requested_at is not None and push.rolled_back_at >= push.rollback_requested_at
+    page = client.get(f"/pushes/{push.id}").get_data(as_text=True)
+    assert "回滚发起人" in page and "hq" in page and "east_admin" in page      # both facts
+    assert "hq 于 " in page and "发起回滚" in page and "回滚完成" in page
+    history = client.get("/pushes").get_data(as_text=True)
+    assert "hq 回滚" in history and "已回滚" in history
