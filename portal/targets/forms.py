@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import Length, Optional, ValidationError
 
+from portal.kernel.ids import coerce_id
 from portal.org.forms import strip
 from portal.targets.services import TargetSpec, unknown_codes
 
@@ -23,7 +24,7 @@ class TargetFields(FlaskForm):
     """Which stores: the whole subtree, regions, tags, codes, minus exclusions."""
 
     everything = BooleanField(_l("Every store in my part of the organization"))
-    node_ids = CheckboxList(_l("Regions and distributors"), coerce=int, validate_choice=False)
+    node_ids = CheckboxList(_l("Regions and distributors"), coerce=coerce_id, validate_choice=False)
     tags = CheckboxList(_l("Stores with any of these tags"), validate_choice=False)
     store_codes = TextAreaField(_l("These stores (codes)"), filters=[strip], validators=[Optional(), Length(max=200000)],
                                 description=_l("Separate codes with commas, spaces or new lines."))
@@ -46,7 +47,7 @@ class TargetFields(FlaskForm):
     def spec(self) -> TargetSpec:
         return TargetSpec(
             everything=bool(self.everything.data),
-            node_ids=[int(i) for i in self.node_ids.data or []],
+            node_ids=[i for i in self.node_ids.data or [] if i is not None],
             tags=list(self.tags.data or []),
             store_codes=split_codes(self.store_codes.data),
             exclude_codes=split_codes(self.exclude_codes.data),
