@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.kernel.ids import parse_id
 from portal.org import roles, services as org_services
 from portal.org.services import RuleError
 from portal.security import current_scope, roles_required
@@ -86,8 +87,9 @@ def preview():
     form.validate()
     spec = form.spec()
     # A push form may name a saved target instead of ad-hoc fields.
-    if request.args.get("target_id", "").isdigit():
-        target = db.session.scalar(select(Target).where(Target.id == int(request.args["target_id"]),
+    target_id = parse_id(request.args.get("target_id"))
+    if target_id is not None:
+        target = db.session.scalar(select(Target).where(Target.id == target_id,
                                                         scope.paths(Target.path)))
         if target is not None:
             spec = services.TargetSpec.from_dict(target.spec)
