@@ -375,3 +375,13 @@ def test_catalog_csv_code_with_a_trailing_newline_never_stores_it(client, org, d
                     content_type="multipart/form-data", csrf=False)
     assert r.status_code == 422
     assert db.session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_store_edit_posted_without_its_fields_is_an_error_not_a_500(client, org, db):
+    """Found by tests/test_fuzz.py: a post without the tags field read the store's Tag rows."""
+    login(client, "hq")
+    store = org.stores["sh1"]
+    r = client.post(f"/stores/{store.id}/edit", data={"page": str(2**63)})
+    assert r.status_code == 422 and "This field is required." in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Store, store.id).tag_names == ["旗舰店"]

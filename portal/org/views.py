@@ -157,7 +157,8 @@ def view_store(store_id: int):
 def edit_store(store_id: int):
     scope = current_scope()
     store = get_store_or_404(scope, store_id)
-    form = StoreForm(obj=store)
+    # A post is read as posted: a field left out is blank, never the stored value (tags are Tag rows).
+    form = StoreForm(obj=store) if request.method == "GET" else StoreForm()
     form.node_id.choices = options(_node_choices(services.store_parent_choices(scope)))
     if request.method == "GET":
         form.tags.data = tag_text(store.tag_names)
