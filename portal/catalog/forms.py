@@ -19,11 +19,6 @@ CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CODE_MESSAGE = _l("Letters, digits, '-', '_' and '.' only.")
 
 
-def _typed(field) -> bool:
-    """Something was typed in the field (even if it is not an amount)."""
-    return bool(field.raw_data and str(field.raw_data[0]).strip()) or field.data is not None
-
-
 class SkuRowForm(Form):
     """One SKU. A row left entirely blank is ignored (the form always offers an empty one)."""
 
@@ -38,8 +33,8 @@ class SkuRowForm(Form):
     remove = BooleanField(_l("Remove"))
 
     def is_blank(self) -> bool:
-        return not any((self.code.data, self.spec.data, _typed(self.list_price), _typed(self.price_floor),
-                        _typed(self.price_ceiling))) and not self.id.data
+        return not any((self.code.data, self.spec.data, self.list_price.typed, self.price_floor.typed,
+                        self.price_ceiling.typed)) and not self.id.data
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

@@ -31,8 +31,7 @@ class SkuRow(Form):
     price = MoneyField(_l("Price (¥)"))
 
     def is_blank(self) -> bool:
-        typed = (self.price.raw_data or [""])[0]
-        return not (self.spec.data or "").strip() and self.price.data is None and not str(typed).strip()
+        return not (self.spec.data or "").strip() and not self.price.typed
 
 
 class LocalProductForm(FlaskForm):

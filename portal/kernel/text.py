@@ -9,7 +9,6 @@ accepts only the entire text.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 _ANCHORS = re.compile(r"^\^|(?<!\\)\$$")
 
@@ -25,8 +24,3 @@ def whole(pattern: str | re.Pattern, flags: int = 0) -> re.Pattern:
         body = _ANCHORS.sub("", body)
     return re.compile(rf"\A(?:{body})\Z", flags)
 
-
-def has_control(text: str) -> bool:
-    """True when ``text`` holds a control, format or separator character other than a plain
-    space (newlines, NUL, zero-width spaces, U+2028 …): never part of an identifier."""
-    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") or (c.isspace() and c != " ") for c in text)
