@@ -30,7 +30,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from portal.kernel import ids
+    from portal.kernel.jsonbody import StrictJSONProvider
     ids.init_app(app)          # before any route is added: bounded <int:...> ids everywhere
+    app.json = StrictJSONProvider(app)     # request bodies: no NaN, no 100,000-deep nesting
     _init_extensions(app)
     _register_blueprints(app)
 

@@ -12,16 +12,24 @@ from portal.targets.models import Target
 
 from tests.conftest import login
 
-ALL = ("hq", "east_admin", "sh_manager", "owner1")
-ADMINS = ("hq", "east_admin")
-STAFF = ("hq", "east_admin", "sh_manager")
+ALL = ("hq", "east_admin", "south_admin", "sh_manager", "gd_manager", "owner1", "owner_gd")
+ADMINS = ("hq", "east_admin", "south_admin")
+STAFF = ("hq", "east_admin", "south_admin", "sh_manager", "gd_manager")
+OWNERS = ("owner1", "owner_gd")
+# Each user's side of the tree: their "own" objects are made on it, their "foreign" ones on the
+# other side (华东 east: R-SH with sh1 and R-JS; 华南 south: R-GD with gd1). HQ's scope is all.
+SIDE = {"hq": "east", "east_admin": "east", "sh_manager": "east", "owner1": "east",
+        "south_admin": "south", "gd_manager": "south", "owner_gd": "south"}
 PUBLIC = "public"
 # The mini-program API takes a store's Bearer key, never a session: every role (and anonymous)
 # gets a JSON 401 without a key. Its key cases are in tests/api/test_page_api.py.
 API_KEY = "api key"
 
 # endpoint: (method, url template, roles allowed, kind of object in the URL or None, form data)
-# {own} is an object inside every allowed role's scope; {foreign} is outside all but HQ's.
+# {id} is an object inside the acting user's scope; the same URL with the object of the other side
+# of the tree must answer 404 for everyone but HQ. Form data may name the user's side with
+# placeholders ({code} its store's code, {region} its region's id, {region_code}, {parent} its
+# distributor's id) or be a function of (org, role, own id) for data read from the object.
 TABLE = {
     "core.index": ("GET", "/", ALL, None, None),
     "core.healthz": ("GET", "/healthz", PUBLIC, None, None),
@@ -70,10 +78,10 @@ TABLE = {
     "decoration.publish": ("POST", "/templates/{id}/publish", ADMINS, "template", {"note": ""}),
     "decoration.view_version": ("GET", "/templates/{id}/versions/1", ADMINS, "template", None),
     "decoration.push_version": ("GET", "/templates/{id}/versions/1/push", ADMINS, "template", None),
-    "decoration.my_page": ("GET", "/my/page", ("owner1",), None, None),
+    "decoration.my_page": ("GET", "/my/page", OWNERS, None, None),
     "decoration.view_store_page": ("GET", "/stores/{id}/page", STAFF, "store", None),
-    "decoration.edit_page_block": ("GET", "/stores/{id}/page/blocks/blk1", ("owner1",), "store_page", None),
-    "decoration.reset_page_block": ("POST", "/stores/{id}/page/blocks/blk1/reset", ("owner1",), "store_page", {}),
+    "decoration.edit_page_block": ("GET", "/stores/{id}/page/blocks/blk1", OWNERS, "store_page", None),
+    "decoration.reset_page_block": ("POST", "/stores/{id}/page/blocks/blk1/reset", OWNERS, "store_page", {}),
     "catalog.list_products": ("GET", "/goods", ADMINS, None, None),
     "catalog.create_product": ("GET", "/goods/new", ADMINS, None, None),
     "catalog.import_products": ("GET", "/goods/import", ADMINS, None, None),
@@ -83,15 +91,15 @@ TABLE = {
     "catalog.delete_image": ("POST", "/goods/{id[0]}/images/{id[1]}/delete", ADMINS, "product_image", {}),
     "catalog.product_image": ("GET", "/goods/{id[0]}/images/{id[1]}", ALL, "product_image", None),
     "catalog.media": ("GET", "/media/goods/{id}", PUBLIC, "thumb", None),
-    "catalog_store.my_goods": ("GET", "/my/goods", ("owner1",), None, None),
+    "catalog_store.my_goods": ("GET", "/my/goods", OWNERS, None, None),
     "catalog_store.view_store_goods": ("GET", "/stores/{id}/goods", STAFF, "store", None),
-    "catalog_store.save_listing": ("POST", "/stores/{id[0]}/goods/{id[1]}", ("owner1",), "shelf_sku",
+    "catalog_store.save_listing": ("POST", "/stores/{id[0]}/goods/{id[1]}", OWNERS, "shelf_sku",
                                    {"price": "", "stock": ""}),
-    "catalog_store.toggle_shelf": ("POST", "/stores/{id[0]}/goods/{id[1]}/shelf", ("owner1",), "shelf_sku",
+    "catalog_store.toggle_shelf": ("POST", "/stores/{id[0]}/goods/{id[1]}/shelf", OWNERS, "shelf_sku",
                                    {"on_shelf": "0"}),
-    "catalog_store.mark_notices_read": ("POST", "/stores/{id}/notices/read", ("owner1",), "store", {}),
-    "catalog_store.create_local_product": ("GET", "/my/goods/new", ("owner1",), None, None),
-    "catalog_store.edit_local_product": ("GET", "/stores/{id[0]}/products/{id[1]}/edit", ("owner1",),
+    "catalog_store.mark_notices_read": ("POST", "/stores/{id}/notices/read", OWNERS, "store", {}),
+    "catalog_store.create_local_product": ("GET", "/my/goods/new", OWNERS, None, None),
+    "catalog_store.edit_local_product": ("GET", "/stores/{id[0]}/products/{id[1]}/edit", OWNERS,
                                          "local_product", None),
     "catalog_store.list_assortments": ("GET", "/assortments", ADMINS, None, None),
     "catalog_store.create_assortment": ("GET", "/assortments/new", ADMINS, None, None),
@@ -108,12 +116,85 @@ TABLE = {
     "campaigns.cancel_campaign": ("POST", "/campaigns/{id}/cancel", ADMINS, "campaign", {}),
     "campaigns.push_campaign": ("GET", "/campaigns/{id}/push", ADMINS, "campaign", None),
     "campaigns.stop_campaign": ("POST", "/campaigns/{id}/stop", ADMINS, "campaign", {"all": "1"}),
-    "campaigns.my_campaigns": ("GET", "/my/campaigns", ("owner1",), None, None),
-    "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", ("owner1",), "offer", {}),
-    "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", ("owner1",), "offer", {}),
+    "campaigns.my_campaigns": ("GET", "/my/campaigns", OWNERS, None, None),
+    "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", OWNERS, "offer", {}),
+    "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", OWNERS, "offer", {}),
     "campaigns.api_store_campaigns": ("GET", "/api/v1/stores/SH001/campaigns", API_KEY, None, None),
     "campaigns.api_claim_coupon": ("POST", "/api/v1/stores/SH001/coupons/1/claim", API_KEY, None, {}),
 }
+
+# The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
+# TABLE, with form data that succeeds for an allowed role. Checked like TABLE's rows.
+_WHEN = {"starts_at": "2031-03-01T10:00", "ends_at": "2031-03-10T10:00", "participation": "mandatory"}
+_COUPON = {**_WHEN, "name": "满100减10", "rules-discount": "amount", "rules-amount": "10", "rules-percent": "",
+           "rules-threshold": "100", "rules-per_member": "1", "rules-budget": "10"}
+_LOCAL = {"name": "自制蛋挞", "category": "烘焙", "description": "", "skus-0-spec": "单个", "skus-0-price": "6.5"}
+_STORE = {"name": "新店", "city": "上海", "address": "", "node_id": "{region}", "status": "active", "tags": "",
+          "appid": "", "owner_name": "", "owner_phone": ""}
+
+
+def _product_form(org, role, product_id):
+    from portal.catalog.models import Product
+    from portal.extensions import db
+
+    product = db.session.get(Product, product_id)
+    data = {"code": product.code, "name": "改名", "category": product.category, "description": "",
+            "commission": "", "action": "save"}
+    for i, sku in enumerate(product.skus):
+        data.update({f"skus-{i}-id": str(sku.id), f"skus-{i}-code": sku.code, f"skus-{i}-spec": "",
+                     f"skus-{i}-list_price": "10", f"skus-{i}-price_floor": "8", f"skus-{i}-price_ceiling": "15"})
+    return data
+
+
+def _csv(text: str):
+    import io
+
+    return lambda org, role, own: {"file": (io.BytesIO(_fill(text, org, role).encode()), "upload.csv")}
+
+
+POSTS = {
+    "auth.login": {"username": "hq", "password": "correct-horse-9"},
+    "auth.change_password": {"current": "correct-horse-9", "new": "a-new-password-1", "confirm": "a-new-password-1"},
+    "org.create_node": {"parent_id": "{parent}", "kind": "region", "code": "R-NEW", "name": "新区"},
+    "org.edit_node": {"action": "rename", "rename-name": "新名字"},
+    "org.create_store": {**_STORE, "code": "NEW1"},
+    "org.edit_store": {**_STORE, "code": "{code}"},
+    "org.import_stores": _csv("code,name,city,address,region_code,status\r\nNEW1,新店,上海,,{region_code},active\r\n"),
+    "org.create_user": {"username": "new_user", "display_name": "", "role": "regional_manager",
+                        "node_id": "{region}", "store_code": "", "password": "a-new-password-1"},
+    "org.edit_user": {"display_name": "改名", "role": "regional_manager", "node_id": "{region}", "store_code": ""},
+    "targets.edit_target": {"name": "全部门店", "everything": "y", "active_only": "y"},
+    "decoration.create_template": {"name": "夏季首页"},
+    "decoration.edit_block": {"text": "新的公告", "link": ""},
+    "decoration.push_version": {"store_codes": "{code}", "active_only": "y"},
+    "decoration.edit_page_block": {"text": "本店公告", "link": ""},
+    "catalog.create_product": {"code": "CF-NEW", "name": "拿铁", "category": "咖啡", "description": "", "commission": "",
+                               "action": "save", "skus-0-code": "CF-NEW-L", "skus-0-list_price": "18"},
+    "catalog.edit_product": _product_form,
+    "catalog.import_products": _csv("product_code,product_name,category,sku_code,spec,list_price,price_floor,"
+                                    "price_ceiling,direct_sale,commission\nCF-9,拿铁,咖啡,CF-9-M,,18,,,否,\n"),
+    "catalog_store.create_local_product": _LOCAL,
+    "catalog_store.edit_local_product": _LOCAL,
+    "catalog_store.create_assortment": {"name": "夏季新品"},
+    "catalog_store.edit_assortment": {"name": "改名"},
+    "catalog_store.push_assortment": {"store_codes": "{code}", "active_only": "y"},
+    "campaigns.create_campaign": _COUPON,
+    "campaigns.edit_campaign": _COUPON,
+    "campaigns.push_campaign": {"store_codes": "{code}", "active_only": "y"},
+}
+
+
+def _fill(text: str, org, role: str) -> str:
+    side = SIDE.get(role, "east")
+    store, region, parent = {"east": ("sh1", "r_sh", "east"), "south": ("gd1", "r_gd", "south")}[side]
+    return (text.replace("{code}", org.stores[store].code).replace("{region_code}", org.nodes[region].code)
+            .replace("{region}", str(org.nodes[region].id)).replace("{parent}", str(org.nodes[parent].id)))
+
+
+def _data(data, org, role: str, own):
+    if callable(data):
+        return data(org, role, own)
+    return {k: _fill(v, org, role) if isinstance(v, str) else v for k, v in (data or {}).items()}
 
 
 def _ids(org, kind: str) -> tuple[int, int]:
@@ -257,25 +338,46 @@ def test_every_route_is_in_the_table(app):
     assert endpoints == set(TABLE), f"missing: {endpoints - set(TABLE)}, stale: {set(TABLE) - endpoints}"
 
 
+def test_every_post_branch_is_in_the_table(app):
+    """A route that takes POST is called with POST: by its TABLE row, or by POSTS for the
+    routes that serve a form on GET."""
+    takes_post = {r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}
+    covered = {e for e, row in TABLE.items() if row[0] == "POST"} | set(POSTS)
+    assert takes_post == covered, f"missing: {takes_post - covered}, stale: {covered - takes_post}"
+    assert not set(POSTS) & {e for e, row in TABLE.items() if row[0] == "POST"}
+
+
 def _call(client, method, url, data):
     if method == "GET":
         return client.get(url)
     return client.post(url, data=data or {})
 
 
-CASES = [(endpoint, role) for endpoint in TABLE for role in ALL + ("anonymous",)]
+ROLES = ALL + ("anonymous",)
+CASES = ([(endpoint, TABLE[endpoint][0], role) for endpoint in TABLE for role in ROLES]
+         + [(endpoint, "POST", role) for endpoint in POSTS for role in ROLES])
 
 
-@pytest.mark.parametrize("endpoint,role", CASES, ids=[f"{e}-{r}" for e, r in CASES])
-def test_endpoint_for_role(client, org, endpoint, role):
-    method, template, allowed, kind, data = TABLE[endpoint]
+def _own_and_foreign(org, kind: str, role: str):
+    """The object of the acting user's side of the tree, and the one of the other side."""
+    east, south = _ids(org, kind)
+    if kind == "thumb":            # public pictures: a real one and one that does not exist
+        return east, south
+    return (south, east) if SIDE.get(role) == "south" else (east, south)
+
+
+@pytest.mark.parametrize("endpoint,method,role", CASES, ids=[f"{e}-{m}-{r}" for e, m, r in CASES])
+def test_endpoint_for_role(client, org, endpoint, method, role):
+    _method, template, allowed, kind, data = TABLE[endpoint]
+    if method != _method:
+        data = POSTS[endpoint]
     if role != "anonymous":
         login(client, org.users[role].username)
     own = foreign = None
     if kind:
-        own, foreign = _ids(org, kind)
+        own, foreign = _own_and_foreign(org, kind, role)
     url = template.format(id=own)
-    response = _call(client, method, url, data)
+    response = _call(client, method, url, _data(data, org, role, own))
 
     if allowed == API_KEY:
         assert response.status_code == 401, response.status_code
@@ -286,16 +388,20 @@ def test_endpoint_for_role(client, org, endpoint, role):
         assert response.status_code == 302
         assert "/login" in response.headers["Location"]
     elif role in allowed:
-        assert response.status_code in (200, 302, 303), (url, response.status_code)
+        assert response.status_code in (200, 302, 303), (url, response.status_code,
+                                                          response.get_data(as_text=True)[:3000])
         if response.status_code in (302, 303) and endpoint != "auth.logout":
             assert "/login" not in response.headers["Location"]
+        if method == "POST" and response.status_code == 200 and endpoint in POSTS:
+            # A form that comes back is a form that failed: its data must succeed for this role.
+            assert "is-invalid" not in response.get_data(as_text=True), (url, role)
     else:
         assert response.status_code == 403, (url, response.status_code)
 
-    # Another part of the tree's object: 404 for every allowed role but HQ (whose scope is all).
+    # The other side of the tree's object: 404 for every allowed role but HQ (whose scope is all).
     if kind and role in allowed and role != "hq":
         foreign_url = template.format(id=foreign)
-        assert _call(client, method, foreign_url, data).status_code == 404, foreign_url
+        assert _call(client, method, foreign_url, _data(data, org, role, foreign)).status_code == 404, foreign_url
 
 
 def test_store_owner_guessing_ids_sees_nothing(client, org):

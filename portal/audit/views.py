@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from portal.audit.labels import ACTION_LABELS
 from portal.audit.services import query_entries
 from portal.extensions import db, htmx
+from portal.kernel.ids import parse_page
 from portal.org import roles
 from portal.security import current_scope, roles_required
 
@@ -38,10 +39,7 @@ def list_entries():
     )
     stmt = query_entries(scope, **filters)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    try:
-        page = max(1, int(args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = parse_page(args.get("page"))
     entries = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     ctx = dict(entries=entries, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
                filters=filters, labels=ACTION_LABELS,

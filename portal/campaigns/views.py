@@ -2,8 +2,6 @@
 from their phone; the mini-program lists what its store runs and claims coupons."""
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -16,6 +14,9 @@ from portal.campaigns.labels import (KIND_ICONS, KIND_LABELS, PARTICIPATION_LABE
                                      STORE_STATUS_BADGES, STORE_STATUS_LABELS)
 from portal.campaigns.models import DRAFT, Campaign, CampaignStore
 from portal.extensions import csrf, db, htmx
+from portal.kernel.ids import parse_ids, parse_page
+from portal.kernel.jsonbody import BodyError, json_object
+from portal.kernel.text import whole
 from portal.org import roles
 from portal.org.scope import Scope
 from portal.org.services import RuleError
@@ -26,7 +27,7 @@ from portal.web import form_status, flash_outcome
 
 bp = Blueprint("campaigns", __name__)
 PER_PAGE = 50
-MEMBER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MEMBER = whole(r"[A-Za-z0-9_-]{1,64}")
 
 
 @bp.context_processor
@@ -44,10 +45,7 @@ def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
 
 
 def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return parse_page(request.args.get("page"))
 
 
 # --------------------------------------------------------------------------- HQ and distributors
@@ -200,7 +198,7 @@ def stop_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
     everywhere = request.form.get("all") == "1"
-    ids = [int(i) for i in request.form.getlist("store_ids") if i.isdigit()]
+    ids = parse_ids(request.form.getlist("store_ids"))
     if not everywhere and not ids:
         flash(_("Choose the stores to stop it in."), "warning")
         return _back(campaign)
@@ -272,9 +270,7 @@ def _api_store(code: str):
 
 
 def _api_error(status: int, code: str, message: str, field: str | None = None):
-    error = {"code": code, "message": message}
-    if field:
-        error["field"] = field
+    error = {"code": code, "message": message, "field": field}
     return jsonify(error=error), status
 
 
@@ -296,9 +292,10 @@ def api_claim_coupon(code: str, campaign_id: int):
     store, refused = _api_store(code)
     if refused is not None:
         return refused
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _api_error(422, "invalid", "Send a JSON object like {\"member\": \"<union id>\"}.", "member")
+    try:
+        body = json_object(request)
+    except BodyError as exc:
+        return _api_error(400, "invalid_json", str(exc))
     member = body.get("member")
     if not isinstance(member, str) or not MEMBER.match(member):
         return _api_error(422, "invalid", "member: the member's union id (letters, digits, '-', '_'; at most 64).",

@@ -10,30 +10,13 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Strin
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.catalog import services
+from portal.kernel.fields import MoneyField
+from portal.kernel.ids import parse_id
+from portal.kernel.text import whole
 from portal.org.forms import strip
 
-CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CODE_MESSAGE = _l("Letters, digits, '-', '_' and '.' only.")
-
-
-class YuanField(StringField):
-    """An amount in yuan with at most two decimals; ``fen`` holds it in fen once valid."""
-
-    fen: int | None = None
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.fen = None
-
-    def pre_validate(self, form):
-        self.fen = None
-        text = (self.data or "").strip()
-        if not text:
-            return
-        try:
-            self.fen = services.parse_yuan(text)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
 
 
 class SkuRowForm(Form):
@@ -44,14 +27,14 @@ class SkuRowForm(Form):
         Optional(), Length(max=40), Regexp(CODE_RE, message=CODE_MESSAGE)])
     spec = StringField(_l("Spec"), filters=[strip], validators=[Optional(), Length(max=300)],
                        description=_l("e.g. 规格:大杯;温度:冰"))
-    list_price = YuanField(_l("List price"), filters=[strip])
-    price_floor = YuanField(_l("Floor price"), filters=[strip])
-    price_ceiling = YuanField(_l("Ceiling price"), filters=[strip])
+    list_price = MoneyField(_l("List price"))
+    price_floor = MoneyField(_l("Floor price"))
+    price_ceiling = MoneyField(_l("Ceiling price"))
     remove = BooleanField(_l("Remove"))
 
     def is_blank(self) -> bool:
-        return not any((self.code.data, self.spec.data, self.list_price.data, self.price_floor.data,
-                        self.price_ceiling.data)) and not self.id.data
+        return not any((self.code.data, self.spec.data, self.list_price.typed, self.price_floor.typed,
+                        self.price_ceiling.typed)) and not self.id.data
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -62,7 +45,7 @@ class SkuRowForm(Form):
         if not self.code.data and not self.code.errors:
             self.code.errors.append(_l("This field is required."))
             ok = False
-        if not self.list_price.data and not self.list_price.errors:
+        if self.list_price.data is None and not self.list_price.errors:
             self.list_price.errors.append(_l("This field is required."))
             ok = False
         if self.spec.data and not self.spec.errors:
@@ -72,9 +55,9 @@ class SkuRowForm(Form):
                 self.spec.errors.append(str(exc))
                 ok = False
         if ok:
-            lp = self.list_price.fen
-            floor = self.price_floor.fen if self.price_floor.fen is not None else lp
-            ceiling = self.price_ceiling.fen if self.price_ceiling.fen is not None else lp
+            lp = self.list_price.data
+            floor = self.price_floor.data if self.price_floor.data is not None else lp
+            ceiling = self.price_ceiling.data if self.price_ceiling.data is not None else lp
             if floor > lp:
                 self.price_floor.errors.append(_l("The floor price may not be above the list price."))
                 ok = False
@@ -84,12 +67,12 @@ class SkuRowForm(Form):
         return ok
 
     def sku_data(self) -> services.SkuData:
-        lp = self.list_price.fen
+        lp = self.list_price.data
         return services.SkuData(
-            id=int(self.id.data) if (self.id.data or "").isdigit() else None,
+            id=parse_id(self.id.data),
             code=self.code.data, spec=services.parse_spec(self.spec.data or ""), list_price=lp,
-            price_floor=self.price_floor.fen if self.price_floor.fen is not None else lp,
-            price_ceiling=self.price_ceiling.fen if self.price_ceiling.fen is not None else lp)
+            price_floor=self.price_floor.data if self.price_floor.data is not None else lp,
+            price_ceiling=self.price_ceiling.data if self.price_ceiling.data is not None else lp)
 
 
 def commission_pct(form, field):

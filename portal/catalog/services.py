@@ -13,10 +13,9 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask import current_app
-from flask_babel import format_decimal, gettext as _
+from flask_babel import gettext as _
 from sqlalchemy import JSON, DateTime, String, and_, case, false, func, insert, literal, or_, select, union, update
 from sqlalchemy.orm import selectinload
 
@@ -25,45 +24,17 @@ from portal.catalog import notices
 from portal.catalog.models import (AssortmentItem, Listing, Product, ProductImage, Sku, StoreAssortment,
                                    StoreNotice)
 from portal.extensions import db
+from portal.kernel.ids import parse_page
+from portal.kernel.money import format_yuan, parse_yuan, yuan_text  # noqa: F401  (one implementation)
+from portal.kernel.text import whole
 from portal.org.models import Store, User, utcnow
 from portal.org.scope import Scope
 from portal.org.services import Page, RuleError
 
 PER_PAGE = 50
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NOTICE_PRICE_CLAMPED = "price_clamped"
 NOTICE_PRICE_CHANGED = "price_changed"
-
-
-# --------------------------------------------------------------------------- money
-
-def format_yuan(fen: int | None) -> str:
-    """¥ and two decimals, grouped for the locale: 123456 → "¥1,234.56"."""
-    if fen is None:
-        return "—"
-    return "¥" + format_decimal(Decimal(fen) / 100, format="#,##0.00")
-
-
-def parse_yuan(text) -> int:
-    """Yuan as typed ("12", "12.5", "¥12.50", "1,234.00") → fen. ValueError when it is not a
-    non-negative amount with at most two decimals."""
-    raw = str(text).strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(_("Not an amount of money.")) from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(_("Not an amount of money."))
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError(_("At most two decimals."))
-    if value > Decimal("10000000"):
-        raise ValueError(_("The amount is too large."))
-    return int((value * 100).to_integral_value(ROUND_HALF_UP))
-
-
-def yuan_text(fen: int | None) -> str:
-    """Fen as plain yuan for a form field or CSV cell: 1250 → "12.50"."""
-    return "" if fen is None else f"{Decimal(fen) / 100:.2f}"
 
 
 # --------------------------------------------------------------------------- specs
@@ -136,10 +107,7 @@ class ProductFilter:
 
     @classmethod
     def from_args(cls, args) -> "ProductFilter":
-        try:
-            page = max(1, int(args.get("page", 1)))
-        except ValueError:
-            page = 1
+        page = parse_page(args.get("page"))
         direct = args.get("direct", "")
         return cls(q=args.get("q", "").strip()[:100], category=args.get("category", "").strip()[:50],
                    direct=direct if direct in ("1", "0") else "", archived="1" if args.get("archived") == "1" else "",
@@ -387,7 +355,7 @@ IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 THUMB_SIZE = 400
 MAX_IMAGES = 10
-IMAGE_NAME = re.compile(r"^[0-9a-f]{32}(?:-t)?\.(?:jpg|png|webp)$")
+IMAGE_NAME = whole(r"[0-9a-f]{32}(?:-t)?\.(?:jpg|png|webp)")
 
 
 def image_dir() -> str:

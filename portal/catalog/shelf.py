@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, delete, func, or_, select, update
@@ -20,22 +19,18 @@ from portal.audit import services as audit
 from portal.catalog.models import (Assortment, AssortmentItem, Listing, Product, ProductImage, Sku,
                                    StoreAssortment, StoreNotice)
 from portal.extensions import db
+from portal.kernel.money import MAX_FEN, yuan_text
 from portal.org.models import Store, User, utcnow
 from portal.org.scope import Scope
 from portal.org.services import RuleError
 
 SHELF_FILTERS = ("on", "off")
-LOCAL_CEILING = 100_000_000           # fen: a store's own goods are bounded by nothing but sense
+LOCAL_CEILING = MAX_FEN               # fen: a store's own goods are bounded by the portal's one ceiling
 
 
 # --------------------------------------------------------------------------- money
 
-def yuan(fen: int | None) -> str:
-    return "" if fen is None else f"{Decimal(fen) / 100:.2f}"
-
-
-def to_fen(value: Decimal) -> int:
-    return int((Decimal(value) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+yuan = yuan_text       # fen as plain yuan, one implementation (portal.kernel.money)
 
 
 # --------------------------------------------------------------------------- effective goods

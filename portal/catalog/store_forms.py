@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, FieldList, Form, FormField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import FieldList, Form, FormField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from portal.kernel.fields import MoneyField, QuantityField
 
 
 class AssortmentForm(FlaskForm):
@@ -17,18 +19,19 @@ class AddItemsForm(FlaskForm):
 
 
 class ListingForm(FlaskForm):
-    """The store's price (yuan; empty = HQ's list price) and stock (empty = not tracked)."""
+    """The store's price (typed in yuan, ``data`` in fen; empty = HQ's list price) and stock
+    (empty = not tracked)."""
 
-    price = DecimalField(_l("Price (¥)"), places=2, validators=[Optional(), NumberRange(min=0)])
-    stock = IntegerField(_l("Stock"), validators=[Optional(), NumberRange(min=0, message=_l("Stock cannot be negative."))])
+    price = MoneyField(_l("Price (¥)"))
+    stock = QuantityField(_l("Stock"))
 
 
 class SkuRow(Form):
     spec = StringField(_l("Specification"), validators=[Optional(), Length(max=40)])
-    price = DecimalField(_l("Price (¥)"), places=2, validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+    price = MoneyField(_l("Price (¥)"))
 
     def is_blank(self) -> bool:
-        return not (self.spec.data or "").strip() and self.price.data is None
+        return not (self.spec.data or "").strip() and not self.price.typed
 
 
 class LocalProductForm(FlaskForm):

@@ -14,6 +14,8 @@ from portal.catalog import shelf
 from portal.catalog.models import Assortment, Product
 from portal.catalog.store_forms import AddItemsForm, AssortmentForm, ListingForm, LocalProductForm
 from portal.extensions import csrf, db, htmx
+from portal.kernel.ids import parse_ids, parse_page
+from portal.kernel.money import yuan_text
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope, get_store_or_404
@@ -30,10 +32,7 @@ GOODS_FORMAT = "goods-v1"
 
 
 def _int_arg(name: str, default: int) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except ValueError:
-        return default
+    return parse_page(request.args.get(name), default)
 
 
 def _filters() -> dict:
@@ -46,7 +45,7 @@ def _filters() -> dict:
 
 def _shelf_page(store: Store, *, editable: bool, endpoint: str, args: dict):
     filters = _filters()
-    page = shelf.goods_page(store.id, page=max(1, _int_arg("page", 1)), per_page=PER_PAGE, **filters)
+    page = shelf.goods_page(store.id, page=_int_arg("page", 1), per_page=PER_PAGE, **filters)
     ctx = dict(store=store, editable=editable, goods=page, filters=filters, endpoint=endpoint,
                args={**args, **{k: v for k, v in filters.items() if v}},
                categories=shelf.categories(store.id),
@@ -94,9 +93,8 @@ def save_listing(store_id: int, sku_id: int):
     good = _good_or_404(store, sku_id)
     form = ListingForm()
     if form.validate_on_submit():
-        price = shelf.to_fen(form.price.data) if form.price.data is not None else None
         try:
-            shelf.save_listing(scope, store, good, price=price, stock=form.stock.data, actor=scope.user)
+            shelf.save_listing(scope, store, good, price=form.price.data, stock=form.stock.data, actor=scope.user)
         except RuleError as exc:
             getattr(form, exc.field).errors = list(getattr(form, exc.field).errors) + [exc.message]
         else:
@@ -150,7 +148,7 @@ def _local_form(product=None) -> LocalProductForm:
             form.skus.pop_entry()
         for sku in product.skus:
             form.skus.append_entry({"spec": " / ".join(str(v) for v in (sku.spec or {}).values()),
-                                    "price": shelf.Decimal(sku.list_price) / 100})
+                                    "price": sku.list_price})
     return form
 
 
@@ -162,7 +160,7 @@ def _pad(form: LocalProductForm) -> None:
 def _save_local(scope: Scope, store: Store, product: Product | None):
     form = _local_form(product)
     if form.validate_on_submit():
-        skus = [((row.form.spec.data or "").strip(), shelf.to_fen(row.form.price.data))
+        skus = [((row.form.spec.data or "").strip(), row.form.price.data)
                 for row in form.skus.entries if not row.form.is_blank()]
         try:
             saved = shelf.save_local_product(scope, store, product, name=form.name.data.strip(),
@@ -268,7 +266,7 @@ def add_items(assortment_id: int):
     form = AddItemsForm()
     if not form.validate_on_submit():
         return _editor(scope, assortment, add_form=form, status=422)
-    ids = [int(v) for v in request.form.getlist("product_ids") if v.isdigit()]
+    ids = parse_ids(request.form.getlist("product_ids"))
     codes = shelf.split_codes(form.codes.data)
     if not ids and not codes:
         form.codes.errors = [_("Enter product codes or pick products from the search.")]
@@ -323,7 +321,7 @@ def api_goods(code: str):
         return _unauthorized("The API key is not valid or has been revoked.")
     if store.code != code:
         abort(404)      # another store's code: the same answer as a store that does not exist
-    page = max(1, _int_arg("page", 1))
+    page = _int_arg("page", 1)
     per_page = min(API_MAX_PER_PAGE, max(1, _int_arg("per_page", API_PER_PAGE)))
     category = request.args.get("category", "").strip()[:50]
     result = shelf.goods_page(store.id, page=page, per_page=per_page, category=category, shelf="on",
@@ -335,8 +333,8 @@ def api_goods(code: str):
         "goods": [{
             "sku": g.sku_code, "product": g.product_code, "name": g.name, "category": g.category,
             "spec": g.spec or {}, "local": g.local,
-            "price": shelf.yuan(g.price), "price_fen": g.price,
-            "list_price": shelf.yuan(g.list_price), "list_price_fen": g.list_price,
+            "price": yuan_text(g.price), "price_fen": g.price,
+            "list_price": yuan_text(g.list_price), "list_price_fen": g.list_price,
             "stock": g.stock,
             "thumbnail": f"/media/goods/{g.thumb}" if g.thumb else None,
         } for g in result.goods],

@@ -13,13 +13,14 @@ from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, Sel
 from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Regexp, StopValidation,
                                 ValidationError)
 
+from portal.kernel.text import whole
 from portal.org.forms import options, strip
 
-LINK = Regexp(r"^(/pages/[A-Za-z0-9_/-]+(\?\S*)?|https://\S+)$",
+LINK = Regexp(whole(r"(/pages/[A-Za-z0-9_/-]+(\?\S*)?|https://\S+)"),
               message=_l("A mini-program page (/pages/…) or an https:// address."))
-IMAGE = Regexp(r"^(https://\S+|/static/\S+)$", message=_l("An https:// image address."))
-CODES = Regexp(r"^[A-Za-z0-9_,，\s-]*$", message=_l("Codes separated by commas."))
-HOURS = Regexp(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$", message=_l("Like 09:00-22:00."))
+IMAGE = Regexp(whole(r"(https://\S+|/static/\S+)"), message=_l("An https:// image address."))
+CODES = Regexp(whole(r"[A-Za-z0-9_,，\s-]*"), message=_l("Codes separated by commas."))
+HOURS = Regexp(whole(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d"), message=_l("Like 09:00-22:00."))
 
 
 def present(form, field):

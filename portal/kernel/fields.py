@@ -41,6 +41,11 @@ class _ParsedField(Field):
         except MoneyError as exc:
             raise ValueError(str(exc)) from None
 
+    @property
+    def typed(self) -> bool:
+        """Something was entered (valid or not): a row with only "abc" as price is not blank."""
+        return bool(self.raw_data and str(self.raw_data[0]).strip()) or self.data is not None
+
     def _value(self) -> str:
         if self.raw_data:
             return str(self.raw_data[0])

@@ -49,6 +49,17 @@ def parse_ids(values: Iterable) -> list[int]:
     return list(seen)
 
 
+def coerce_id(value) -> int | None:
+    """``coerce=`` for a select of ids: blank is None, an id is an int, anything else (junk, out
+    of range) raises ValueError, which WTForms shows as an invalid choice beside the field."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = parse_id(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
 def parse_page(value, default: int = 1) -> int:
     """A page number from a query string: 1 .. MAX_PAGE, ``default`` for junk."""
     text = str(value if value is not None else "").strip()

@@ -6,6 +6,8 @@ mini-programs becomes fen only through ``parse_yuan``, which refuses what is not
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import format_decimal
@@ -16,11 +18,21 @@ MAX_FEN = 1_000_000_000
 #: The largest count of anything (stock, budget, quantity): 100 million.
 MAX_QUANTITY = 100_000_000
 
-NOT_MONEY = _l("Enter an amount such as 12 or 12.50.")
+NOT_MONEY = _l("Not an amount of money. Enter an amount such as 12 or 12.50.")
 TOO_MANY_DECIMALS = _l("At most two decimals.")
 TOO_LARGE = _l("At most ¥10,000,000.")
 NOT_A_QUANTITY = _l("Enter a whole number.")
 QUANTITY_TOO_LARGE = _l("At most 100,000,000.")
+
+
+# Digits, at most one point: no exponent ("1e17"), no "NaN"/"Infinity", no "1_000", no sign.
+_AMOUNT = re.compile(r"\A(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+_COUNT = re.compile(r"\A[0-9]+\Z")
+
+
+def _typed(text) -> str:
+    """What was typed, as ASCII where the phone's IME gave full-width forms (１２．５ → 12.5)."""
+    return unicodedata.normalize("NFKC", str(text)).strip()
 
 
 class MoneyError(ValueError):
@@ -33,9 +45,11 @@ def parse_yuan(text, *, max_fen: int = MAX_FEN) -> int:
         raise MoneyError(str(NOT_MONEY))
     if isinstance(text, float) and text != text:   # NaN from a JSON body
         raise MoneyError(str(NOT_MONEY))
-    raw = str(text).strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
-    if not raw or len(raw) > 32:
-        raise MoneyError(str(NOT_MONEY if not raw else TOO_LARGE))
+    raw = _typed(text).replace(",", "").lstrip("¥").strip()
+    if not _AMOUNT.match(raw):
+        raise MoneyError(str(NOT_MONEY))
+    if len(raw) > 32:
+        raise MoneyError(str(TOO_LARGE))
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -56,8 +70,8 @@ def parse_quantity(text, *, max_value: int = MAX_QUANTITY) -> int:
     if isinstance(text, int):
         value = text
     else:
-        raw = str(text).strip().replace(",", "")
-        if not raw.isascii() or not raw.isdigit():
+        raw = _typed(text).replace(",", "")
+        if not _COUNT.match(raw):
             raise MoneyError(str(NOT_A_QUANTITY))
         if len(raw) > 12:
             raise MoneyError(str(QUANTITY_TOO_LARGE))

@@ -11,10 +11,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.auth.forms import PASSWORD_RULES
+from portal.kernel.ids import coerce_id
+from portal.kernel.text import whole
 from portal.org import roles
 from portal.org.services import parse_tags
 
-CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 CODE_MESSAGE = _l("Letters, digits, '-' and '_' only.")
 
 STATUS_LABELS = {
@@ -58,10 +60,10 @@ class StoreFields(Form):
     tags = StringField(_l("Tags"), filters=[strip], validators=[Optional(), validate_tags],
                        description=_l("Separate tags with commas."))
     appid = StringField(_l("Mini-program AppID"), filters=[strip], validators=[
-        Optional(), Regexp(r"^wx[0-9a-f]{16}$", message=_l("An AppID is 'wx' followed by 16 hex digits."))])
+        Optional(), Regexp(whole(r"wx[0-9a-f]{16}"), message=_l("An AppID is 'wx' followed by 16 hex digits."))])
     owner_name = StringField(_l("Owner"), filters=[strip], validators=[Optional(), Length(max=50)])
     owner_phone = StringField(_l("Owner phone"), filters=[strip], validators=[
-        Optional(), Regexp(r"^1[3-9]\d{9}$", message=_l("A mainland mobile number: 11 digits starting with 13 to 19."))])
+        Optional(), Regexp(whole(r"1[3-9]\d{9}"), message=_l("A mainland mobile number: 11 digits starting with 13 to 19."))])
 
     def store_data(self) -> dict:
         return {k: (getattr(self, k).data or "") for k in (
@@ -104,10 +106,10 @@ class MoveNodeForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), filters=[strip], validators=[
         DataRequired(), Length(min=3, max=64),
-        Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Letters, digits, '.', '-' and '_' only."))])
+        Regexp(whole(r"[A-Za-z0-9_.-]+"), message=_l("Letters, digits, '.', '-' and '_' only."))])
     display_name = StringField(_l("Full name"), filters=[strip], validators=[Optional(), Length(max=64)])
     role = SelectField(_l("Role"))
-    node_id = SelectField(_l("Organization node"), coerce=lambda v: int(v) if v else None, validate_choice=False)
+    node_id = SelectField(_l("Organization node"), coerce=coerce_id, validate_choice=False)
     store_code = StringField(_l("Store code"), filters=[strip], validators=[Optional(), Length(max=32)],
                              description=_l("For store owners: the code of their store."))
     password = PasswordField(_l("Initial password"), validators=PASSWORD_RULES)

@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.kernel.ids import parse_id, parse_ids, parse_page
 from portal.org import paths, roles
 from portal.org.models import OrgNode, Store, Tag, User, store_tags, utcnow
 from portal.org.scope import Scope, path_range
@@ -209,14 +210,8 @@ class StoreFilter:
     def from_args(cls, args) -> "StoreFilter":
         sort = args.get("sort", "code")
         status = args.get("status", "")
-        try:
-            page = max(1, int(args.get("page", 1)))
-        except ValueError:
-            page = 1
-        try:
-            node_id = int(args["node"]) if args.get("node") else None
-        except ValueError:
-            node_id = None
+        page = parse_page(args.get("page"))
+        node_id = parse_id(args.get("node"))
         return cls(
             q=args.get("q", "").strip()[:100],
             node_id=node_id,
@@ -382,7 +377,7 @@ def selected_store_ids(scope: Scope, ids: list[str] | None, flt: StoreFilter | N
     """The ids a bulk action applies to, re-filtered through the scope in one statement."""
     if flt is not None:
         return filtered_stores(scope, flt).with_only_columns(Store.id)
-    clean = [int(i) for i in ids or [] if str(i).isdigit()]
+    clean = parse_ids(ids or [])
     return select(Store.id).where(Store.id.in_(clean), scope.stores())
 
 

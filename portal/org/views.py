@@ -8,6 +8,7 @@ from flask_babel import format_decimal, gettext as _
 from sqlalchemy import func, select
 
 from portal.extensions import db, htmx
+from portal.kernel.ids import parse_id
 from portal.org import roles, services, store_csv
 from portal.org.forms import (EditUserForm, ImportForm, MoveNodeForm, NodeForm, RenameNodeForm,
                               ResetPasswordForm, StoreForm, UserForm, ROLE_LABELS, KIND_LABELS, options, tag_text)
@@ -49,8 +50,8 @@ def create_node():
     form = NodeForm()
     parents = services.scoped_nodes(scope, roles.HQ, roles.DISTRIBUTOR)
     form.parent_id.choices = options(_node_choices(parents))
-    if request.method == "GET" and request.args.get("parent", "").isdigit():
-        form.parent_id.data = int(request.args["parent"])
+    if request.method == "GET" and parse_id(request.args.get("parent")):
+        form.parent_id.data = parse_id(request.args["parent"])
     if form.validate_on_submit():
         parent = get_node_or_404(scope, form.parent_id.data)
         try:
@@ -156,7 +157,8 @@ def view_store(store_id: int):
 def edit_store(store_id: int):
     scope = current_scope()
     store = get_store_or_404(scope, store_id)
-    form = StoreForm(obj=store)
+    # A post is read as posted: a field left out is blank, never the stored value (tags are Tag rows).
+    form = StoreForm(obj=store) if request.method == "GET" else StoreForm()
     form.node_id.choices = options(_node_choices(services.store_parent_choices(scope)))
     if request.method == "GET":
         form.tags.data = tag_text(store.tag_names)

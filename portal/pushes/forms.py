@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, SelectField
 from wtforms.validators import Optional
 
+from portal.kernel.ids import coerce_id
 from portal.targets.forms import TargetFields
 from portal.targets.services import TargetSpec
 from portal.util import local_tz
@@ -14,7 +15,7 @@ from portal.util import local_tz
 class PushForm(TargetFields):
     """Send something to stores: a saved target or an ad-hoc selection, now or at a set time."""
 
-    target_id = SelectField(_l("Target"), coerce=lambda v: int(v) if v else None, validate_choice=False)
+    target_id = SelectField(_l("Target"), coerce=coerce_id, validate_choice=False)
     scheduled_for = DateTimeLocalField(_l("Send at (leave empty to send now)"), format="%Y-%m-%dT%H:%M",
                                        validators=[Optional()])
 

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal.extensions import db, htmx
+from portal.kernel.ids import parse_page
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope
@@ -60,10 +61,7 @@ def start_push(scope: Scope, form: PushForm, saved: dict[int, dict], kind: str, 
 @roles_required(*roles.ADMINS)
 def list_pushes():
     scope = current_scope()
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = parse_page(request.args.get("page"))
     stmt = services.scoped_pushes(scope)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
@@ -79,10 +77,7 @@ def view_push(push_id: int):
     outcome = request.args.get("outcome", "")
     outcome = outcome if outcome in OUTCOMES else ""
     q = request.args.get("q", "").strip()[:50]
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = parse_page(request.args.get("page"))
     # The viewer sees the deliveries of stores in its own scope only: a store that left the
     # subtree since (or that another part of the tree delivered to) is not listed, searched or counted.
     stmt = (select(Delivery, Store).join(Store, Store.id == Delivery.store_id)

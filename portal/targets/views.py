@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.kernel.ids import parse_id
 from portal.org import roles, services as org_services
 from portal.org.services import RuleError
 from portal.security import current_scope, roles_required
@@ -89,9 +90,10 @@ def preview():
     form.validate()
     spec, errors = form.spec(), form.target_errors()
     # A push form may name a saved target instead of ad-hoc fields.
-    target_id = services.parse_id(request.args.get("target_id", ""))
+    target_id = parse_id(request.args.get("target_id"))
     if target_id is not None:
-        target = db.session.scalar(select(Target).where(Target.id == target_id, scope.paths(Target.path)))
+        target = db.session.scalar(select(Target).where(Target.id == target_id,
+                                                        scope.paths(Target.path)))
         if target is not None:
             spec, errors = services.TargetSpec.from_dict(target.spec), []
     return render_template("targets/_reach.html", reach=services.reach(scope, spec), errors=errors)

@@ -207,7 +207,7 @@ def test_claim_reasons(client, org, db):
     assert r.status_code == 422 and r.get_json()["error"]["field"] == "member"
     r = client.post(f"/api/v1/stores/SH001/coupons/{coupon.id}/claim", data="nope",
                     headers={"Authorization": f"Bearer {k}", "Content-Type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_json"
     assert claim(client, gd1, k, coupon.id).status_code == 404
     assert client.post(f"/api/v1/stores/SH001/coupons/{coupon.id}/claim", json={"member": "x"}).status_code == 401
     db.session.expire_all()
