@@ -174,6 +174,16 @@ def login_as(client, org):
     return _login
 
 
+@pytest.fixture
+def en(login_as):
+    """en("hq") signs in like login_as, then switches to English (for tests reading English text)."""
+    def _login(name: str) -> PortalClient:
+        client = login_as(name)
+        client.post("/language", data={"lang": "en"})
+        return client
+    return _login
+
+
 def _logged_in(client) -> bool:
     with client.session_transaction() as sess:
         return "_user_id" in sess

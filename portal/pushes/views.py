@@ -109,31 +109,30 @@ def push_progress(push_id: int):
                            stalled=services.is_stalled(push))
 
 
+def _act_on(push_id: int, action, done: str):
+    """A button on the push page: run the service (which may refuse), flash, back to the page."""
+    scope = current_scope()
+    push = get_push_or_404(scope, push_id)
+    flash_outcome(lambda: action(scope, push, actor=scope.user), done)
+    return redirect(url_for("pushes.view_push", push_id=push.id))
+
+
 @bp.route("/pushes/<int:push_id>/rollback", methods=["POST"])
 @roles_required(*roles.ADMINS)
 def rollback(push_id: int):
-    scope = current_scope()
-    push = get_push_or_404(scope, push_id)
-    flash_outcome(lambda: services.request_rollback(scope, push, actor=scope.user),
-                  _("Rolling back: every store that still has this push returns to what it had."))
-    return redirect(url_for("pushes.view_push", push_id=push.id))
+    return _act_on(push_id, services.request_rollback,
+                   _("Rolling back: every store that still has this push returns to what it had."))
 
 
 @bp.route("/pushes/<int:push_id>/cancel", methods=["POST"])
 @roles_required(*roles.ADMINS)
 def cancel(push_id: int):
-    scope = current_scope()
-    push = get_push_or_404(scope, push_id)
-    flash_outcome(lambda: services.cancel_scheduled(scope, push, actor=scope.user),
-                  _("The scheduled push was cancelled."))
-    return redirect(url_for("pushes.view_push", push_id=push.id))
+    return _act_on(push_id, services.cancel_scheduled,
+                   _("The scheduled push was cancelled."))
 
 
 @bp.route("/pushes/<int:push_id>/retry", methods=["POST"])
 @roles_required(*roles.ADMINS)
 def retry(push_id: int):
-    scope = current_scope()
-    push = get_push_or_404(scope, push_id)
-    flash_outcome(lambda: services.retry_failed(scope, push, actor=scope.user),
-                  _("The failed stores are queued again."))
-    return redirect(url_for("pushes.view_push", push_id=push.id))
+    return _act_on(push_id, services.retry_failed,
+                   _("The failed stores are queued again."))

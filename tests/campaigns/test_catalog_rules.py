@@ -29,14 +29,6 @@ def _catalog(org, db):
     db.session.commit()
 
 
-@pytest.fixture
-def en(login_as):
-    def _login(name):
-        client = login_as(name)
-        client.post("/language", data={"lang": "en"})
-        return client
-    return _login
-
 
 def _post(client, kind, **rules):
     data = {**BASE, **{f"rules-{k}": v for k, v in {**GOOD[kind], **rules}.items()}}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.campaigns import services
@@ -15,14 +14,6 @@ from portal.targets.services import TargetSpec
 from tests.campaigns.helpers import api_campaigns, claim, key, make_campaign, push
 from tests.factories import make_product
 
-
-@pytest.fixture
-def en(login_as):
-    def _login(name):
-        client = login_as(name)
-        client.post("/language", data={"lang": "en"})
-        return client
-    return _login
 
 
 def _status(db, campaign, store):
