@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from portal.extensions import db
@@ -144,3 +145,20 @@ def age_heartbeat(push_id: int, seconds: int = 300) -> None:
     db.session.execute(Push.__table__.update().where(Push.id == push_id)
                        .values(heartbeat_at=utcnow() - timedelta(seconds=seconds)))
     db.session.commit()
+
+
+@contextmanager
+def sql_log():
+    """``with sql_log() as statements:`` — the SQL text of every statement run inside the block."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def _seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", _seen)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _seen)

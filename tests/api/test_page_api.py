@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.api.models import StoreApiKey
 from portal.api.services import issue_key
@@ -15,6 +15,7 @@ from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
 from tests import factories
+from tests.factories import sql_log
 from tests.conftest import login
 
 KEY = re.compile(r"fp_[0-9a-f]{10}_[A-Za-z0-9_-]{43}")
@@ -90,14 +91,8 @@ def test_matching_if_none_match_gets_304_without_reading_blocks(app, client, db,
     key = _key(db, org.stores["sh1"])
     etag = _get(client, "SH001", key).headers["ETag"]
 
-    statements = []
-    def _seen(conn, cursor, statement, *args):
-        statements.append(statement)
-    event.listen(db.engine, "before_cursor_execute", _seen)
-    try:
+    with sql_log() as statements:
         r = _get(client, "SH001", key, etag)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", _seen)
 
     assert r.status_code == 304
     assert r.data == b""

@@ -12,7 +12,7 @@ from portal.catalog import services
 from portal.catalog.models import Listing, Product, ProductImage, Sku, StoreNotice
 from portal.extensions import db
 from portal.org.scope import scope_for
-from tests.factories import make_product, png_bytes
+from tests.factories import make_product, png_bytes, sql_log
 
 
 @pytest.fixture(autouse=True)
@@ -228,17 +228,13 @@ def test_new_bounds_clamp_store_prices_and_tell_the_stores(login_as, org):
 
 
 def test_clamping_is_one_statement_per_sku_not_per_store(app, org):
-    from sqlalchemy import event
 
     p = make_product(org.nodes["hq"], "CF-2", skus=1, list_price=1000, floor=500, ceiling=2000)
     sku = p.skus[0]
     for store in org.stores.values():
         _listing(store, sku, price=600)
     db.session.flush()
-    statements = []
-    listener = lambda *args: statements.append(args[2])    # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with sql_log() as statements:
         with app.test_request_context():
             hq = org.users["hq"]
             counts = services.update_product(
@@ -246,8 +242,6 @@ def test_clamping_is_one_statement_per_sku_not_per_store(app, org):
                                    "direct_sale": False, "commission_rate": 0},
                 [services.SkuData(id=sku.id, code=sku.code, spec={}, list_price=1000, price_floor=900,
                                   price_ceiling=2000)], actor=hq)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert counts["clamped"] == len(org.stores)
     assert sum(s.lstrip().upper().startswith("UPDATE LISTINGS") for s in statements) == 1
     assert sum(s.lstrip().upper().startswith("INSERT INTO STORE_NOTICES") for s in statements) == 1

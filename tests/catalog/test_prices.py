@@ -15,7 +15,7 @@ from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
 from tests.conftest import login
-from tests.factories import make_product
+from tests.factories import make_product, sql_log
 
 
 def _carried_by(org, product, codes):
@@ -151,7 +151,6 @@ def test_hq_sees_how_many_stores_change_and_exactly_those_are_told(client, org):
 
 
 def test_one_notice_insert_for_followers_and_clamps_together(app, org):
-    from sqlalchemy import event
 
     from portal.catalog import services
 
@@ -160,10 +159,7 @@ def test_one_notice_insert_for_followers_and_clamps_together(app, org):
     sku = p.skus[0]
     db.session.add_all([Listing(store_id=org.stores["gd1"].id, sku_id=sku.id, price=1900)])
     db.session.commit()
-    statements = []
-    listener = lambda *args: statements.append(args[2])    # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with sql_log() as statements:
         with app.test_request_context():
             hq = org.users["hq"]
             services.update_product(
@@ -171,8 +167,6 @@ def test_one_notice_insert_for_followers_and_clamps_together(app, org):
                                    "direct_sale": False, "commission_rate": 0},
                 [services.SkuData(id=sku.id, code=sku.code, spec={}, list_price=1200, price_floor=500,
                                   price_ceiling=1500)], actor=hq)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert sum(s.lstrip().upper().startswith("INSERT INTO STORE_NOTICES") for s in statements) == 1
     codes = dict(db.session.execute(select(StoreNotice.store_id, StoreNotice.code)).all())
     assert codes == {org.stores[s].id: "price_followed" for s in ("sh1", "sh2", "js1", "south_direct")} | {

@@ -2,7 +2,7 @@
 goods API — through the real app and a real database."""
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from portal.api.services import issue_key
 from portal.catalog import shelf
@@ -13,6 +13,7 @@ from portal.pushes import services as pushes
 from portal.pushes.models import Push
 from portal.targets.services import TargetSpec
 from tests import factories
+from tests.factories import sql_log
 from tests.conftest import login
 
 
@@ -203,13 +204,8 @@ def test_one_query_per_page(client, org, db):
     products = [factories.make_product(org.nodes["hq"], skus=2) for _ in range(20)]
     _push(db, org.users["hq"], _assortment(db, org, products), TargetSpec(store_codes=["SH001"]))
     store_id = org.stores["sh1"].id
-    statements = []
-    listen = lambda *a: statements.append(a[2])      # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
+    with sql_log() as statements:
         page = shelf.goods_page(store_id, per_page=25, with_thumbs=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
     assert page.total == 40 and len(page.goods) == 25
     assert len(statements) == 1
 

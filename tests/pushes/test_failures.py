@@ -3,7 +3,7 @@ delivered, and the failed stores can be retried from the push page."""
 import math
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.decoration.models import StorePage
 from portal.decoration.services import TemplatePush
@@ -14,6 +14,7 @@ from portal.pushes import services as pushes
 from portal.pushes.models import Delivery, Push
 from portal.targets.services import TargetSpec
 from tests import factories
+from tests.factories import sql_log
 from tests.conftest import login
 
 
@@ -62,13 +63,8 @@ def _rows(db, push, outcome):
 
 
 def _statements(db, fn):
-    seen = []
-    listener = lambda *args: seen.append(args[2])     # noqa: E731  (the SQL text)
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with sql_log() as seen:
         result = fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     return result, len(seen)
 
 
