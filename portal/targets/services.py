@@ -227,7 +227,11 @@ def reach(scope: Scope, spec: TargetSpec) -> Reach:
     by_status = dict(db.session.execute(
         select(Store.status, func.count()).where(kept).group_by(Store.status)).all())
     excluded = _count(and_(named, status, _code_in(spec.exclude_codes))) if spec.exclude_codes else 0
-    return Reach(count=count(scope, spec), sample=sample(scope, spec), parts=breakdown, excluded=excluded,
+    # What the push delivers (``count``), read off the same per-status counts: open stores, and
+    # suspended ones unless only open stores are asked for.
+    delivered = by_status.get(roles.STORE_ACTIVE, 0) + (
+        0 if spec.active_only else by_status.get(roles.STORE_SUSPENDED, 0))
+    return Reach(count=delivered, sample=sample(scope, spec), parts=breakdown, excluded=excluded,
                  closed=by_status.get(roles.STORE_CLOSED, 0),
                  suspended=by_status.get(roles.STORE_SUSPENDED, 0) if spec.active_only else 0, empty=False)
 
