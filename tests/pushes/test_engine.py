@@ -67,12 +67,9 @@ def test_killed_half_way_resumes_without_double_effects(app, db, org):
         factories.make_store(org.nodes["r_js"], f"JSK{i:03d}")
     _t, v1 = factories.make_template_version(hq)
     db.session.commit()
-    app.config["JOBS_BACKEND"] = "none-yet"       # keep the job from running at the commit
-    scope = scope_for(hq)
-    push = pushes.create_push(scope, "template", v1.id, "v1", TargetSpec(everything=True), actor=hq)
-    db.session.info.pop("after_commit_jobs", None)
-    db.session.commit()
-    app.config["JOBS_BACKEND"] = "eager"
+    with factories.jobs_dropped():
+        scope = scope_for(hq)
+        push = pushes.create_push(scope, "template", v1.id, "v1", TargetSpec(everything=True), actor=hq)
     pushes.run_push(push.id, batch_size=10, max_batches=1)        # dies after the first batch
     db.session.expire_all()
     push = db.session.get(Push, push.id)
@@ -141,15 +138,12 @@ def test_two_admins_pushing_at_once_to_overlapping_stores(app, db, org):
     _t1, v_east = factories.make_template_version(east, "华东首页")
     _t2, v_hq = factories.make_template_version(hq, "总部首页")
     db.session.commit()
-    app.config["JOBS_BACKEND"] = "none-yet"
-    made = []
-    for user, version, spec in ((east, v_east, TargetSpec(everything=True)),
-                                (hq, v_hq, TargetSpec(node_ids=[org.nodes["r_sh"].id]))):
-        push = pushes.create_push(scope_for(user), "template", version.id, "x", spec, actor=user)
-        made.append(push.id)
-    db.session.info.pop("after_commit_jobs", None)
-    db.session.commit()
-    app.config["JOBS_BACKEND"] = "eager"
+    with factories.jobs_dropped():
+        made = []
+        for user, version, spec in ((east, v_east, TargetSpec(everything=True)),
+                                    (hq, v_hq, TargetSpec(node_ids=[org.nodes["r_sh"].id]))):
+            push = pushes.create_push(scope_for(user), "template", version.id, "x", spec, actor=user)
+            made.append(push.id)
 
     errors = []
     start = threading.Barrier(2)
@@ -192,11 +186,8 @@ def test_a_push_whose_worker_died_is_picked_up_again(app, db, org):
     hq = org.users["hq"]
     _t, v1 = factories.make_template_version(hq)
     db.session.commit()
-    app.config["JOBS_BACKEND"] = "none-yet"
-    push = pushes.create_push(scope_for(hq), "template", v1.id, "v1", TargetSpec(everything=True), actor=hq)
-    db.session.info.pop("after_commit_jobs", None)
-    db.session.commit()
-    app.config["JOBS_BACKEND"] = "eager"
+    with factories.jobs_dropped():
+        push = pushes.create_push(scope_for(hq), "template", v1.id, "v1", TargetSpec(everything=True), actor=hq)
     pushes.run_push(push.id, batch_size=2, max_batches=1)          # the worker dies here
     assert pushes.resume_stalled() == 0                               # not stalled yet: it just moved
     long_ago = utcnow() - timedelta(hours=1)

@@ -28,11 +28,8 @@ def _crashed_push(app, db, org, stores=20, batch_size=5):
         factories.make_store(org.nodes["r_js"], f"JSS{i:03d}")
     _t, v1 = factories.make_template_version(hq)
     db.session.commit()
-    app.config["JOBS_BACKEND"] = "none-yet"          # keep the job from running at the commit
-    push = pushes.create_push(scope_for(hq), "template", v1.id, "春季首页", TargetSpec(everything=True), actor=hq)
-    db.session.info.pop("after_commit_jobs", None)
-    db.session.commit()
-    app.config["JOBS_BACKEND"] = "eager"
+    with factories.jobs_dropped():
+        push = pushes.create_push(scope_for(hq), "template", v1.id, "春季首页", TargetSpec(everything=True), actor=hq)
     pushes.run_push(push.id, batch_size=batch_size, max_batches=1)      # the worker dies here
     db.session.expire_all()
     return db.session.get(Push, push.id), v1
@@ -75,11 +72,8 @@ def test_a_queued_push_whose_job_was_lost_goes_out(app, db, org):
     hq = org.users["hq"]
     _t, v1 = factories.make_template_version(hq)
     db.session.commit()
-    app.config["JOBS_BACKEND"] = "none-yet"
-    push = pushes.create_push(scope_for(hq), "template", v1.id, "春季首页", TargetSpec(everything=True), actor=hq)
-    db.session.info.pop("after_commit_jobs", None)         # the process died before the job started
-    db.session.commit()
-    app.config["JOBS_BACKEND"] = "eager"
+    with factories.jobs_dropped():  # the process died before the job started
+        push = pushes.create_push(scope_for(hq), "template", v1.id, "春季首页", TargetSpec(everything=True), actor=hq)
     assert pushes.resume_stalled() == 0                       # just queued: its job may be on its way
     db.session.execute(Push.__table__.update().where(Push.id == push.id)
                        .values(created_at=utcnow() - timedelta(minutes=2)))
@@ -99,11 +93,8 @@ def test_a_stalled_rollback_resumes_as_well(app, db, org):
     push, v1 = _crashed_push(app, db, org, batch_size=20)      # one batch: it finished
     assert push.state == "done" and _pages(db, v1) == 20
     hq = org.users["hq"]
-    app.config["JOBS_BACKEND"] = "none-yet"
-    pushes.request_rollback(scope_for(hq), push, actor=hq)
-    db.session.info.pop("after_commit_jobs", None)
-    db.session.commit()
-    app.config["JOBS_BACKEND"] = "eager"
+    with factories.jobs_dropped():
+        pushes.request_rollback(scope_for(hq), push, actor=hq)
     pushes.rollback_push(push.id, batch_size=5, max_batches=1)          # dies during the rollback
     db.session.expire_all()
     assert db.session.get(Push, push.id).state == "rolling_back" and _pages(db, v1) == 15
