@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
 from portal.org import roles
-from portal.util import as_utc
+from portal.kernel.time import as_utc
 
 ERROR_TITLES = {
     400: _l("Bad request"),
@@ -224,7 +224,7 @@ def flash_outcome(action, done: str) -> bool:
     """Run a service call that may refuse with a RuleError: flash the refusal, or ``done``."""
     from flask import flash
 
-    from portal.org.services import RuleError
+    from portal.kernel.errors import RuleError
 
     try:
         action()

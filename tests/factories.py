@@ -139,7 +139,7 @@ def age_heartbeat(push_id: int, seconds: int = 300) -> None:
     """Make a push's runner look dead: its last heartbeat was ``seconds`` ago (as after a crash)."""
     from datetime import timedelta
 
-    from portal.org.models import utcnow
+    from portal.kernel.time import utcnow
     from portal.pushes.models import Push
 
     db.session.execute(Push.__table__.update().where(Push.id == push_id)

@@ -285,7 +285,7 @@ def _campaigns(org, offered: bool) -> tuple[int, int]:
 
     from portal.campaigns.models import Campaign, CampaignStore
     from portal.extensions import db
-    from portal.org.models import utcnow
+    from portal.kernel.time import utcnow
 
     now = utcnow()
     values = dict(kind="coupon", name="c", rules={"per_member": 1, "budget": 5}, budget=5,

@@ -6,7 +6,7 @@ from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 
 
 class StoreApiKey(db.Model):

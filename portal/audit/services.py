@@ -10,7 +10,7 @@ from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.org.models import User
 from portal.org.scope import Scope
-from portal.util import day_end_utc, day_start_utc
+from portal.kernel.time import day_end_utc, day_start_utc
 
 # Action names, with the object type they concern; the UI labels them (see audit/labels.py).
 ACTIONS = (

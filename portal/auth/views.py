@@ -15,7 +15,8 @@ from portal.audit import services as audit
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.auth.throttle import login_throttle
 from portal.extensions import db
-from portal.org.models import User, utcnow
+from portal.org.models import User
+from portal.kernel.time import utcnow
 from portal.org.services import hash_password
 from portal.security import renew_session
 from portal.web import form_status

@@ -19,7 +19,7 @@ from portal.kernel.fields import MoneyField, QuantityField
 from portal.kernel.money import MAX_QUANTITY, format_yuan
 from portal.org.forms import options, strip
 from portal.org.scope import Scope
-from portal.util import as_utc, local_tz
+from portal.kernel.time import as_utc, local_tz
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 
 KINDS = ("coupon", "flash_sale", "bargain", "group_buy", "distribution")
 # Stored states; "scheduled / running / ended" are derived from the clock for published ones.

@@ -5,7 +5,8 @@ from sqlalchemy import DateTime, and_, delete, exists, insert, literal, select
 
 from portal.campaigns.models import JOINED, INVITED, MANDATORY, Campaign, CampaignStore
 from portal.extensions import db
-from portal.org.models import Store, utcnow
+from portal.org.models import Store
+from portal.kernel.time import utcnow
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 

@@ -17,10 +17,11 @@ from portal.campaigns.models import (CANCELLED, DECLINED, DRAFT, INVITED, JOINED
                                      STOPPED, Campaign, CampaignStore, CouponClaim)
 from portal.extensions import db
 from portal.kernel.money import yuan_text
-from portal.org.models import Store, User, utcnow
+from portal.org.models import Store, User
+from portal.kernel.time import utcnow
 from portal.org.scope import Scope
-from portal.org.services import RuleError
-from portal.util import as_utc
+from portal.kernel.errors import RuleError
+from portal.kernel.time import as_utc
 
 STATES = ("draft", "scheduled", "running", "ended", "cancelled")
 STORE_STATUSES = (INVITED, JOINED, DECLINED, STOPPED)

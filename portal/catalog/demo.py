@@ -20,7 +20,8 @@ def seed_goods_and_campaign(hq) -> None:
     from portal.campaigns import services as campaigns
     from portal.campaigns.models import JOINED, CampaignStore
     from portal.catalog import services as catalog, shelf
-    from portal.org.models import OrgNode, User, utcnow
+    from portal.org.models import OrgNode, User
+    from portal.kernel.time import utcnow
     from portal.org.scope import scope_for
     from portal.pushes.services import create_push, run_push
     from portal.targets.services import TargetSpec

@@ -10,7 +10,7 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, In
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 
 
 class Product(db.Model):

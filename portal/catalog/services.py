@@ -27,9 +27,11 @@ from portal.extensions import db
 from portal.kernel.ids import parse_page
 from portal.kernel.money import format_yuan, parse_yuan, yuan_text  # noqa: F401  (one implementation)
 from portal.kernel.text import whole
-from portal.org.models import Store, User, utcnow
+from portal.org.models import Store, User
+from portal.kernel.time import utcnow
 from portal.org.scope import Scope
-from portal.org.services import Page, RuleError
+from portal.kernel.errors import RuleError
+from portal.org.services import Page
 
 PER_PAGE = 50
 CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

@@ -20,9 +20,10 @@ from portal.catalog.models import (Assortment, AssortmentItem, Listing, Product,
                                    StoreAssortment, StoreNotice)
 from portal.extensions import db
 from portal.kernel.money import MAX_FEN, yuan_text
-from portal.org.models import Store, User, utcnow
+from portal.org.models import Store, User
+from portal.kernel.time import utcnow
 from portal.org.scope import Scope
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 
 SHELF_FILTERS = ("on", "off")
 LOCAL_CEILING = MAX_FEN               # fen: a store's own goods are bounded by the portal's one ceiling

@@ -19,7 +19,7 @@ from portal.kernel.money import yuan_text
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope, get_store_or_404
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 from portal.pushes.views import prepare_push_form, start_push
 from portal.security import current_scope, roles_required
 from portal.targets.views import _reach

@@ -18,7 +18,7 @@ from portal.catalog.models import Product
 from portal.catalog.services import ProductFilter
 from portal.extensions import db, htmx
 from portal.org import roles
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 from portal.security import current_scope, roles_required
 from portal.web import form_status, import_done_response, run_csv_import
 

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 
 
 class Template(db.Model):

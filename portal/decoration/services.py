@@ -11,9 +11,10 @@ from portal.audit import services as audit
 from portal.decoration.blocks import BLOCK_TYPES, validate_block_data
 from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
 from portal.extensions import db
-from portal.org.models import Store, User, utcnow
+from portal.org.models import Store, User
+from portal.kernel.time import utcnow
 from portal.org.scope import Scope
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 

@@ -20,7 +20,7 @@ from portal.extensions import db, htmx
 from portal.org import roles
 from portal.org.models import OrgNode, Store, User
 from portal.org.scope import Scope, get_store_or_404
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 from portal.pushes.views import prepare_push_form, start_push
 from portal.security import current_scope, roles_required
 from portal.targets.views import _reach

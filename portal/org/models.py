@@ -6,7 +6,7 @@ node N" is then one range condition on an indexed column (see ``portal.org.scope
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -15,11 +15,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.kernel.time import utcnow
 from portal.org import roles
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class OrgNode(db.Model):

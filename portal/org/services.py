@@ -13,19 +13,12 @@ from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.kernel.errors import RuleError
 from portal.kernel.ids import parse_id, parse_ids, parse_page
 from portal.org import paths, roles
-from portal.org.models import OrgNode, Store, Tag, User, store_tags, utcnow
+from portal.org.models import OrgNode, Store, Tag, User, store_tags
+from portal.kernel.time import utcnow
 from portal.org.scope import Scope, path_range
-
-
-class RuleError(ValueError):
-    """A request that breaks a rule of the domain; ``field`` names the form field at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # --------------------------------------------------------------------------- the tree

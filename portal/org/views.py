@@ -14,7 +14,8 @@ from portal.org.forms import (EditUserForm, ImportForm, MoveNodeForm, NodeForm, 
                               ResetPasswordForm, StoreForm, UserForm, ROLE_LABELS, KIND_LABELS, options, tag_text)
 from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
-from portal.org.services import RuleError, StoreFilter
+from portal.kernel.errors import RuleError
+from portal.org.services import StoreFilter
 from portal.web import form_status, import_done_response, run_csv_import
 from portal.security import current_scope, roles_required
 from portal.audit.services import query_entries

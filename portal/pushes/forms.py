@@ -9,7 +9,7 @@ from wtforms.validators import Optional
 from portal.kernel.ids import coerce_id
 from portal.targets.forms import TargetFields
 from portal.targets.services import TargetSpec
-from portal.util import local_tz
+from portal.kernel.time import local_tz
 
 
 class PushForm(TargetFields):

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 
 # Push states
 SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK, CANCELLED = (

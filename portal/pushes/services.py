@@ -30,15 +30,16 @@ from portal.audit import services as audit
 from portal.extensions import db
 from portal.jobs import enqueue, job
 from portal.org import roles
-from portal.org.models import Store, User, utcnow
+from portal.org.models import Store, User
+from portal.kernel.time import utcnow
 from portal.org.scope import Scope
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 from portal.pushes.labels import CANCELLED_BY, DELIVERY_FAILED, PUSH_STOPPED
 from portal.pushes.models import (ALREADY, CANCELLED, CHANGED_SINCE, CLOSED, DELIVERED, DONE, ERROR, FAILED,
                                   MOVING, OUT_OF_SCOPE, PENDING, QUEUED, REVERTED, ROLLED_BACK,
                                   ROLLING_BACK, RUNNING, SCHEDULED, SKIPPED, Delivery, Push)
 from portal.targets.services import TargetSpec, selection
-from portal.util import as_utc
+from portal.kernel.time import as_utc
 
 SUSPENDED = "store_suspended"
 # Rows being handed back inside a rollback batch's transaction, never committed: so the kind

@@ -10,7 +10,7 @@ from portal.kernel.ids import parse_page
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 from portal.pushes import services
 from portal.pushes.forms import PushForm
 from portal.pushes.models import OUTCOMES, Delivery, Push

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.org import roles
 from portal.org.models import OrgNode, Store, Tag, store_tags
 from portal.org.scope import Scope, path_range
-from portal.org.services import RuleError
+from portal.kernel.errors import RuleError
 from portal.kernel.ids import MAX_ID, parse_id
 from portal.targets.models import Target
 

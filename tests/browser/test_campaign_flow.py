@@ -14,7 +14,7 @@ from portal.api.services import issue_key
 from portal.campaigns.models import Campaign, CampaignStore
 from portal.extensions import db
 from portal.org import roles
-from portal.util import local_tz
+from portal.kernel.time import local_tz
 from tests import factories
 from tests.browser.test_flows import log_in, no_horizontal_scroll
 

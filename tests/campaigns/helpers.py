@@ -6,7 +6,7 @@ from datetime import timedelta
 from portal.api.services import issue_key
 from portal.campaigns import services
 from portal.extensions import db
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec

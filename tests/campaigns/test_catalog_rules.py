@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portal.campaigns.models import Campaign
 from portal.catalog.models import Sku, StoreNotice
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 from portal.targets.services import TargetSpec
 from tests.campaigns.helpers import api_campaigns, claim, key, make_campaign, push
 from tests.campaigns.test_rules import BASE, GOOD

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portal.campaigns import services
 from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 from portal.targets.services import TargetSpec
 from tests.campaigns.helpers import api_campaigns, claim, key, make_campaign, push
 from tests.factories import make_product

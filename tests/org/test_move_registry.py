@@ -10,7 +10,7 @@ from portal.catalog.models import Assortment
 from portal.decoration.models import Template
 from portal.extensions import db as _db
 from portal.org import paths
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 from portal.pushes.models import Push
 from portal.targets.models import Target
 from tests import factories

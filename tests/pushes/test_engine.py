@@ -181,7 +181,7 @@ def test_two_admins_pushing_at_once_to_overlapping_stores(app, db, org):
 def test_a_push_whose_worker_died_is_picked_up_again(app, db, org):
     from datetime import timedelta
 
-    from portal.org.models import utcnow
+    from portal.kernel.time import utcnow
 
     hq = org.users["hq"]
     _t, v1 = factories.make_template_version(hq)
@@ -230,8 +230,8 @@ def test_cancel_and_rollback_that_lose_a_race_are_refused_and_change_nothing(app
     import pytest
     from datetime import timedelta
 
-    from portal.org.models import utcnow
-    from portal.org.services import RuleError
+    from portal.kernel.time import utcnow
+    from portal.kernel.errors import RuleError
 
     hq = org.users["hq"]
     _t, v1 = factories.make_template_version(hq)

@@ -11,7 +11,7 @@ from portal.decoration.models import StorePage
 from portal.decoration.services import TemplatePush
 from portal.extensions import db as _db
 from portal.jobs import clock_tick, make_celery
-from portal.org.models import utcnow
+from portal.kernel.time import utcnow
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.pushes.models import Delivery, Push

@@ -53,7 +53,7 @@ def test_rollback_from_the_page(client, org, db):
 def test_scheduled_push_waits_for_its_time_then_goes_out(client, org, db, app):
     from datetime import timedelta
 
-    from portal.org.models import utcnow
+    from portal.kernel.time import utcnow
 
     push = _make_push(db, org.users["hq"], TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(hours=1))
     assert push.state == "scheduled" and push.total == 0
@@ -68,7 +68,7 @@ def test_scheduled_push_waits_for_its_time_then_goes_out(client, org, db, app):
 def test_cancel_a_scheduled_push(client, org, db):
     from datetime import timedelta
 
-    from portal.org.models import utcnow
+    from portal.kernel.time import utcnow
 
     push = _make_push(db, org.users["hq"], TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(days=1))
     login(client, "hq")
@@ -81,7 +81,7 @@ def test_cancel_a_scheduled_push(client, org, db):
 def test_a_cancelled_push_says_who_cancelled_it_in_the_readers_language(client, org, db):
     from datetime import timedelta
 
-    from portal.org.models import utcnow
+    from portal.kernel.time import utcnow
 
     push = _make_push(db, org.users["hq"], TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(days=1))
     login(client, "hq")
@@ -105,7 +105,7 @@ def test_cancel_loses_the_race_to_the_clock(client, org, db):
     message, and the push that went out is untouched."""
     from datetime import timedelta
 
-    from portal.org.models import utcnow
+    from portal.kernel.time import utcnow
 
     push = _make_push(db, org.users["hq"], TargetSpec(everything=True), scheduled_for=utcnow() + timedelta(days=1))
     login(client, "hq")

@@ -1,10 +1,14 @@
-"""Small helpers shared by several domains."""
+"""Time: every stored instant is UTC; days are cut in the portal's time zone."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def local_tz() -> ZoneInfo:
