@@ -37,8 +37,9 @@ from store_list import (DEFAULT_PG, SQLCounter, WSGITimer, make_app, run_benchma
                         summary_ms)
 
 from portal.api.services import issue_key  # noqa: E402
-from portal.catalog.models import (Assortment, AssortmentItem, Listing, Product, Sku,  # noqa: E402
-                                   StoreAssortment)
+from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
+from portal.goods.models import Product, Sku
+from portal.shelf.models import Listing
 from portal.extensions import db  # noqa: E402
 from portal.org import roles  # noqa: E402
 from portal.org.models import Store, User  # noqa: E402
@@ -136,7 +137,7 @@ def prepare_api_store(app, seed_value: int) -> tuple[str, str, int]:
              "stock": rng.choice((None, 0, 5, 50)), "on_shelf": rng.random() > 0.2} for sid in changed])
         _row, key = issue_key(store, actor=hq)
         db.session.commit()
-        from portal.catalog.shelf import goods_page
+        from portal.shelf.services import goods_page
         total = goods_page(store.id, per_page=1).total
         code = store.code
         if db.engine.dialect.name == "postgresql":

@@ -79,8 +79,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
-    from portal.catalog.views import bp as catalog_bp
-    from portal.catalog.store_views import bp as catalog_store_bp
+    from portal.assortments.views import bp as assortments_bp
+    from portal.goods.views import bp as goods_bp
+    from portal.shelf.views import bp as shelf_bp
     from portal.campaigns.views import bp as campaigns_bp
     from portal.core.views import bp as core_bp
     from portal.decoration.views import bp as decoration_bp
@@ -89,7 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.targets.views import bp as targets_bp
 
     for bp in (core_bp, auth_bp, org_bp, audit_bp, api_bp, targets_bp, pushes_bp, decoration_bp,
-               campaigns_bp, catalog_store_bp, catalog_bp):
+               campaigns_bp, shelf_bp, assortments_bp, goods_bp):
         app.register_blueprint(bp)
 
 
@@ -100,8 +101,10 @@ from portal.targets import models as _target_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
 from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.api import models as _api_models  # noqa: E402,F401
-from portal.catalog import models as _catalog_models  # noqa: E402,F401
+from portal.goods import models as _goods_models  # noqa: E402,F401
+from portal.assortments import models as _assortment_models  # noqa: E402,F401
+from portal.shelf import models as _shelf_models  # noqa: E402,F401
 from portal.campaigns import models as _campaign_models  # noqa: E402,F401
 from portal.auth import models as _auth_models  # noqa: E402,F401
-from portal.catalog import push_kind as _goods_push  # noqa: E402,F401
+from portal.assortments import push_kind as _goods_push  # noqa: E402,F401
 from portal.campaigns import push_kind as _campaign_push  # noqa: E402,F401

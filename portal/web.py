@@ -135,11 +135,11 @@ NAV = (
     ("org.list_stores", _l("Stores"), "building-store", roles.STAFF),
     ("org.tree", _l("Organization"), "sitemap", roles.STAFF),
     ("decoration.my_page", _l("My mini-program page"), "layout-grid", (roles.STORE_OWNER,)),
-    ("catalog_store.my_goods", _l("My goods"), "tag", (roles.STORE_OWNER,)),
+    ("shelf.my_goods", _l("My goods"), "tag", (roles.STORE_OWNER,)),
     ("campaigns.my_campaigns", _l("Campaigns"), "ticket", (roles.STORE_OWNER,)),
     ("decoration.list_templates", _l("Decoration templates"), "layout-grid", roles.ADMINS),
-    ("catalog.list_products", _l("Goods library"), "tag", roles.ADMINS),
-    ("catalog_store.list_assortments", _l("Assortments"), "send", roles.ADMINS),
+    ("goods.list_products", _l("Goods library"), "tag", roles.ADMINS),
+    ("assortments.list_assortments", _l("Assortments"), "send", roles.ADMINS),
     ("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS),
     ("pushes.list_pushes", _l("Pushes"), "send", roles.ADMINS),
     ("targets.list_targets", _l("Targets"), "target", roles.ADMINS),
@@ -158,7 +158,7 @@ def nav_sections():
 # active on every page of its blueprint (the overview only on itself).
 NAV_PAGES = {
     "org.list_stores": {"org.list_stores", "org.view_store", "org.create_store", "org.edit_store",
-                        "org.import_stores", "decoration.view_store_page", "catalog_store.view_store_goods"},
+                        "org.import_stores", "decoration.view_store_page", "shelf.view_store_goods"},
     "decoration.my_page": {"decoration.my_page", "decoration.edit_page_block", "decoration.reset_page_block"},
     "decoration.list_templates": {"decoration.list_templates", "decoration.create_template",
                                   "decoration.edit_template", "decoration.add_block", "decoration.edit_block",
@@ -167,10 +167,10 @@ NAV_PAGES = {
     "org.tree": {"org.tree", "org.create_node", "org.edit_node"},
     "org.list_users": {"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"},
     "core.index": {"core.index"},
-    "catalog_store.my_goods": {"catalog_store.my_goods", "catalog_store.create_local_product",
-                               "catalog_store.edit_local_product"},
-    "catalog_store.list_assortments": {"catalog_store.list_assortments", "catalog_store.create_assortment",
-                                       "catalog_store.edit_assortment", "catalog_store.push_assortment"},
+    "shelf.my_goods": {"shelf.my_goods", "shelf.create_local_product",
+                               "shelf.edit_local_product"},
+    "assortments.list_assortments": {"assortments.list_assortments", "assortments.create_assortment",
+                                       "assortments.edit_assortment", "assortments.push_assortment"},
 }
 
 

@@ -111,7 +111,7 @@ def make_product(owner: OrgNode | Store, code: str | None = None, *, name: str |
                  ceiling: int = 1500, **kw):
     """A product with ``skus`` SKUs (prices in fen), owned by an org node (HQ's catalog) or by a
     store (the store's own local goods)."""
-    from portal.catalog.models import Product, Sku
+    from portal.goods.models import Product, Sku
 
     n = next(_seq)
     code = code or f"P{n:05d}"

@@ -82,32 +82,32 @@ TABLE = {
     "decoration.view_store_page": ("GET", "/stores/{id}/page", STAFF, "store", None),
     "decoration.edit_page_block": ("GET", "/stores/{id}/page/blocks/blk1", OWNERS, "store_page", None),
     "decoration.reset_page_block": ("POST", "/stores/{id}/page/blocks/blk1/reset", OWNERS, "store_page", {}),
-    "catalog.list_products": ("GET", "/goods", ADMINS, None, None),
-    "catalog.create_product": ("GET", "/goods/new", ADMINS, None, None),
-    "catalog.import_products": ("GET", "/goods/import", ADMINS, None, None),
-    "catalog.edit_product": ("GET", "/goods/{id}", ADMINS, "product", None),
-    "catalog.archive_product": ("POST", "/goods/{id}/archive", ADMINS, "product", {"archived": "1"}),
-    "catalog.upload_image": ("POST", "/goods/{id}/images", ADMINS, "product", {}),
-    "catalog.delete_image": ("POST", "/goods/{id[0]}/images/{id[1]}/delete", ADMINS, "product_image", {}),
-    "catalog.product_image": ("GET", "/goods/{id[0]}/images/{id[1]}", ALL, "product_image", None),
-    "catalog.media": ("GET", "/media/goods/{id}", PUBLIC, "thumb", None),
-    "catalog_store.my_goods": ("GET", "/my/goods", OWNERS, None, None),
-    "catalog_store.view_store_goods": ("GET", "/stores/{id}/goods", STAFF, "store", None),
-    "catalog_store.save_listing": ("POST", "/stores/{id[0]}/goods/{id[1]}", OWNERS, "shelf_sku",
+    "goods.list_products": ("GET", "/goods", ADMINS, None, None),
+    "goods.create_product": ("GET", "/goods/new", ADMINS, None, None),
+    "goods.import_products": ("GET", "/goods/import", ADMINS, None, None),
+    "goods.edit_product": ("GET", "/goods/{id}", ADMINS, "product", None),
+    "goods.archive_product": ("POST", "/goods/{id}/archive", ADMINS, "product", {"archived": "1"}),
+    "goods.upload_image": ("POST", "/goods/{id}/images", ADMINS, "product", {}),
+    "goods.delete_image": ("POST", "/goods/{id[0]}/images/{id[1]}/delete", ADMINS, "product_image", {}),
+    "goods.product_image": ("GET", "/goods/{id[0]}/images/{id[1]}", ALL, "product_image", None),
+    "goods.media": ("GET", "/media/goods/{id}", PUBLIC, "thumb", None),
+    "shelf.my_goods": ("GET", "/my/goods", OWNERS, None, None),
+    "shelf.view_store_goods": ("GET", "/stores/{id}/goods", STAFF, "store", None),
+    "shelf.save_listing": ("POST", "/stores/{id[0]}/goods/{id[1]}", OWNERS, "shelf_sku",
                                    {"price": "", "stock": ""}),
-    "catalog_store.toggle_shelf": ("POST", "/stores/{id[0]}/goods/{id[1]}/shelf", OWNERS, "shelf_sku",
+    "shelf.toggle_shelf": ("POST", "/stores/{id[0]}/goods/{id[1]}/shelf", OWNERS, "shelf_sku",
                                    {"on_shelf": "0"}),
-    "catalog_store.mark_notices_read": ("POST", "/stores/{id}/notices/read", OWNERS, "store", {}),
-    "catalog_store.create_local_product": ("GET", "/my/goods/new", OWNERS, None, None),
-    "catalog_store.edit_local_product": ("GET", "/stores/{id[0]}/products/{id[1]}/edit", OWNERS,
+    "shelf.mark_notices_read": ("POST", "/stores/{id}/notices/read", OWNERS, "store", {}),
+    "shelf.create_local_product": ("GET", "/my/goods/new", OWNERS, None, None),
+    "shelf.edit_local_product": ("GET", "/stores/{id[0]}/products/{id[1]}/edit", OWNERS,
                                          "local_product", None),
-    "catalog_store.list_assortments": ("GET", "/assortments", ADMINS, None, None),
-    "catalog_store.create_assortment": ("GET", "/assortments/new", ADMINS, None, None),
-    "catalog_store.edit_assortment": ("GET", "/assortments/{id}", ADMINS, "assortment", None),
-    "catalog_store.add_items": ("POST", "/assortments/{id}/items", ADMINS, "assortment", {"codes": "P-ACCESS"}),
-    "catalog_store.remove_item": ("POST", "/assortments/{id}/items/1/delete", ADMINS, "assortment", {}),
-    "catalog_store.push_assortment": ("GET", "/assortments/{id}/push", ADMINS, "assortment", None),
-    "catalog_store.api_goods": ("GET", "/api/v1/stores/SH001/goods", API_KEY, None, None),
+    "assortments.list_assortments": ("GET", "/assortments", ADMINS, None, None),
+    "assortments.create_assortment": ("GET", "/assortments/new", ADMINS, None, None),
+    "assortments.edit_assortment": ("GET", "/assortments/{id}", ADMINS, "assortment", None),
+    "assortments.add_items": ("POST", "/assortments/{id}/items", ADMINS, "assortment", {"codes": "P-ACCESS"}),
+    "assortments.remove_item": ("POST", "/assortments/{id}/items/1/delete", ADMINS, "assortment", {}),
+    "assortments.push_assortment": ("GET", "/assortments/{id}/push", ADMINS, "assortment", None),
+    "shelf.api_goods": ("GET", "/api/v1/stores/SH001/goods", API_KEY, None, None),
     "campaigns.list_campaigns": ("GET", "/campaigns", ADMINS, None, None),
     "campaigns.create_campaign": ("GET", "/campaigns/new/coupon", ADMINS, None, None),
     "campaigns.view_campaign": ("GET", "/campaigns/{id}", ADMINS, "campaign", None),
@@ -134,7 +134,7 @@ _STORE = {"name": "新店", "city": "上海", "address": "", "node_id": "{region
 
 
 def _product_form(org, role, product_id):
-    from portal.catalog.models import Product
+    from portal.goods.models import Product
     from portal.extensions import db
 
     product = db.session.get(Product, product_id)
@@ -168,16 +168,16 @@ POSTS = {
     "decoration.edit_block": {"text": "新的公告", "link": ""},
     "decoration.push_version": {"store_codes": "{code}", "active_only": "y"},
     "decoration.edit_page_block": {"text": "本店公告", "link": ""},
-    "catalog.create_product": {"code": "CF-NEW", "name": "拿铁", "category": "咖啡", "description": "", "commission": "",
+    "goods.create_product": {"code": "CF-NEW", "name": "拿铁", "category": "咖啡", "description": "", "commission": "",
                                "action": "save", "skus-0-code": "CF-NEW-L", "skus-0-list_price": "18"},
-    "catalog.edit_product": _product_form,
-    "catalog.import_products": _csv("product_code,product_name,category,sku_code,spec,list_price,price_floor,"
+    "goods.edit_product": _product_form,
+    "goods.import_products": _csv("product_code,product_name,category,sku_code,spec,list_price,price_floor,"
                                     "price_ceiling,direct_sale,commission\nCF-9,拿铁,咖啡,CF-9-M,,18,,,否,\n"),
-    "catalog_store.create_local_product": _LOCAL,
-    "catalog_store.edit_local_product": _LOCAL,
-    "catalog_store.create_assortment": {"name": "夏季新品"},
-    "catalog_store.edit_assortment": {"name": "改名"},
-    "catalog_store.push_assortment": {"store_codes": "{code}", "active_only": "y"},
+    "shelf.create_local_product": _LOCAL,
+    "shelf.edit_local_product": _LOCAL,
+    "assortments.create_assortment": {"name": "夏季新品"},
+    "assortments.edit_assortment": {"name": "改名"},
+    "assortments.push_assortment": {"store_codes": "{code}", "active_only": "y"},
     "campaigns.create_campaign": _COUPON,
     "campaigns.edit_campaign": _COUPON,
     "campaigns.push_campaign": {"store_codes": "{code}", "active_only": "y"},
@@ -232,7 +232,7 @@ def _ids(org, kind: str) -> tuple[int, int]:
 def _products(org, kind: str):
     """product: a product of 华东 (east) and one of 华南 (south), each with one picture;
     product_image: (product id, picture id) of each; thumb: the public thumbnail names."""
-    from portal.catalog.services import add_image
+    from portal.goods.services import add_image
     from portal.extensions import db
     from portal.org.scope import scope_for
     from tests.factories import make_product, png_bytes
@@ -255,7 +255,7 @@ def _goods(org, kind: str):
     """shelf_sku: (store id, SKU id) of a good sh1 / gd1 sells; local_product: (store id, product
     id) of each store's own product; assortment: one of 华东 and one of 华南 (HQ product P-ACCESS
     exists to be added)."""
-    from portal.catalog.models import Assortment, AssortmentItem, StoreAssortment
+    from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
     from portal.extensions import db
     from tests.factories import make_product
 

@@ -49,7 +49,7 @@ ODD_TEXT = ["", " ", "\n", "alice\n", "\x00", "\r\n", "NaN", "-NaN", "sNaN", "In
 
 def _form_field_names() -> list[str]:
     """Every field name of every form class in the app (walked through WTForms' subclasses)."""
-    import portal.campaigns.forms, portal.catalog.forms, portal.catalog.store_forms  # noqa: F401,E401
+    import portal.campaigns.forms, portal.goods.forms, portal.shelf.forms, portal.assortments.forms  # noqa: F401,E401
     import portal.decoration.blocks, portal.decoration.forms, portal.org.forms  # noqa: F401,E401
     import portal.pushes.forms, portal.targets.forms, portal.auth.forms  # noqa: F401,E401
 
@@ -115,7 +115,7 @@ class Pool:
         self.ids = sorted({i for table in db.metadata.sorted_tables if "id" in table.c
                            for i in db.session.scalars(select(table.c.id).limit(40))})
         from portal.campaigns.forms import RULE_FORMS
-        from portal.catalog.models import ProductImage
+        from portal.goods.models import ProductImage
 
         thumbs = list(db.session.scalars(select(ProductImage.thumb)))
         self.strings = ["SH001", "GD001", "blk1", *RULE_FORMS, *thumbs]

@@ -11,7 +11,8 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from portal.catalog.models import Listing, Product, Sku
+from portal.goods.models import Product, Sku
+from portal.shelf.models import Listing
 from portal.campaigns.models import CouponClaim
 from portal.org.models import Store
 from portal.targets.services import TargetSpec
@@ -141,7 +142,7 @@ def test_target_with_a_node_id_beyond_64_bits_is_an_error_beside_the_field(clien
 
 
 def test_assortment_with_product_ids_beyond_64_bits_adds_nothing(client, org, db):
-    from portal.catalog.models import Assortment, AssortmentItem
+    from portal.assortments.models import Assortment, AssortmentItem
 
     a = Assortment(name="a", path=org.nodes["hq"].path)
     db.session.add(a)
@@ -168,7 +169,7 @@ def test_product_form_with_a_sku_id_beyond_64_bits_is_a_new_sku(client, org, db)
 # --------------------------------------------------------------------------- money and quantities
 
 def _shelf_good(db, org, *, local=False):
-    from portal.catalog.models import Assortment, AssortmentItem
+    from portal.assortments.models import Assortment, AssortmentItem
     from portal.pushes import services as pushes
     from portal.org.scope import scope_for
 
@@ -346,8 +347,8 @@ def test_store_form_code_with_a_trailing_newline_never_stores_it(client, org, db
 @pytest.mark.parametrize("pattern", ["CODE_RE"])
 def test_every_pattern_refuses_a_trailing_newline(pattern):
     """The mechanism: patterns are matched whole, so "x\\n" is not "x"."""
-    from portal.catalog import forms as catalog_forms
-    from portal.catalog import services as catalog_services
+    from portal.goods import forms as catalog_forms
+    from portal.goods import services as catalog_services
     from portal.kernel.text import whole
     from portal.org import forms as org_forms
 

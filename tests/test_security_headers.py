@@ -8,7 +8,7 @@ import re
 import pytest
 
 from portal.api.services import issue_key
-from portal.catalog import services as catalog
+from portal.goods import services as catalog
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec

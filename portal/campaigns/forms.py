@@ -13,7 +13,7 @@ from wtforms import DateTimeLocalField, DecimalField, Form, SelectField, StringF
 from wtforms.validators import DataRequired, Length, NumberRange, StopValidation, ValidationError
 
 from portal.campaigns.labels import PARTICIPATION_LABELS
-from portal.catalog.shelf import pickable_skus
+from portal.goods.services import pickable_skus
 from portal.decoration.blocks import CODES, codes, present
 from portal.kernel.fields import MoneyField, QuantityField
 from portal.kernel.money import MAX_QUANTITY, format_yuan

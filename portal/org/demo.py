@@ -149,7 +149,7 @@ def seed_demo(n_stores: int, *, decoration: bool = False) -> list[tuple[str, str
         from portal.decoration.demo import seed_decoration
 
         db.session.flush()
-        from portal.catalog.demo import seed_goods_and_campaign
+        from portal.goods.demo import seed_goods_and_campaign
 
         hq = db.session.scalar(select(User).where(User.username == "hq"))
         seed_decoration(hq)
@@ -169,8 +169,9 @@ def wipe() -> None:
     from portal.targets.models import Target
 
     from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
-    from portal.catalog.models import (Assortment, AssortmentItem, Listing, Product, ProductImage, Sku,
-                                       StoreAssortment, StoreNotice)
+    from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
+    from portal.goods.models import Product, ProductImage, Sku
+    from portal.shelf.models import Listing, StoreNotice
 
     for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
                   StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,

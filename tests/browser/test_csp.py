@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.extensions import db
-from portal.catalog import services as catalog
+from portal.goods import services as catalog
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.pushes.models import Push

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from portal.campaigns.models import Campaign
-from portal.catalog.models import Sku, StoreNotice
+from portal.goods.models import Sku
+from portal.shelf.models import StoreNotice
 from portal.kernel.time import utcnow
 from portal.targets.services import TargetSpec
 from tests.campaigns.helpers import api_campaigns, claim, key, make_campaign, push

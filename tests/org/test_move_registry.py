@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from portal.audit.models import AuditEntry
 from portal.campaigns.models import Campaign
-from portal.catalog.models import Assortment
+from portal.assortments.models import Assortment
 from portal.decoration.models import Template
 from portal.extensions import db as _db
 from portal.org import paths
@@ -110,7 +110,7 @@ def test_a_push_follows_the_actor_it_belongs_to(client, login_as, org, db):
 
 
 def test_a_store_re_hung_under_another_region_takes_its_own_goods(client, login_as, org, db):
-    from portal.catalog.models import Product
+    from portal.goods.models import Product
 
     sh1 = org.stores["sh1"]
     local = factories.make_product(sh1, "LOCAL1")

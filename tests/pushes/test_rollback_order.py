@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.campaigns.models import CampaignStore
-from portal.catalog.models import Assortment, StoreAssortment
+from portal.assortments.models import Assortment, StoreAssortment
 from portal.decoration import services as deco
 from portal.decoration.models import StorePage
 from portal.org.models import Store

@@ -1,0 +1,386 @@
+"""HQ's goods catalog: products and SKUs, their prices and images, and what a price change does
+to the stores that set their own price.
+
+Who sees what: a product belongs to the subtree of ``Product.path``. An admin sees the products
+of their own subtree (their own, their distributors', their stores' local goods) and the
+catalog of the nodes above them (a distributor sees HQ's catalog, read-only: HQ's goods are the
+brand's and only HQ edits them). Editing needs the product inside the scope and not a store's
+own local product (those are the store's to edit).
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.audit import services as audit
+from portal.goods.models import Product, ProductImage, Sku
+from portal.extensions import db
+from portal.kernel.ids import parse_page
+from portal.kernel.money import format_yuan, parse_yuan, yuan_text  # noqa: F401  (one implementation)
+from portal.kernel.text import whole
+from portal.org.models import Store, User
+from portal.org.scope import Scope
+from portal.kernel.errors import RuleError
+from portal.org.services import Page
+from portal.shelf.prices import clamp_listings, price_change_reach  # noqa: F401  (moves with the split)
+
+PER_PAGE = 50
+CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+# --------------------------------------------------------------------------- specs
+
+SPEC_SPLIT = re.compile(r"[;；\n]+")
+
+
+def parse_spec(text: str) -> dict:
+    """"规格:大杯;温度:冰" → {"规格": "大杯", "温度": "冰"}. ValueError for a part without a name."""
+    spec: dict[str, str] = {}
+    for part in SPEC_SPLIT.split(text or ""):
+        part = part.strip()
+        if not part:
+            continue
+        name, sep, value = part.replace("：", ":").partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ValueError(_("Write each spec as name:value, separated by “;” (e.g. 规格:大杯;温度:冰)."))
+        if name in spec:
+            raise ValueError(_("Spec “%(name)s” appears twice.", name=name))
+        if len(name) > 20 or len(value) > 40:
+            raise ValueError(_("Spec names have at most 20 characters and values at most 40."))
+        spec[name] = value
+    return spec
+
+
+def spec_text(spec: dict | None) -> str:
+    return ";".join(f"{k}:{v}" for k, v in (spec or {}).items())
+
+
+# --------------------------------------------------------------------------- scope
+
+def _ancestors(path: str) -> list[str]:
+    """"/1/4/17/" → ["/1/", "/1/4/"]: the nodes above (not including) the one at ``path``."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts))]
+
+
+def visible_products(scope: Scope):
+    """The condition for products this scope may see (see the module's docstring). A store
+    owner sees its own local goods and the catalog of the nodes above its store."""
+    if scope.store_id is not None:
+        store_path = db.session.scalar(select(Store.path).where(Store.id == scope.store_id))
+        above = _ancestors(store_path) + [store_path]
+        return or_(Product.store_id == scope.store_id,
+                   and_(Product.store_id.is_(None), Product.path.in_(above)))
+    above = _ancestors(scope.path)
+    return or_(scope.paths(Product.path),
+               and_(Product.store_id.is_(None), Product.path.in_(above)) if above else false())
+
+
+def can_edit(scope: Scope, product: Product) -> bool:
+    return scope.store_id is None and product.store_id is None and scope.covers_path(product.path)
+
+
+def get_product(scope: Scope, product_id: int) -> Product | None:
+    return db.session.scalar(select(Product).where(Product.id == product_id, visible_products(scope))
+                             .options(selectinload(Product.skus), selectinload(Product.images)))
+
+
+# --------------------------------------------------------------------------- listing
+
+@dataclass
+class ProductFilter:
+    q: str = ""
+    category: str = ""
+    direct: str = ""          # "", "1" direct-sale only, "0" not direct-sale
+    archived: str = ""        # "" active only, "1" archived only
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> "ProductFilter":
+        page = parse_page(args.get("page"))
+        direct = args.get("direct", "")
+        return cls(q=args.get("q", "").strip()[:100], category=args.get("category", "").strip()[:50],
+                   direct=direct if direct in ("1", "0") else "", archived="1" if args.get("archived") == "1" else "",
+                   page=page)
+
+    def args(self, **changes) -> dict:
+        values = {"q": self.q, "category": self.category, "direct": self.direct, "archived": self.archived,
+                  "page": self.page}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
+
+
+def filtered_products(scope: Scope, flt: ProductFilter):
+    stmt = select(Product).where(visible_products(scope), Product.archived.is_(flt.archived == "1"))
+    if flt.q:
+        like = f"%{flt.q}%"
+        stmt = stmt.where(or_(Product.name.like(like), Product.code.ilike(like)))
+    if flt.category:
+        stmt = stmt.where(Product.category == flt.category)
+    if flt.direct:
+        stmt = stmt.where(Product.direct_sale.is_(flt.direct == "1"))
+    return stmt
+
+
+def list_products(scope: Scope, flt: ProductFilter, per_page: int = PER_PAGE) -> Page:
+    ids = filtered_products(scope, flt).with_only_columns(Product.id)
+    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(flt.page, pages)
+    page_ids = list(db.session.scalars(ids.order_by(Product.code).limit(per_page).offset((page - 1) * per_page)))
+    found = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_(page_ids))
+        .options(selectinload(Product.skus), selectinload(Product.images)))}
+    return Page(items=[found[i] for i in page_ids], total=total, page=page, per_page=per_page)
+
+
+def categories(scope: Scope) -> list[str]:
+    return list(db.session.scalars(select(Product.category).where(visible_products(scope))
+                                   .distinct().order_by(Product.category)))
+
+
+# --------------------------------------------------------------------------- writes
+
+@dataclass
+class SkuData:
+    code: str
+    spec: dict
+    list_price: int
+    price_floor: int
+    price_ceiling: int
+    id: int | None = None
+
+
+PRODUCT_FIELDS = ("code", "name", "category", "description", "direct_sale", "commission_rate")
+
+
+def check_sku_prices(list_price: int, floor: int, ceiling: int) -> str | None:
+    """The message for bounds that do not hold (floor ≤ list price ≤ ceiling), or None."""
+    if floor > list_price:
+        return _("The floor price may not be above the list price.")
+    if list_price > ceiling:
+        return _("The ceiling price may not be below the list price.")
+    return None
+
+
+def _check(scope: Scope, product: Product | None, data: dict, skus: list[SkuData]) -> None:
+    code = data["code"]
+    if not CODE_RE.match(code):
+        raise RuleError(_("Use letters, digits, “-”, “_” or “.” only."), "code")
+    if not 0 <= data["commission_rate"] <= 10000:
+        raise RuleError(_("The commission is between 0 and 100%."), "commission")
+    taken = db.session.scalar(select(Product.id).where(func.lower(Product.code) == code.lower()))
+    if taken is not None and (product is None or taken != product.id):
+        raise RuleError(_("Another product already has the code %(code)s.", code=code), "code")
+    if not skus:
+        raise RuleError(_("A product needs at least one SKU."))
+    seen = set()
+    own_ids = {s.id for s in product.skus} if product else set()
+    for sku in skus:
+        key = sku.code.lower()
+        if not CODE_RE.match(sku.code):
+            raise RuleError(_("SKU code %(code)s: use letters, digits, “-”, “_” or “.” only.", code=sku.code))
+        if key in seen:
+            raise RuleError(_("SKU code %(code)s is used twice.", code=sku.code))
+        seen.add(key)
+        problem = check_sku_prices(sku.list_price, sku.price_floor, sku.price_ceiling)
+        if problem:
+            raise RuleError(f"{sku.code}: {problem}")
+        if sku.id is not None and sku.id not in own_ids:
+            raise RuleError(_("This SKU no longer exists."))
+    others = db.session.scalars(select(Sku.code).where(
+        func.lower(Sku.code).in_(seen), Sku.product_id != (product.id if product else -1)))
+    for other in others:
+        raise RuleError(_("SKU code %(code)s belongs to another product.", code=other))
+
+
+def create_product(scope: Scope, data: dict, skus: list[SkuData], *, actor: User) -> Product:
+    _check(scope, None, data, skus)
+    product = Product(**{k: data[k] for k in PRODUCT_FIELDS}, path=scope.path, store_id=None, archived=False)
+    product.skus = [Sku(code=s.code, spec=s.spec, list_price=s.list_price, price_floor=s.price_floor,
+                        price_ceiling=s.price_ceiling) for s in skus]
+    db.session.add(product)
+    db.session.flush()
+    audit.record(actor, "product.create", "product", product.id, f"{product.code} {product.name}", scope.path,
+                 {"skus": len(skus)})
+    return product
+
+
+def update_product(scope: Scope, product: Product, data: dict, skus: list[SkuData], *, actor: User) -> dict:
+    """Save the product and its SKUs (a SKU left out is removed). A changed list price or bound
+    flows to the stores at once: see ``clamp_listings``. Returns counts of what changed."""
+    if not can_edit(scope, product):
+        raise RuleError(_("Only the owner of this product may change it."))
+    _check(scope, product, data, skus)
+    changes = {k: data[k] for k in PRODUCT_FIELDS if getattr(product, k) != data[k]}
+    for k, v in changes.items():
+        setattr(product, k, v)
+    by_id = {s.id: s for s in product.skus}
+    keep = {s.id for s in skus if s.id is not None}
+    removed = [s for s in product.skus if s.id not in keep]
+    for sku in removed:
+        product.skus.remove(sku)
+    db.session.flush()          # removed codes are free before a kept SKU takes one of them
+    counts = {"clamped": 0, "repriced": 0, "added": 0, "removed": len(removed)}
+    for s in skus:
+        if s.id is None:
+            product.skus.append(new_sku(s))
+            counts["added"] += 1
+            continue
+        sku = by_id[s.id]
+        sku.code, sku.spec = s.code, s.spec
+        clamped = reprice(product, sku, s)
+        if clamped is not None:
+            counts["repriced"] += 1
+            counts["clamped"] += clamped
+    db.session.flush()
+    audit.record(actor, "product.update", "product", product.id, f"{product.code} {product.name}", scope.path,
+                 {**{k: str(v) for k, v in changes.items()},
+                  **{k: v for k, v in counts.items() if v}})
+    return counts
+
+
+def new_sku(s: SkuData) -> Sku:
+    return Sku(code=s.code, spec=s.spec, list_price=s.list_price, price_floor=s.price_floor,
+               price_ceiling=s.price_ceiling)
+
+
+def reprice(product: Product, sku: Sku, s: SkuData) -> int | None:
+    """Give ``sku`` the prices of ``s``. None when they did not change; else the number of store
+    prices clamped into the new bounds (see ``clamp_listings``, which also tells every store
+    whose price moves)."""
+    prices = (s.list_price, s.price_floor, s.price_ceiling)
+    if prices == (sku.list_price, sku.price_floor, sku.price_ceiling):
+        return None
+    old_list_price = sku.list_price
+    sku.list_price, sku.price_floor, sku.price_ceiling = prices
+    db.session.flush()
+    return clamp_listings(product, sku, old_list_price=old_list_price)
+
+
+def set_archived(scope: Scope, product: Product, archived: bool, *, actor: User) -> None:
+    if not can_edit(scope, product):
+        raise RuleError(_("Only the owner of this product may change it."))
+    if product.archived != archived:
+        product.archived = archived
+        audit.record(actor, "product.archive", "product", product.id, f"{product.code} {product.name}",
+                     scope.path, {"archived": archived})
+
+
+# --------------------------------------------------------------------------- what an assortment may hold
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+
+
+def pickable_products(scope: Scope):
+    """HQ catalog products an admin may put in an assortment: those owned in its subtree or
+    above it (a distributor pushes HQ's goods too); never a store's own goods."""
+    return and_(Product.store_id.is_(None), Product.archived.is_(False),
+                or_(scope.paths(Product.path), Product.path.in_(_ancestor_paths(scope.path or "/"))))
+
+
+def pickable_skus(scope: Scope, codes: list[str]) -> dict[str, tuple[str, int]]:
+    """The SKUs among ``codes`` (any case) of the products ``pickable_products`` lets the scope
+    use: lower-cased code → (code as the catalog spells it, list price in fen). One query."""
+    wanted = sorted({c.strip().lower() for c in codes if c and c.strip()})
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(Sku.code, Sku.list_price).join(Product, Product.id == Sku.product_id)
+                              .where(func.lower(Sku.code).in_(wanted), pickable_products(scope))).all()
+    return {code.lower(): (code, price) for code, price in rows}
+
+
+# --------------------------------------------------------------------------- images
+
+IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+THUMB_SIZE = 400
+MAX_IMAGES = 10
+IMAGE_NAME = whole(r"[0-9a-f]{32}(?:-t)?\.(?:jpg|png|webp)")
+
+
+def image_dir() -> str:
+    path = current_app.config.get("GOODS_UPLOAD_DIR") or os.path.join(current_app.instance_path, "uploads", "goods")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def add_image(scope: Scope, product: Product, raw: bytes, *, actor: User) -> ProductImage:
+    """Check the upload is a JPEG, PNG or WebP picture by opening it, then keep it re-encoded
+    (dropping anything hidden in it) with a thumbnail of at most 400 px, under random names."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    import io
+
+    if not can_edit(scope, product):
+        raise RuleError(_("Only the owner of this product may change it."))
+    if len(raw) > MAX_IMAGE_BYTES:
+        raise RuleError(_("The picture is larger than 5 MB."), "image")
+    if not raw:
+        raise RuleError(_("Choose a picture."), "image")
+    if len(product.images) >= MAX_IMAGES:
+        raise RuleError(_("A product has at most %(n)s pictures.", n=MAX_IMAGES), "image")
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            fmt = probe.format
+            probe.verify()
+        if fmt not in IMAGE_FORMATS:
+            raise RuleError(_("Upload a JPEG, PNG or WebP picture."), "image")
+        image = Image.open(io.BytesIO(raw))
+        if image.width * image.height > 40_000_000:
+            raise RuleError(_("The picture has too many pixels."), "image")
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except RuleError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise RuleError(_("Upload a JPEG, PNG or WebP picture."), "image") from None
+    ext = IMAGE_FORMATS[fmt]
+    if ext == "jpg" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    token = secrets.token_hex(16)
+    folder = image_dir()
+    name, thumb_name = f"{token}.{ext}", f"{token}-t.{ext}"
+    save = {"jpg": dict(format="JPEG", quality=88), "png": dict(format="PNG", optimize=True),
+            "webp": dict(format="WEBP", quality=85)}[ext]
+    image.save(os.path.join(folder, name), **save)
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    thumb.save(os.path.join(folder, thumb_name), **save)
+    position = max((i.position for i in product.images), default=-1) + 1
+    row = ProductImage(product_id=product.id, filename=name, thumb=thumb_name, position=position)
+    db.session.add(row)
+    db.session.flush()
+    audit.record(actor, "product.image", "product", product.id, f"{product.code} {product.name}", scope.path,
+                 {"added": name})
+    return row
+
+
+def remove_image(scope: Scope, product: Product, image: ProductImage, *, actor: User) -> None:
+    if not can_edit(scope, product):
+        raise RuleError(_("Only the owner of this product may change it."))
+    names = (image.filename, image.thumb)
+    product.images.remove(image)
+    db.session.flush()
+    for name in names:
+        try:
+            os.remove(os.path.join(image_dir(), name))
+        except FileNotFoundError:
+            pass
+    audit.record(actor, "product.image", "product", product.id, f"{product.code} {product.name}", scope.path,
+                 {"removed": names[0]})
+
+
+def public_thumb(filename: str) -> bool:
+    """Is ``filename`` the thumbnail of some product's picture (served without login)?"""
+    return bool(IMAGE_NAME.match(filename)) and db.session.scalar(
+        select(ProductImage.id).where(ProductImage.thumb == filename).limit(1)) is not None

@@ -1,0 +1,251 @@
+"""HQ's goods library: products with SKUs, images and CSV import, for HQ and distributor admins.
+
+A distributor admin sees HQ's catalog read-only (it may push HQ goods, not change them): its
+edit page shows the product without a form, and a write to it answers 403. Products of another
+part of the tree answer 404, like everything else outside the scope.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import format_decimal, gettext as _
+
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
+
+from portal.goods import goods_csv, services
+from portal.goods.forms import ImageForm, ImportForm, ProductForm, commission_text
+from portal.goods.models import Product
+from portal.goods.services import ProductFilter
+from portal.extensions import db, htmx
+from portal.org import roles
+from portal.kernel.errors import RuleError
+from portal.security import current_scope, roles_required
+from portal.web import form_status, import_done_response, run_csv_import
+
+bp = Blueprint("goods", __name__)
+
+
+@bp.app_template_filter("yuan")
+def _yuan(fen):
+    return services.format_yuan(fen)
+
+
+def _product_or_404(product_id: int) -> Product:
+    product = services.get_product(current_scope(), product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+def _editable_or_403(product_id: int) -> Product:
+    product = _product_or_404(product_id)
+    if not services.can_edit(current_scope(), product):
+        abort(403)
+    return product
+
+
+def _rule_error(form, exc: RuleError) -> None:
+    target = getattr(form, exc.field, None) if exc.field else None
+    if target is not None:
+        target.errors = list(target.errors) + [exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+# --------------------------------------------------------------------------- list
+
+@bp.route("/goods")
+@roles_required(*roles.ADMINS)
+def list_products():
+    scope = current_scope()
+    flt = ProductFilter.from_args(request.args)
+    page = services.list_products(scope, flt)
+    ctx = dict(page=page, flt=flt, scope=scope, can_edit=services.can_edit)
+    if htmx and htmx.target == "product-rows":
+        return render_template("goods/_product_rows.html", **ctx)
+    return render_template("goods/products.html", categories=services.categories(scope), **ctx)
+
+
+# --------------------------------------------------------------------------- create / edit
+
+def _sku_formdata(product: Product) -> MultiDict:
+    data = MultiDict()
+    for i, sku in enumerate(product.skus):
+        for key, value in (("id", sku.id), ("code", sku.code), ("spec", services.spec_text(sku.spec)),
+                           ("list_price", services.yuan_text(sku.list_price)),
+                           ("price_floor", services.yuan_text(sku.price_floor)),
+                           ("price_ceiling", services.yuan_text(sku.price_ceiling))):
+            data[f"skus-{i}-{key}"] = str(value)
+    return data
+
+
+def _with_blank_row(form: ProductForm) -> None:
+    """Offer one empty SKU row to add another SKU."""
+    if all(not e.form.is_blank() for e in form.skus):
+        form.skus.append_entry()
+
+
+def _form_page(form: ProductForm, product: Product | None, status: int, *, reach: int = 0):
+    _with_blank_row(form)
+    return render_template("goods/product_form.html", form=form, product=product,
+                           image_form=ImageForm(prefix="image"), reach=reach), status
+
+
+@bp.route("/goods/new", methods=["GET", "POST"])
+@roles_required(*roles.ADMINS)
+def create_product():
+    scope = current_scope()
+    form = ProductForm()
+    if request.method == "POST" and request.form.get("action") == "add_row":
+        return _form_page(form, None, 200)
+    if form.validate_on_submit():
+        try:
+            product = services.create_product(scope, form.product_data(), [e.form.sku_data() for e in form.sku_rows()],
+                                              actor=scope.user)
+        except RuleError as exc:
+            _rule_error(form, exc)
+        else:
+            flash(_("Product %(name)s was added.", name=product.name), "success")
+            return redirect(url_for("goods.edit_product", product_id=product.id))
+    return _form_page(form, None, form_status())
+
+
+@bp.route("/goods/<int:product_id>", methods=["GET", "POST"])
+@roles_required(*roles.ADMINS)
+def edit_product(product_id: int):
+    scope = current_scope()
+    product = _product_or_404(product_id)
+    if not services.can_edit(scope, product):
+        if request.method == "POST":
+            abort(403)
+        return render_template("goods/product_view.html", product=product)
+    if request.method == "GET":
+        form = ProductForm(formdata=_sku_formdata(product), obj=product)
+        form.commission.data = commission_text(product.commission_rate)
+        form.csrf_token.errors = []
+        for f in ("code", "name", "category", "description", "direct_sale"):
+            getattr(form, f).data = getattr(product, f)
+        return _form_page(form, product, 200)
+    form = ProductForm()
+    if request.form.get("action") == "add_row":
+        form.skus.append_entry()
+        return _form_page(form, product, 200)
+    if form.validate_on_submit():
+        skus = [e.form.sku_data() for e in form.sku_rows()]
+        reach = services.price_change_reach(product, skus)
+        if reach and request.form.get("confirm_reach") != str(reach):
+            # HQ sees how many stores' prices move before anything is saved; saving again confirms.
+            return _form_page(form, product, 200, reach=reach)
+        try:
+            counts = services.update_product(scope, product, form.product_data(), skus, actor=scope.user)
+        except RuleError as exc:
+            _rule_error(form, exc)
+        except IntegrityError:
+            db.session.rollback()
+            form.form_errors.append(_("Someone else changed these codes just now. Please try again."))
+        else:
+            flash(_("Product %(name)s was saved.", name=product.name), "success")
+            if counts["clamped"]:
+                flash(_("%(n)s store prices were outside the new bounds: they were moved into them and the "
+                        "stores were told.", n=format_decimal(counts["clamped"])), "warning")
+            return redirect(url_for("goods.edit_product", product_id=product.id), 303)
+    return _form_page(form, product, 422)
+
+
+@bp.route("/goods/<int:product_id>/archive", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def archive_product(product_id: int):
+    scope = current_scope()
+    product = _editable_or_403(product_id)
+    archived = request.form.get("archived", "1") == "1"
+    services.set_archived(scope, product, archived, actor=scope.user)
+    flash(_("%(name)s was archived.", name=product.name) if archived
+          else _("%(name)s is back in the goods library.", name=product.name), "success")
+    return redirect(url_for("goods.edit_product", product_id=product.id), 303)
+
+
+# --------------------------------------------------------------------------- images
+
+@bp.route("/goods/<int:product_id>/images", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def upload_image(product_id: int):
+    scope = current_scope()
+    product = _editable_or_403(product_id)
+    form = ImageForm(prefix="image")
+    error = None
+    if not form.validate_on_submit():
+        error = _("The form expired. Please try again.")
+    else:
+        upload = request.files.get("image")
+        if upload is None or not upload.filename:
+            error = _("Choose a picture.")
+        else:
+            try:
+                services.add_image(scope, product, upload.read(services.MAX_IMAGE_BYTES + 1), actor=scope.user)
+            except RuleError as exc:
+                error = exc.message
+    if htmx:
+        return render_template("goods/_images.html", product=product, image_form=ImageForm(prefix="image"),
+                               image_error=error, editable=True), 422 if error else 200
+    if error:
+        flash(error, "danger")
+        return redirect(url_for("goods.edit_product", product_id=product.id), 303)
+    flash(_("The picture was added."), "success")
+    return redirect(url_for("goods.edit_product", product_id=product.id), 303)
+
+
+@bp.route("/goods/<int:product_id>/images/<int:image_id>/delete", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def delete_image(product_id: int, image_id: int):
+    scope = current_scope()
+    product = _editable_or_403(product_id)
+    image = next((i for i in product.images if i.id == image_id), None)
+    if image is None:
+        abort(404)
+    services.remove_image(scope, product, image, actor=scope.user)
+    if htmx:
+        return render_template("goods/_images.html", product=product, image_form=ImageForm(prefix="image"),
+                               image_error=None, editable=True)
+    flash(_("The picture was removed."), "success")
+    return redirect(url_for("goods.edit_product", product_id=product.id), 303)
+
+
+@bp.route("/goods/<int:product_id>/images/<int:image_id>")
+@roles_required(*roles.ALL)
+def product_image(product_id: int, image_id: int):
+    """The full picture, for whoever may see the product."""
+    product = _product_or_404(product_id)
+    image = next((i for i in product.images if i.id == image_id), None)
+    if image is None:
+        abort(404)
+    name = image.thumb if request.args.get("size") == "thumb" else image.filename
+    return send_from_directory(services.image_dir(), name, max_age=3600)
+
+
+@bp.route("/media/goods/<filename>")
+def media(filename: str):
+    """Thumbnails without login, for the mini-program: the names are random 128-bit tokens."""
+    if not services.public_thumb(filename):
+        abort(404)
+    return send_from_directory(services.image_dir(), filename, max_age=86400)
+
+
+# --------------------------------------------------------------------------- import
+
+@bp.route("/goods/import", methods=["GET", "POST"])
+@roles_required(*roles.ADMINS)
+def import_products():
+    scope = current_scope()
+    form = ImportForm()
+    result, ok = run_csv_import(
+        form, lambda raw, name: goods_csv.import_catalog(scope, raw, actor=scope.user, filename=name),
+        conflict=_("Some of these goods were created by someone else just now. "
+                   "Nothing was imported; please try again."),
+        done=lambda r: _("Imported %(rows)s SKU rows: %(created)s products created, %(updated)s updated, "
+                         "%(unchanged)s unchanged.", rows=format_decimal(r.rows), created=format_decimal(r.created),
+                         updated=format_decimal(r.updated), unchanged=format_decimal(r.unchanged)))
+    if ok:
+        return import_done_response(url_for("goods.list_products"))
+    template = "org/_import_result.html" if htmx else "goods/import.html"
+    return render_template(template, form=form, result=result, columns=goods_csv.COLUMNS,
+                           required=goods_csv.REQUIRED), form_status()

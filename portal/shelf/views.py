@@ -1,0 +1,233 @@
+"""Goods on the store side (a store owner's shelf, its own local goods, staff's read-only view of a
+store's goods) and the mini-program goods API."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from portal.api import services as api_services
+from portal.api.views import _bearer, _unauthorized
+from portal.extensions import csrf, db, htmx
+from portal.goods.models import Product
+from portal.kernel.ids import parse_page
+from portal.kernel.money import yuan_text
+from portal.org import roles
+from portal.org.models import Store
+from portal.org.scope import Scope, get_store_or_404
+from portal.kernel.errors import RuleError
+from portal.security import current_scope, roles_required
+from portal.shelf import services as shelf
+from portal.shelf.forms import ListingForm, LocalProductForm
+from portal.web import form_status
+
+bp = Blueprint("shelf", __name__)
+PER_PAGE = 30
+API_PER_PAGE, API_MAX_PER_PAGE = 50, 200
+GOODS_FORMAT = "goods-v1"
+
+
+def _int_arg(name: str, default: int) -> int:
+    return parse_page(request.args.get(name), default)
+
+
+def _filters() -> dict:
+    shelf_filter = request.args.get("shelf", "")
+    return {"q": request.args.get("q", "").strip()[:50], "category": request.args.get("category", "").strip()[:50],
+            "shelf": shelf_filter if shelf_filter in shelf.SHELF_FILTERS else ""}
+
+
+# --------------------------------------------------------------------------- the store's shelf
+
+def _shelf_page(store: Store, *, editable: bool, endpoint: str, args: dict):
+    filters = _filters()
+    page = shelf.goods_page(store.id, page=_int_arg("page", 1), per_page=PER_PAGE, **filters)
+    ctx = dict(store=store, editable=editable, goods=page, filters=filters, endpoint=endpoint,
+               args={**args, **{k: v for k, v in filters.items() if v}},
+               categories=shelf.categories(store.id),
+               notices=shelf.unread_notices(store.id) if editable else [], errors={})
+    if htmx and htmx.target == "goods-rows":
+        return render_template("shelf/_goods_rows.html", **ctx)
+    return render_template("shelf/goods.html", **ctx)
+
+
+@bp.route("/my/goods")
+@roles_required(roles.STORE_OWNER)
+def my_goods():
+    scope = current_scope()
+    return _shelf_page(get_store_or_404(scope, scope.store_id), editable=True, endpoint="shelf.my_goods",
+                       args={})
+
+
+@bp.route("/stores/<int:store_id>/goods")
+@roles_required(*roles.STAFF)
+def view_store_goods(store_id: int):
+    """A store's goods as its customers see them (prices, shelf), read-only, for the people above it."""
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)
+    return _shelf_page(store, editable=False, endpoint="shelf.view_store_goods", args={"store_id": store.id})
+
+
+def _good_or_404(store: Store, sku_id: int) -> shelf.Good:
+    good = shelf.good_or_none(store.id, sku_id)
+    if good is None:
+        abort(404)
+    return good
+
+
+def _row(store: Store, good: shelf.Good, *, form: ListingForm | None = None, status: int = 200):
+    html = render_template("shelf/_goods_row.html", store=store, g=good, editable=True,
+                           form=form, errors=(form.errors if form else {}))
+    return html, status
+
+
+@bp.route("/stores/<int:store_id>/goods/<int:sku_id>", methods=["POST"])
+@roles_required(roles.STORE_OWNER)
+def save_listing(store_id: int, sku_id: int):
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)          # another store's shelf: 404
+    good = _good_or_404(store, sku_id)
+    form = ListingForm()
+    if form.validate_on_submit():
+        try:
+            shelf.save_listing(scope, store, good, price=form.price.data, stock=form.stock.data, actor=scope.user)
+        except RuleError as exc:
+            getattr(form, exc.field).errors = list(getattr(form, exc.field).errors) + [exc.message]
+        else:
+            if htmx:
+                return _row(store, shelf.good_or_none(store.id, sku_id))
+            flash(_("Saved %(name)s.", name=good.name), "success")
+            return redirect(url_for("shelf.my_goods"), 303)
+    db.session.rollback()
+    if htmx:
+        return _row(store, good, form=form, status=422)
+    for errors in form.errors.values():
+        for e in errors:
+            flash(f"{good.name} ({good.sku_code}): {e}", "danger")
+    return redirect(url_for("shelf.my_goods"), 303)
+
+
+@bp.route("/stores/<int:store_id>/goods/<int:sku_id>/shelf", methods=["POST"])
+@roles_required(roles.STORE_OWNER)
+def toggle_shelf(store_id: int, sku_id: int):
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)
+    good = _good_or_404(store, sku_id)
+    on_shelf = request.form.get("on_shelf") == "1"
+    shelf.set_on_shelf(scope, store, good, on_shelf, actor=scope.user)
+    if htmx:
+        return _row(store, shelf.good_or_none(store.id, sku_id))
+    flash(_("%(name)s is on the shelf.", name=good.name) if on_shelf else
+          _("%(name)s is off the shelf.", name=good.name), "success")
+    return redirect(url_for("shelf.my_goods"), 303)
+
+
+@bp.route("/stores/<int:store_id>/notices/read", methods=["POST"])
+@roles_required(roles.STORE_OWNER)
+def mark_notices_read(store_id: int):
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)
+    shelf.mark_notices_read(store)
+    if htmx:
+        return "", 200
+    return redirect(url_for("shelf.my_goods"), 303)
+
+
+# --------------------------------------------------------------------------- local goods
+
+def _local_form(product=None) -> LocalProductForm:
+    if request.method == "POST":
+        return LocalProductForm()
+    form = LocalProductForm(obj=product) if product else LocalProductForm()
+    if product is not None:
+        while len(form.skus.entries):
+            form.skus.pop_entry()
+        for sku in product.skus:
+            form.skus.append_entry({"spec": " / ".join(str(v) for v in (sku.spec or {}).values()),
+                                    "price": sku.list_price})
+    return form
+
+
+def _pad(form: LocalProductForm) -> None:
+    if not any(e.form.is_blank() for e in form.skus.entries) and len(form.skus.entries) < 10:
+        form.skus.append_entry()
+
+
+def _save_local(scope: Scope, store: Store, product: Product | None):
+    form = _local_form(product)
+    if form.validate_on_submit():
+        skus = [((row.form.spec.data or "").strip(), row.form.price.data)
+                for row in form.skus.entries if not row.form.is_blank()]
+        try:
+            saved = shelf.save_local_product(scope, store, product, name=form.name.data.strip(),
+                                             category=form.category.data.strip(),
+                                             description=form.description.data or "", skus=skus, actor=scope.user)
+        except RuleError as exc:
+            form.name.errors = list(form.name.errors) + [exc.message]
+        else:
+            flash(_("Saved your product “%(name)s”.", name=saved.name), "success")
+            return redirect(url_for("shelf.my_goods"), 303)
+    _pad(form)
+    return render_template("shelf/local_form.html", form=form, store=store, product=product), form_status()
+
+
+@bp.route("/my/goods/new", methods=["GET", "POST"])
+@roles_required(roles.STORE_OWNER)
+def create_local_product():
+    scope = current_scope()
+    return _save_local(scope, get_store_or_404(scope, scope.store_id), None)
+
+
+@bp.route("/stores/<int:store_id>/products/<int:product_id>/edit", methods=["GET", "POST"])
+@roles_required(roles.STORE_OWNER)
+def edit_local_product(store_id: int, product_id: int):
+    """Only the store's own products: an HQ product (or another store's) is 404 here."""
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)
+    product = shelf.local_product_or_none(store, product_id)
+    if product is None:
+        abort(404)
+    return _save_local(scope, store, product)
+
+
+# --------------------------------------------------------------------------- the mini-program API
+
+@bp.route("/api/v1/stores/<code>/goods")
+@csrf.exempt
+def api_goods(code: str):
+    token = _bearer()
+    if token is None:
+        return _unauthorized("Send the store's API key as 'Authorization: Bearer <key>'.")
+    store = api_services.authenticate(token)
+    if store is None:
+        return _unauthorized("The API key is not valid or has been revoked.")
+    if store.code != code:
+        abort(404)      # another store's code: the same answer as a store that does not exist
+    page = _int_arg("page", 1)
+    per_page = min(API_MAX_PER_PAGE, max(1, _int_arg("per_page", API_PER_PAGE)))
+    category = request.args.get("category", "").strip()[:50]
+    result = shelf.goods_page(store.id, page=page, per_page=per_page, category=category, shelf="on",
+                              with_thumbs=True)
+    body = {
+        "store": {"code": store.code, "name": store.name},
+        "page": result.page, "per_page": result.per_page, "total": result.total, "pages": result.pages,
+        "category": category or None,
+        "goods": [{
+            "sku": g.sku_code, "product": g.product_code, "name": g.name, "category": g.category,
+            "spec": g.spec or {}, "local": g.local,
+            "price": yuan_text(g.price), "price_fen": g.price,
+            "list_price": yuan_text(g.list_price), "list_price_fen": g.list_price,
+            "stock": g.stock,
+            "thumbnail": f"/media/goods/{g.thumb}" if g.thumb else None,
+        } for g in result.goods],
+    }
+    etag = hashlib.sha256(repr((GOODS_FORMAT, body)).encode("utf-8")).hexdigest()[:32]
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = jsonify(body)
+    response.set_etag(etag)
+    response.cache_control.no_cache = True
+    response.vary.add("Authorization")
+    return response
