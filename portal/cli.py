@@ -6,6 +6,8 @@ import time
 import click
 from flask import Flask
 
+from sqlalchemy import delete, select, update
+
 from portal.extensions import db
 
 
@@ -17,7 +19,10 @@ def init_app(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has data.")
     def seed_demo_command(n_stores: int, reset: bool, if_empty: bool):
         """Load a demo brand: 1 HQ, 3 distributors, 12 regions, N stores, one user per role."""
+        from portal.campaigns.demo import seed_goods_and_campaign
+        from portal.decoration.demo import seed_decoration
         from portal.org import demo
+        from portal.org.models import User
 
         if not demo.is_empty():
             if if_empty:
@@ -25,9 +30,13 @@ def init_app(app: Flask) -> None:
                 return
             if not reset:
                 raise click.ClickException("The database already has data. Use --reset to replace it.")
-            demo.wipe()
+            wipe()
         started = time.perf_counter()
-        users = demo.seed_demo(n_stores, decoration=True)
+        users = demo.seed_demo(n_stores)
+        db.session.flush()
+        hq = db.session.scalar(select(User).where(User.username == "hq"))
+        seed_decoration(hq)
+        seed_goods_and_campaign(hq)
         db.session.commit()
         click.echo(f"Demo brand loaded: {n_stores:,} stores in {time.perf_counter() - started:.1f} s.")
         click.echo(f"Sign in at http://127.0.0.1:5000 with password '{demo.DEMO_PASSWORD}':")
@@ -76,3 +85,30 @@ def init_app(app: Flask) -> None:
                             node_id=hq.id, password_hash=hash_password(password)))
         db.session.commit()
         click.echo(f"HQ admin {username} created.")
+
+
+def wipe() -> None:
+    """Delete every row of every domain (``seed-demo --reset``)."""
+    from portal.org.models import OrgNode, Store, Tag, User, store_tags
+    from portal.audit.models import AuditEntry
+    from portal.api.models import StoreApiKey
+    from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
+    from portal.pushes.models import Delivery, Push
+    from portal.targets.models import Target
+
+    from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
+    from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
+    from portal.goods.models import Product, ProductImage, Sku
+    from portal.shelf.models import Listing, StoreNotice
+
+    for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
+                  StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,
+                  Delivery, Push, Target, TemplateVersion, Template):
+        db.session.execute(delete(model))
+    db.session.execute(delete(AuditEntry))
+    db.session.execute(delete(User))
+    db.session.execute(delete(store_tags))
+    db.session.execute(delete(Tag))
+    db.session.execute(delete(Store))
+    db.session.execute(update(OrgNode).values(parent_id=None))
+    db.session.execute(delete(OrgNode))

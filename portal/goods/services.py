@@ -14,6 +14,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from blinker import Namespace
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
@@ -29,9 +31,15 @@ from portal.org.models import Store, User
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
 from portal.org.services import Page
-from portal.shelf.prices import clamp_listings, price_change_reach  # noqa: F401  (moves with the split)
 
 PER_PAGE = 50
+
+# What a price change does to the stores that sell the SKU is the shelf's business
+# (``portal.shelf.prices`` connects to these), so the goods library knows nothing of shelves.
+# Receivers run in the caller's transaction and answer a number of stores.
+signals = Namespace()
+price_change_asked = signals.signal("price-change-asked")    # sender: product; skus=[SkuData]
+sku_repriced = signals.signal("sku-repriced")                # sender: product; sku=, old_list_price=
 CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -216,7 +224,7 @@ def create_product(scope: Scope, data: dict, skus: list[SkuData], *, actor: User
 
 def update_product(scope: Scope, product: Product, data: dict, skus: list[SkuData], *, actor: User) -> dict:
     """Save the product and its SKUs (a SKU left out is removed). A changed list price or bound
-    flows to the stores at once: see ``clamp_listings``. Returns counts of what changed."""
+    flows to the stores at once: see ``reprice``. Returns counts of what changed."""
     if not can_edit(scope, product):
         raise RuleError(_("Only the owner of this product may change it."))
     _check(scope, product, data, skus)
@@ -255,15 +263,25 @@ def new_sku(s: SkuData) -> Sku:
 
 def reprice(product: Product, sku: Sku, s: SkuData) -> int | None:
     """Give ``sku`` the prices of ``s``. None when they did not change; else the number of store
-    prices clamped into the new bounds (see ``clamp_listings``, which also tells every store
-    whose price moves)."""
+    prices clamped into the new bounds (``sku_repriced``: the shelf clamps them and tells every
+    store whose price moves, in this flush)."""
     prices = (s.list_price, s.price_floor, s.price_ceiling)
     if prices == (sku.list_price, sku.price_floor, sku.price_ceiling):
         return None
     old_list_price = sku.list_price
     sku.list_price, sku.price_floor, sku.price_ceiling = prices
     db.session.flush()
-    return clamp_listings(product, sku, old_list_price=old_list_price)
+    return _answers(sku_repriced, product, sku=sku, old_list_price=old_list_price)
+
+
+def price_change_reach(product: Product, skus: list[SkuData]) -> int:
+    """How many stores' prices saving ``skus`` (the edit form's rows) would change (the shelf
+    answers, see ``price_change_asked``)."""
+    return _answers(price_change_asked, product, skus=skus)
+
+
+def _answers(signal, sender, **kwargs) -> int:
+    return sum(answer or 0 for _receiver, answer in signal.send(sender, **kwargs))
 
 
 def set_archived(scope: Scope, product: Product, archived: bool, *, actor: User) -> None:

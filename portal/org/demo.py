@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select
 
 from portal.extensions import db
 from portal.org import roles
@@ -140,47 +140,14 @@ def demo_users(nodes: dict[str, OrgNode]) -> list[tuple[str, str, str]]:
     return out
 
 
-def seed_demo(n_stores: int, *, decoration: bool = False) -> list[tuple[str, str, str]]:
+def seed_demo(n_stores: int) -> list[tuple[str, str, str]]:
+    """The tree, the stores and one user per role (``flask seed-demo`` adds the other domains'
+    demo data on top: see ``portal.cli``)."""
     nodes = build_tree()
     rows, tags = store_rows(n_stores, nodes)
     insert_stores(rows, tags)
-    users = demo_users(nodes)
-    if decoration:
-        from portal.decoration.demo import seed_decoration
-
-        db.session.flush()
-        from portal.goods.demo import seed_goods_and_campaign
-
-        hq = db.session.scalar(select(User).where(User.username == "hq"))
-        seed_decoration(hq)
-        seed_goods_and_campaign(hq)
-    return users
+    return demo_users(nodes)
 
 
 def is_empty() -> bool:
     return db.session.scalar(select(OrgNode.id).limit(1)) is None
-
-
-def wipe() -> None:
-    from portal.audit.models import AuditEntry
-    from portal.api.models import StoreApiKey
-    from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
-    from portal.pushes.models import Delivery, Push
-    from portal.targets.models import Target
-
-    from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
-    from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
-    from portal.goods.models import Product, ProductImage, Sku
-    from portal.shelf.models import Listing, StoreNotice
-
-    for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
-                  StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,
-                  Delivery, Push, Target, TemplateVersion, Template):
-        db.session.execute(delete(model))
-    db.session.execute(delete(AuditEntry))
-    db.session.execute(delete(User))
-    db.session.execute(delete(store_tags))
-    db.session.execute(delete(Tag))
-    db.session.execute(delete(Store))
-    db.session.execute(update(OrgNode).values(parent_id=None))
-    db.session.execute(delete(OrgNode))

@@ -3,20 +3,17 @@ notice), and store prices outside new bounds are clamped into them. Set-based: o
 SKU whatever the number of stores."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, DateTime, String, and_, case, false, func, insert, literal, or_, select, union, update
 
 from portal.assortments.models import AssortmentItem, StoreAssortment
 from portal.extensions import db
 from portal.goods.models import Product, Sku
+from portal.goods.services import SkuData, price_change_asked, sku_repriced
 from portal.kernel.time import utcnow
 from portal.org.models import Store
 from portal.shelf import notices
 from portal.shelf.models import Listing, StoreNotice
-
-if TYPE_CHECKING:
-    from portal.goods.services import SkuData
 
 NOTICE_PRICE_CLAMPED = "price_clamped"
 NOTICE_PRICE_CHANGED = "price_changed"
@@ -92,3 +89,13 @@ def clamp_listings(product: Product, sku: Sku, *, old_list_price: int | None = N
         .values(price=case((Listing.price < lo, lo), else_=hi), updated_at=utcnow())
         .execution_options(synchronize_session=False))
     return clamped.rowcount
+
+
+@sku_repriced.connect
+def _on_repriced(product: Product, *, sku: Sku, old_list_price: int) -> int:
+    return clamp_listings(product, sku, old_list_price=old_list_price)
+
+
+@price_change_asked.connect
+def _on_asked(product: Product, *, skus: list[SkuData]) -> int:
+    return price_change_reach(product, skus)

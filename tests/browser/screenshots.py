@@ -66,7 +66,7 @@ def build_app(db_path: str, n_stores: int):
             services.create_user(scope, username="owner_s000004", display_name="店主 " + stores[3].owner_name,
                                  role=roles.STORE_OWNER, node_id=None, store_code=stores[3].code,
                                  password="demo-2026", actor=hq)
-            from portal.goods.demo import seed_goods_and_campaign
+            from portal.campaigns.demo import seed_goods_and_campaign
             from portal.decoration.demo import seed_decoration
             seed_decoration(hq)
             seed_goods_and_campaign(hq)

@@ -1,4 +1,5 @@
-"""Demo goods and a demo campaign: used by `flask seed-demo` and the screenshots."""
+"""Demo goods, an assortment pushed to every store and a demo campaign: used by `flask seed-demo`
+and the screenshots (campaigns is the highest payload domain, so it may seed the others)."""
 from __future__ import annotations
 
 from datetime import timedelta
