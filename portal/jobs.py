@@ -5,6 +5,10 @@
 - ``thread``: a thread in the web process, so the embedded SQLite install needs nothing else;
 - ``eager``: inline, at the commit (tests).
 Jobs take ids, never ORM objects, and commit for themselves.
+
+This module knows no domain: each domain declares its jobs (``@job``) and periodic tasks
+(``periodic(...)``) in its own ``tasks.py``, which the app factory imports; the Celery beat
+schedule and the embedded clock are built from what was declared.
 """
 from __future__ import annotations
 
@@ -23,12 +27,27 @@ log = logging.getLogger(__name__)
 
 # name -> function(*ids). Filled by @job.
 REGISTRY: dict[str, Callable] = {}
+# beat entry name -> (job name, every: seconds, or the name of the config key that holds them).
+PERIODIC: dict[str, tuple[str, float | str]] = {}
 
 
 def job(fn: Callable) -> Callable:
     REGISTRY[f"{fn.__module__}.{fn.__name__}"] = fn
     fn.job_name = f"{fn.__module__}.{fn.__name__}"
     return fn
+
+
+def periodic(name: str, fn: Callable, *, every: float | str) -> Callable:
+    """Run the job ``fn()`` every ``every`` seconds (a number, or a config key naming it): on
+    Celery beat in production, on the embedded clock otherwise."""
+    if not hasattr(fn, "job_name"):
+        job(fn)
+    PERIODIC[name] = (fn.job_name, every)
+    return fn
+
+
+def _seconds(app: Flask, every: float | str) -> float:
+    return float(app.config[every] if isinstance(every, str) else every)
 
 
 def enqueue(fn: Callable, *args) -> None:
@@ -74,13 +93,8 @@ def make_celery(app: Flask):
         # it (the stall check below resumes them within a minute), and a job delivered twice is
         # harmless: a second runner of a push that is alive does nothing.
         broker_transport_options={"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]},
-        beat_schedule={
-            "dispatch-due-pushes": {"task": "portal.run_job", "schedule": 30.0,
-                                    "args": ["portal.pushes.services.dispatch_due"]},
-            "resume-stalled-pushes": {"task": "portal.run_job",
-                                      "schedule": float(app.config["PUSH_STALL_CHECK_SECONDS"]),
-                                      "args": ["portal.pushes.services.resume_stalled"]},
-        },
+        beat_schedule={name: {"task": "portal.run_job", "schedule": _seconds(app, every), "args": [job_name]}
+                       for name, (job_name, every) in PERIODIC.items()},
     )
     return celery
 
@@ -108,8 +122,8 @@ def run_job_in_app(app: Flask, name: str, *args) -> None:
 # --------------------------------------------------------------------------- the embedded clock
 
 def start_clock(app: Flask, every: float | None = None) -> None:
-    """Without Celery beat (the embedded install), a thread of the web process sends due
-    scheduled pushes out and resumes stalled ones, every PUSH_STALL_CHECK_SECONDS. Started on the
+    """Without Celery beat (the embedded install), a thread of the web process runs every periodic
+    task (due scheduled pushes, stalled pushes …) every PUSH_STALL_CHECK_SECONDS. Started on the
     first request, not at import, so CLI commands and tests never run it."""
     if app.extensions.get("job_clock"):
         return
@@ -125,15 +139,13 @@ def start_clock(app: Flask, every: float | None = None) -> None:
 
 
 def clock_tick(app: Flask) -> None:
-    """One tick of the embedded clock: due scheduled pushes go out, stalled pushes resume."""
-    from portal.pushes import services as pushes
-
+    """One tick of the embedded clock: every periodic task runs once, in the order declared."""
     with app.app_context():
-        for step in (pushes.dispatch_due, pushes.resume_stalled):
+        for job_name, _every in PERIODIC.values():
             try:
-                step()
+                REGISTRY[job_name]()
             except Exception:
-                log.exception("job clock: %s failed", step.__name__)
+                log.exception("job clock: %s failed", job_name)
                 db.session.rollback()
         db.session.remove()
 
