@@ -44,7 +44,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from portal import security
+    from portal.auth import sessions
+    from portal.org import access  # noqa: F401  (the login manager's user loader)
     from portal.i18n import select_locale
 
     db.init_app(app)
@@ -52,7 +53,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    security.init_app(app)
+    sessions.init_app(app)
     login_manager.init_app(app)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

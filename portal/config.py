@@ -39,7 +39,7 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    # Secure is decided per request (see portal.security.SessionInterface); forcing it here
+    # Secure is decided per request (see portal.auth.sessions); forcing it here
     # would make the cookie vanish on a plain-HTTP local install.
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12

@@ -1,99 +1,11 @@
-"""Sessions, the current user, and the one decorator that guards every view.
-
-Sessions are server-side (Flask-Session): the cookie carries a random id, the data lives in the
-``sessions`` table of the portal's database, or in Redis when ``REDIS_URL`` is set. Signing in
-and out gives the browser a new id and deletes the old one's data, so a copied cookie is worth
-nothing once its owner signs out."""
+"""The secret key the portal refuses to start without. (Sessions are ``portal.auth.sessions``;
+who may open which page is ``portal.org.access``; the response headers are ``portal.web``.)"""
 from __future__ import annotations
 
 import os
 import secrets
-from functools import wraps
 
-import msgspec
-
-from flask import Flask, abort, current_app, g, request, session
-from flask_session.base import ServerSideSessionInterface
-from flask_session.redis import RedisSessionInterface
-from flask_session.sqlalchemy import SqlAlchemySessionInterface
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
-from sqlalchemy import delete, select
-
-from portal.extensions import db, login_manager
-from portal.org.models import User
-from portal.org.scope import Scope, scope_for
-
-
-def _text(obj):
-    """Lazy translations (Flask-Login's "please sign in", flashed labels) are kept as the text
-    they had when flashed, which is what the signed cookie used to keep too."""
-    if isinstance(obj, LazyString):
-        return str(obj)
-    raise TypeError(f"a session cannot hold {type(obj).__name__}")
-
-
-class _PortalSessions:
-    """What both backends add to Flask-Session: a Secure cookie whenever the request came over
-    HTTPS, and a serializer that accepts lazy translated strings."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
-
-    def _accept_lazy_text(self) -> None:
-        self.serializer.encoder = msgspec.msgpack.Encoder(enc_hook=_text)
-
-
-class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
-    """Flask-Session's SQLAlchemy backend on ``portal.auth.models.ServerSession``.
-
-    The library's constructor defines its own model and creates its table at start-up; here the
-    model is ours and the table comes from the migrations, so only the common set-up runs."""
-
-    def __init__(self, app: Flask):
-        from portal.auth.models import ServerSession
-
-        self.client = db
-        self.sql_session_model = ServerSession
-        ServerSideSessionInterface.__init__(self, app, **_common_options(app),
-                                            cleanup_n_requests=app.config["SESSION_CLEANUP_N_REQUESTS"])
-        self._accept_lazy_text()
-
-    def regenerate(self, session) -> None:
-        # As the library's, but the old row is deleted in the request's own transaction (the
-        # library commits on the spot): it goes when the request commits, not half-way.
-        if session:
-            db.session.execute(delete(self.sql_session_model)
-                               .where(self.sql_session_model.session_id == self._get_store_id(session.sid)))
-            session.sid = self._generate_sid(self.sid_length)
-            session.modified = True
-
-
-class RedisSessions(_PortalSessions, RedisSessionInterface):
-    """Flask-Session's Redis backend (sessions expire by Redis' own TTL)."""
-
-    def __init__(self, app: Flask):
-        from redis import Redis
-
-        super().__init__(app, client=Redis.from_url(app.config["REDIS_URL"]), **_common_options(app))
-        self._accept_lazy_text()
-
-
-def _common_options(app: Flask) -> dict:
-    return {"key_prefix": app.config["SESSION_KEY_PREFIX"], "use_signer": False,
-            "permanent": app.config["SESSION_PERMANENT"], "sid_length": 32, "serialization_format": "msgpack"}
-
-
-SESSION_BACKENDS = {"sqlalchemy": SqlSessionInterface, "redis": RedisSessions}
-
-
-def renew_session() -> None:
-    """Give this browser a new session id and delete the data kept under the old one (at sign-in
-    against session fixation, at sign-out so that a copy of the cookie no longer works)."""
-    interface = current_app.session_interface
-    if isinstance(interface, ServerSideSessionInterface):
-        interface.regenerate(session)
+from flask import Flask
 
 
 class ConfigError(RuntimeError):
@@ -146,48 +58,3 @@ def _kept_secret_key(path: str) -> str:
     if not key:
         raise ConfigError(f"SECRET_KEY: the key file {path} is empty; delete it to have a new key made.")
     return key
-
-
-def init_app(app: Flask) -> None:
-    app.session_interface = SESSION_BACKENDS[app.config["SESSION_TYPE"]](app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please sign in to continue.")
-    login_manager.login_message_category = "warning"
-    login_manager.session_protection = "basic"
-    # Remember-me cookies would outlive "disable the user"; sessions are enough here.
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-
-
-@login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """Sessions carry "<id>.<version>"; a disabled user or a bumped version ends the session."""
-    try:
-        user_id, version = (int(part) for part in session_id.split("."))
-    except ValueError:
-        return None
-    user = db.session.scalar(select(User).where(User.id == user_id))
-    if user is None or not user.active or user.session_version != version:
-        return None
-    return user
-
-
-def roles_required(*allowed: str):
-    """Log-in required, then the user's role must be one of ``allowed`` (else 403)."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if current_user.role not in allowed:
-                abort(403)
-            g.scope = scope_for(current_user)
-            return view(*args, **kwargs)
-
-        wrapped.allowed_roles = frozenset(allowed)
-        return wrapped
-
-    return decorator
-
-
-def current_scope() -> Scope:
-    return g.scope

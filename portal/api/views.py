@@ -20,7 +20,7 @@ from portal.decoration.services import effective_page, page_fingerprint
 from portal.extensions import csrf, db
 from portal.org import roles
 from portal.org.scope import get_store_or_404
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 
 bp = Blueprint("api", __name__)
 

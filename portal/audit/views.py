@@ -11,7 +11,7 @@ from portal.audit.services import query_entries
 from portal.extensions import db, htmx
 from portal.kernel.ids import parse_page
 from portal.org import roles
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 
 bp = Blueprint("audit", __name__)
 PER_PAGE = 50

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-PASSWORD_RULES = [DataRequired(), Length(min=8, max=128, message=_l("At least 8 characters."))]
+from portal.org.forms import PASSWORD_RULES
 
 
 class LoginForm(FlaskForm):

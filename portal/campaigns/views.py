@@ -21,7 +21,7 @@ from portal.org import roles
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
 from portal.pushes.views import prepare_push_form, start_push
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 from portal.targets.views import _reach
 from portal.web import form_status, flash_outcome
 

@@ -14,7 +14,7 @@ from portal.i18n import LANG_COOKIE
 from portal.org import roles
 from portal.org.models import OrgNode, Store
 from portal.org.services import build_tree, status_by_city
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 
 bp = Blueprint("core", __name__)
 

@@ -22,7 +22,7 @@ from portal.org.models import OrgNode, Store, User
 from portal.org.scope import Scope, get_store_or_404
 from portal.kernel.errors import RuleError
 from portal.pushes.views import prepare_push_form, start_push
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 from portal.targets.views import _reach
 from portal.web import form_status
 

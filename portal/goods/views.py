@@ -19,7 +19,7 @@ from portal.goods.services import ProductFilter
 from portal.extensions import db, htmx
 from portal.org import roles
 from portal.kernel.errors import RuleError
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 from portal.web import form_status, import_done_response, run_csv_import
 
 bp = Blueprint("goods", __name__)

@@ -10,11 +10,13 @@ from wtforms import Form, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from portal.auth.forms import PASSWORD_RULES
 from portal.kernel.ids import coerce_id
 from portal.kernel.text import whole
 from portal.org import roles
 from portal.org.services import parse_tags
+
+# A user's password: the user forms here and the sign-in pages' change of password (auth) share it.
+PASSWORD_RULES = [DataRequired(), Length(min=8, max=128, message=_l("At least 8 characters."))]
 
 CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 CODE_MESSAGE = _l("Letters, digits, '-' and '_' only.")

@@ -17,7 +17,7 @@ from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
 from portal.kernel.errors import RuleError
 from portal.org.services import StoreFilter
 from portal.web import form_status, import_done_response, run_csv_import
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 from portal.audit.services import query_entries
 
 bp = Blueprint("org", __name__)

@@ -14,7 +14,7 @@ from portal.kernel.errors import RuleError
 from portal.pushes import services
 from portal.pushes.forms import PushForm
 from portal.pushes.models import OUTCOMES, Delivery, Push
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 from portal.web import flash_outcome
 from portal.targets import services as target_services
 from portal.targets.services import TargetSpec

@@ -17,7 +17,7 @@ from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope, get_store_or_404
 from portal.kernel.errors import RuleError
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 from portal.shelf import services as shelf
 from portal.shelf.forms import ListingForm, LocalProductForm
 from portal.web import form_status

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.kernel.ids import parse_id
 from portal.org import roles, services as org_services
 from portal.kernel.errors import RuleError
-from portal.security import current_scope, roles_required
+from portal.org.access import current_scope, roles_required
 from portal.targets import services
 from portal.targets.forms import TargetFields, TargetForm
 from portal.targets.models import Target

@@ -1,0 +1,98 @@
+"""Sessions: signing in and out, kept server-side.
+
+Sessions are server-side (Flask-Session): the cookie carries a random id, the data lives in the
+``sessions`` table of the portal's database, or in Redis when ``REDIS_URL`` is set. Signing in
+and out gives the browser a new id and deletes the old one's data, so a copied cookie is worth
+nothing once its owner signs out."""
+from __future__ import annotations
+
+import msgspec
+
+from flask import Flask, current_app, request, session
+from flask_session.base import ServerSideSessionInterface
+from flask_session.redis import RedisSessionInterface
+from flask_session.sqlalchemy import SqlAlchemySessionInterface
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete
+
+from portal.auth.models import ServerSession
+from portal.extensions import db, login_manager
+
+
+def _text(obj):
+    """Lazy translations (Flask-Login's "please sign in", flashed labels) are kept as the text
+    they had when flashed, which is what the signed cookie used to keep too."""
+    if isinstance(obj, LazyString):
+        return str(obj)
+    raise TypeError(f"a session cannot hold {type(obj).__name__}")
+
+
+class _PortalSessions:
+    """What both backends add to Flask-Session: a Secure cookie whenever the request came over
+    HTTPS, and a serializer that accepts lazy translated strings."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+    def _accept_lazy_text(self) -> None:
+        self.serializer.encoder = msgspec.msgpack.Encoder(enc_hook=_text)
+
+
+class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
+    """Flask-Session's SQLAlchemy backend on ``portal.auth.models.ServerSession``.
+
+    The library's constructor defines its own model and creates its table at start-up; here the
+    model is ours and the table comes from the migrations, so only the common set-up runs."""
+
+    def __init__(self, app: Flask):
+        self.client = db
+        self.sql_session_model = ServerSession
+        ServerSideSessionInterface.__init__(self, app, **_common_options(app),
+                                            cleanup_n_requests=app.config["SESSION_CLEANUP_N_REQUESTS"])
+        self._accept_lazy_text()
+
+    def regenerate(self, session) -> None:
+        # As the library's, but the old row is deleted in the request's own transaction (the
+        # library commits on the spot): it goes when the request commits, not half-way.
+        if session:
+            db.session.execute(delete(self.sql_session_model)
+                               .where(self.sql_session_model.session_id == self._get_store_id(session.sid)))
+            session.sid = self._generate_sid(self.sid_length)
+            session.modified = True
+
+
+class RedisSessions(_PortalSessions, RedisSessionInterface):
+    """Flask-Session's Redis backend (sessions expire by Redis' own TTL)."""
+
+    def __init__(self, app: Flask):
+        from redis import Redis
+
+        super().__init__(app, client=Redis.from_url(app.config["REDIS_URL"]), **_common_options(app))
+        self._accept_lazy_text()
+
+
+def _common_options(app: Flask) -> dict:
+    return {"key_prefix": app.config["SESSION_KEY_PREFIX"], "use_signer": False,
+            "permanent": app.config["SESSION_PERMANENT"], "sid_length": 32, "serialization_format": "msgpack"}
+
+
+SESSION_BACKENDS = {"sqlalchemy": SqlSessionInterface, "redis": RedisSessions}
+
+
+def renew_session() -> None:
+    """Give this browser a new session id and delete the data kept under the old one (at sign-in
+    against session fixation, at sign-out so that a copy of the cookie no longer works)."""
+    interface = current_app.session_interface
+    if isinstance(interface, ServerSideSessionInterface):
+        interface.regenerate(session)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = SESSION_BACKENDS[app.config["SESSION_TYPE"]](app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+    # Remember-me cookies would outlive "disable the user"; sessions are enough here.
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
