@@ -38,6 +38,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
     from portal import cli, jobs, web
     web.init_app(app)
+    _template_globals(app)
     cli.init_app(app)
     jobs.init_app(app)
     return app
@@ -77,22 +78,37 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.api.views import bp as api_bp
-    from portal.audit.views import bp as audit_bp
-    from portal.auth.views import bp as auth_bp
-    from portal.assortments.views import bp as assortments_bp
-    from portal.goods.views import bp as goods_bp
-    from portal.shelf.views import bp as shelf_bp
-    from portal.campaigns.views import bp as campaigns_bp
-    from portal.core.views import bp as core_bp
-    from portal.decoration.views import bp as decoration_bp
-    from portal.org.views import bp as org_bp
-    from portal.pushes.views import bp as pushes_bp
-    from portal.targets.views import bp as targets_bp
+    """Every blueprint, in this order, with the navigation sections its module declares."""
+    from portal import web
+    from portal.api import views as api
+    from portal.assortments import views as assortments
+    from portal.auth import views as auth
+    from portal.campaigns import views as campaigns
+    from portal.core import audit_log, views as core
+    from portal.decoration import views as decoration
+    from portal.goods import views as goods
+    from portal.org import views as org
+    from portal.pushes import views as pushes
+    from portal.shelf import views as shelf
+    from portal.targets import views as targets
 
-    for bp in (core_bp, auth_bp, org_bp, audit_bp, api_bp, targets_bp, pushes_bp, decoration_bp,
-               campaigns_bp, shelf_bp, assortments_bp, goods_bp):
-        app.register_blueprint(bp)
+    for module in (core, auth, org, audit_log, api, targets, pushes, decoration, campaigns, shelf, assortments,
+                   goods):
+        app.register_blueprint(module.bp)
+        web.add_nav(app, getattr(module, "NAV", ()))
+
+
+def _template_globals(app: Flask) -> None:
+    """What the domains give every template: the roles and the labels of audit entries and pushes."""
+    from portal.audit.labels import ACTION_LABELS, DETAIL_LABELS
+    from portal.decoration.labels import BLOCK_LABELS, CHANGE_LABELS
+    from portal.org import roles
+    from portal.org.forms import ROLE_LABELS, STATUS_LABELS
+    from portal.pushes import labels as push_labels
+
+    app.jinja_env.globals.update(
+        roles=roles, audit_labels=ACTION_LABELS, audit_detail_labels=DETAIL_LABELS, push_labels=push_labels,
+        audit_value_labels={**STATUS_LABELS, **ROLE_LABELS, **BLOCK_LABELS, **CHANGE_LABELS})
 
 
 # Models must be imported for Alembic's autogenerate and for relationships to resolve.

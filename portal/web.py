@@ -1,5 +1,8 @@
-"""Request lifecycle, error pages and what every template can use."""
+"""Request lifecycle, error pages, the navigation the domains declare, and what every template
+can use. Knows no domain: the app factory hands it the domains' navigation and labels."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
@@ -8,7 +11,6 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
-from portal.org import roles
 from portal.kernel.time import as_utc
 
 ERROR_TITLES = {
@@ -83,19 +85,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["pct"] = _pct
     app.jinja_env.globals["nav_sections"] = nav_sections
     app.jinja_env.globals["nav_active"] = nav_active
-    app.jinja_env.globals["roles"] = roles
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.add_extension("jinja2.ext.do")
     from portal.i18n import install_template_gettext
     install_template_gettext(app)
-    from portal.audit.labels import ACTION_LABELS, DETAIL_LABELS
-    app.jinja_env.globals["audit_labels"] = ACTION_LABELS
-    app.jinja_env.globals["audit_detail_labels"] = DETAIL_LABELS
-    from portal.pushes import labels as push_labels
-    app.jinja_env.globals["push_labels"] = push_labels
-    from portal.org.forms import ROLE_LABELS, STATUS_LABELS
-    from portal.decoration.labels import BLOCK_LABELS, CHANGE_LABELS
-    app.jinja_env.globals["audit_value_labels"] = {**STATUS_LABELS, **ROLE_LABELS, **BLOCK_LABELS, **CHANGE_LABELS}
+    # The domains' own template globals (roles, labels) are added by the app factory: this
+    # module knows no domain.
 
 
 def form_status() -> int:
@@ -129,55 +124,39 @@ def _dt(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     return format_datetime(as_utc(value), fmt)
 
 
-# Navigation by role: (endpoint, label, icon, roles that see it).
-NAV = (
-    ("core.index", _l("Overview"), "home", roles.ALL),
-    ("org.list_stores", _l("Stores"), "building-store", roles.STAFF),
-    ("org.tree", _l("Organization"), "sitemap", roles.STAFF),
-    ("decoration.my_page", _l("My mini-program page"), "layout-grid", (roles.STORE_OWNER,)),
-    ("shelf.my_goods", _l("My goods"), "tag", (roles.STORE_OWNER,)),
-    ("campaigns.my_campaigns", _l("Campaigns"), "ticket", (roles.STORE_OWNER,)),
-    ("decoration.list_templates", _l("Decoration templates"), "layout-grid", roles.ADMINS),
-    ("goods.list_products", _l("Goods library"), "tag", roles.ADMINS),
-    ("assortments.list_assortments", _l("Assortments"), "send", roles.ADMINS),
-    ("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS),
-    ("pushes.list_pushes", _l("Pushes"), "send", roles.ADMINS),
-    ("targets.list_targets", _l("Targets"), "target", roles.ADMINS),
-    ("org.list_users", _l("Users"), "users", roles.ADMINS),
-    ("audit.list_entries", _l("Audit log"), "history", roles.ADMINS),
-)
+@dataclass(frozen=True)
+class NavEntry:
+    """One section of the navigation, declared by the domain that serves it (its blueprint
+    module's ``NAV``): shown to ``roles``, in the order of ``order``, and active on ``pages``
+    (endpoints; empty: every page of its blueprint, the overview only on itself)."""
+
+    endpoint: str
+    label: object
+    icon: str
+    roles: tuple
+    order: int
+    pages: frozenset = frozenset()
+
+
+def add_nav(app: Flask, entries) -> None:
+    """Add a domain's sections to the navigation (the app factory calls it per blueprint)."""
+    nav = app.extensions.setdefault("nav", [])
+    nav.extend(entries)
+    nav.sort(key=lambda e: e.order)
 
 
 def nav_sections():
     if not current_user.is_authenticated:
         return []
-    return [item for item in NAV if current_user.role in item[3] and item[0] in current_app.view_functions]
-
-
-# The org blueprint serves three sections; their pages are named here. Any other entry is
-# active on every page of its blueprint (the overview only on itself).
-NAV_PAGES = {
-    "org.list_stores": {"org.list_stores", "org.view_store", "org.create_store", "org.edit_store",
-                        "org.import_stores", "decoration.view_store_page", "shelf.view_store_goods"},
-    "decoration.my_page": {"decoration.my_page", "decoration.edit_page_block", "decoration.reset_page_block"},
-    "decoration.list_templates": {"decoration.list_templates", "decoration.create_template",
-                                  "decoration.edit_template", "decoration.add_block", "decoration.edit_block",
-                                  "decoration.move_block", "decoration.lock_block", "decoration.delete_block",
-                                  "decoration.publish", "decoration.view_version", "decoration.push_version"},
-    "org.tree": {"org.tree", "org.create_node", "org.edit_node"},
-    "org.list_users": {"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"},
-    "core.index": {"core.index"},
-    "shelf.my_goods": {"shelf.my_goods", "shelf.create_local_product",
-                               "shelf.edit_local_product"},
-    "assortments.list_assortments": {"assortments.list_assortments", "assortments.create_assortment",
-                                       "assortments.edit_assortment", "assortments.push_assortment"},
-}
+    return [(e.endpoint, e.label, e.icon, e.roles) for e in current_app.extensions.get("nav", ())
+            if current_user.role in e.roles and e.endpoint in current_app.view_functions]
 
 
 def nav_active(endpoint: str) -> bool:
     current = request.endpoint or ""
-    if endpoint in NAV_PAGES:
-        return current in NAV_PAGES[endpoint]
+    entry = next((e for e in current_app.extensions.get("nav", ()) if e.endpoint == endpoint), None)
+    if entry is not None and entry.pages:
+        return current in entry.pages
     return current.split(".")[0] == endpoint.split(".")[0]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.assortments import services
@@ -14,12 +15,18 @@ from portal.goods.services import pickable_products
 from portal.kernel.ids import parse_ids
 from portal.org import roles
 from portal.org.scope import Scope
-from portal.pushes.views import prepare_push_form, start_push
+from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
-from portal.targets.views import _reach
-from portal.web import form_status
+from portal.targets import services as target_services
+from portal.web import NavEntry, form_status
 
 bp = Blueprint("assortments", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("assortments.list_assortments", _l("Assortments"), "send", roles.ADMINS, order=90,
+             pages=frozenset({"assortments.list_assortments", "assortments.create_assortment", "assortments.edit_assortment",
+              "assortments.push_assortment"})),
+)
 
 
 def get_assortment_or_404(scope: Scope, assortment_id: int) -> Assortment:
@@ -130,5 +137,5 @@ def push_assortment(assortment_id: int):
     spec = form.chosen_spec(saved)[0]
     return render_template("assortments/push.html", assortment=assortment, form=form,
                            items=services.item_counts([assortment.id]).get(assortment.id, 0),
-                           reach=_reach(scope, spec), errors=[],
+                           reach=target_services.reach(scope, spec), errors=[],
                            action=url_for("assortments.push_assortment", assortment_id=assortment.id)), form_status()

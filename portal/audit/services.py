@@ -1,16 +1,20 @@
-"""Recording and reading the audit log."""
+"""Recording and reading the audit log. Every domain writes it (org too), so it imports none:
+an actor is anything with ``id`` and ``username``, a scope anything with ``paths(column)``."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import has_request_context, request
 from sqlalchemy import Select, or_, select
 
 from portal.audit.models import AuditEntry
 from portal.extensions import db
-from portal.org.models import User
-from portal.org.scope import Scope
 from portal.kernel.time import day_end_utc, day_start_utc
+
+if TYPE_CHECKING:       # the log needs an actor's id and name and a scope's paths, nothing of org
+    from portal.org.models import User
+    from portal.org.scope import Scope
 
 # Action names, with the object type they concern; the UI labels them (see audit/labels.py).
 ACTIONS = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.api import services as api_services
@@ -20,12 +21,17 @@ from portal.kernel.text import whole
 from portal.org import roles
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
-from portal.pushes.views import prepare_push_form, start_push
+from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
-from portal.targets.views import _reach
-from portal.web import form_status, flash_outcome
+from portal.targets import services as target_services
+from portal.web import NavEntry, flash_outcome, form_status
 
 bp = Blueprint("campaigns", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("campaigns.my_campaigns", _l("Campaigns"), "ticket", (roles.STORE_OWNER,), order=60),
+    NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS, order=100),
+)
 PER_PAGE = 50
 MEMBER = whole(r"[A-Za-z0-9_-]{1,64}")
 
@@ -188,7 +194,7 @@ def push_campaign(campaign_id: int):
             flash(_("Pushing %(what)s. Stores that already have it are skipped.", what=campaign.name), "success")
             return redirect(url_for("pushes.view_push", push_id=push.id))
     spec = form.chosen_spec(saved)[0]
-    return render_template("campaigns/push.html", campaign=campaign, form=form, reach=_reach(scope, spec),
+    return render_template("campaigns/push.html", campaign=campaign, form=form, reach=target_services.reach(scope, spec),
                            errors=[], action=url_for("campaigns.push_campaign", campaign_id=campaign.id)), form_status()
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, text
@@ -14,9 +15,15 @@ from portal.i18n import LANG_COOKIE
 from portal.org import roles
 from portal.org.models import OrgNode, Store
 from portal.org.services import build_tree, status_by_city
+from portal.web import NavEntry
 from portal.org.access import current_scope, roles_required
 
 bp = Blueprint("core", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("core.index", _l("Overview"), "home", roles.ALL, order=10,
+             pages=frozenset({"core.index"})),
+)
 
 
 @bp.route("/")

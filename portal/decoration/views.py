@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from wtforms import FieldList
 
@@ -21,12 +22,21 @@ from portal.org import roles
 from portal.org.models import OrgNode, Store, User
 from portal.org.scope import Scope, get_store_or_404
 from portal.kernel.errors import RuleError
-from portal.pushes.views import prepare_push_form, start_push
+from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
-from portal.targets.views import _reach
-from portal.web import form_status
+from portal.targets import services as target_services
+from portal.web import NavEntry, form_status
 
 bp = Blueprint("decoration", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("decoration.my_page", _l("My mini-program page"), "layout-grid", (roles.STORE_OWNER,), order=40,
+             pages=frozenset({"decoration.my_page", "decoration.edit_page_block", "decoration.reset_page_block"})),
+    NavEntry("decoration.list_templates", _l("Decoration templates"), "layout-grid", roles.ADMINS, order=70,
+             pages=frozenset({"decoration.list_templates", "decoration.create_template", "decoration.edit_template",
+              "decoration.add_block", "decoration.edit_block", "decoration.move_block", "decoration.lock_block",
+              "decoration.delete_block", "decoration.publish", "decoration.view_version", "decoration.push_version"})),
+)
 
 
 # --------------------------------------------------------------------------- lookups
@@ -329,7 +339,7 @@ def push_version(template_id: int, number: int):
     spec = form.chosen_spec(saved)[0]
     info = next(v for v in _versions(scope, template) if v["version"].id == version.id)
     return render_template("decoration/push.html", template=template, version=version, info=info, form=form,
-                           reach=_reach(scope, spec), errors=[],
+                           reach=target_services.reach(scope, spec), errors=[],
                            action=url_for("decoration.push_version", template_id=template.id,
                                           number=version.number)), form_status()
 

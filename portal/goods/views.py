@@ -6,6 +6,7 @@ part of the tree answer 404, like everything else outside the scope.
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import format_decimal, gettext as _
 
@@ -20,9 +21,13 @@ from portal.extensions import db, htmx
 from portal.org import roles
 from portal.kernel.errors import RuleError
 from portal.org.access import current_scope, roles_required
-from portal.web import form_status, import_done_response, run_csv_import
+from portal.web import NavEntry, form_status, import_done_response, run_csv_import
 
 bp = Blueprint("goods", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("goods.list_products", _l("Goods library"), "tag", roles.ADMINS, order=80),
+)
 
 
 @bp.app_template_filter("yuan")

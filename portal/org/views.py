@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext as _
 from sqlalchemy import func, select
@@ -16,11 +17,21 @@ from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
 from portal.kernel.errors import RuleError
 from portal.org.services import StoreFilter
-from portal.web import form_status, import_done_response, run_csv_import
+from portal.web import NavEntry, form_status, import_done_response, run_csv_import
 from portal.org.access import current_scope, roles_required
 from portal.audit.services import query_entries
 
 bp = Blueprint("org", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("org.list_stores", _l("Stores"), "building-store", roles.STAFF, order=20,
+             pages=frozenset({"org.list_stores", "org.view_store", "org.create_store", "org.edit_store", "org.import_stores",
+              "decoration.view_store_page", "shelf.view_store_goods"})),
+    NavEntry("org.tree", _l("Organization"), "sitemap", roles.STAFF, order=30,
+             pages=frozenset({"org.tree", "org.create_node", "org.edit_node"})),
+    NavEntry("org.list_users", _l("Users"), "users", roles.ADMINS, order=130,
+             pages=frozenset({"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"})),
+)
 
 
 def _rule_error(form, exc: RuleError) -> None:

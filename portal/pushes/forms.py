@@ -1,13 +1,21 @@
+"""The push form, and the two steps every page that pushes something shares (decoration,
+assortments, campaigns): build the form with its choices, and validate it into a push."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, SelectField
 from wtforms.validators import Optional
 
+from portal.extensions import db
+from portal.kernel.errors import RuleError
 from portal.kernel.ids import coerce_id
-from portal.targets.forms import TargetFields
+from portal.org.scope import Scope
+from portal.pushes import services
+from portal.targets import services as target_services
+from portal.targets.forms import TargetFields, fill_choices
 from portal.targets.services import TargetSpec
 from portal.kernel.time import local_tz
 
@@ -28,3 +36,29 @@ class PushForm(TargetFields):
         if self.target_id.data and self.target_id.data in saved:
             return TargetSpec.from_dict(saved[self.target_id.data]), self.target_id.data
         return self.spec(), None
+
+
+def prepare_push_form(scope: Scope) -> tuple[PushForm, dict[int, dict]]:
+    """The push form with its choices: for any view that pushes something."""
+    form = PushForm()
+    fill_choices(form, scope)
+    saved = {t.id: t.spec for t in db.session.scalars(target_services.scoped_targets(scope))}
+    names = {t.id: t.name for t in db.session.scalars(target_services.scoped_targets(scope))}
+    form.target_id.choices = [("", _("Choose stores below"))] + [(i, names[i]) for i in saved]
+    return form, saved
+
+
+def start_push(scope: Scope, form: PushForm, saved: dict[int, dict], kind: str, payload_id: int,
+               label: str):
+    """Validate the push form and create the push; returns the push or None (errors on the form)."""
+    if not form.validate_on_submit():
+        return None
+    spec, target_id = form.chosen_spec(saved)
+    target_label = dict(form.target_id.choices).get(target_id, "") if target_id else _("Ad-hoc selection")
+    try:
+        return services.create_push(scope, kind, payload_id, label, spec, actor=scope.user,
+                                    target_id=target_id, target_label=str(target_label),
+                                    scheduled_for=form.when())
+    except RuleError as exc:
+        getattr(form, "scheduled_for" if exc.field == "scheduled_for" else "everything").errors.append(exc.message)
+        return None

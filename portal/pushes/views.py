@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db, htmx
@@ -10,17 +11,17 @@ from portal.kernel.ids import parse_page
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope
-from portal.kernel.errors import RuleError
 from portal.pushes import services
-from portal.pushes.forms import PushForm
 from portal.pushes.models import OUTCOMES, Delivery, Push
 from portal.org.access import current_scope, roles_required
-from portal.web import flash_outcome
-from portal.targets import services as target_services
+from portal.web import NavEntry, flash_outcome
 from portal.targets.services import TargetSpec
-from portal.targets.views import fill_choices
 
 bp = Blueprint("pushes", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("pushes.list_pushes", _l("Pushes"), "send", roles.ADMINS, order=110),
+)
 PER_PAGE = 50
 
 
@@ -29,32 +30,6 @@ def get_push_or_404(scope: Scope, push_id: int) -> Push:
     if push is None:
         abort(404)
     return push
-
-
-def prepare_push_form(scope: Scope) -> tuple[PushForm, dict[int, dict]]:
-    """The push form with its choices: for any view that pushes something."""
-    form = PushForm()
-    fill_choices(form, scope)
-    saved = {t.id: t.spec for t in db.session.scalars(target_services.scoped_targets(scope))}
-    names = {t.id: t.name for t in db.session.scalars(target_services.scoped_targets(scope))}
-    form.target_id.choices = [("", _("Choose stores below"))] + [(i, names[i]) for i in saved]
-    return form, saved
-
-
-def start_push(scope: Scope, form: PushForm, saved: dict[int, dict], kind: str, payload_id: int,
-               label: str):
-    """Validate the push form and create the push; returns the push or None (errors on the form)."""
-    if not form.validate_on_submit():
-        return None
-    spec, target_id = form.chosen_spec(saved)
-    target_label = dict(form.target_id.choices).get(target_id, "") if target_id else _("Ad-hoc selection")
-    try:
-        return services.create_push(scope, kind, payload_id, label, spec, actor=scope.user,
-                                    target_id=target_id, target_label=str(target_label),
-                                    scheduled_for=form.when())
-    except RuleError as exc:
-        getattr(form, "scheduled_for" if exc.field == "scheduled_for" else "everything").errors.append(exc.message)
-        return None
 
 
 @bp.route("/pushes")

@@ -6,6 +6,7 @@ import hashlib
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.api import services as api_services
 from portal.api.views import _bearer, _unauthorized
@@ -20,9 +21,14 @@ from portal.kernel.errors import RuleError
 from portal.org.access import current_scope, roles_required
 from portal.shelf import services as shelf
 from portal.shelf.forms import ListingForm, LocalProductForm
-from portal.web import form_status
+from portal.web import NavEntry, form_status
 
 bp = Blueprint("shelf", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("shelf.my_goods", _l("My goods"), "tag", (roles.STORE_OWNER,), order=50,
+             pages=frozenset({"shelf.my_goods", "shelf.create_local_product", "shelf.edit_local_product"})),
+)
 PER_PAGE = 30
 API_PER_PAGE, API_MAX_PER_PAGE = 50, 200
 GOODS_FORMAT = "goods-v1"

@@ -5,7 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import Length, Optional, ValidationError
 
+from portal.org import roles, services as org_services
 from portal.org.forms import strip
+from portal.org.scope import Scope
 from portal.targets.services import (TargetSpec, parse_id, unknown_codes, unknown_message, unknown_nodes,
                                      unknown_tags)
 
@@ -34,7 +36,7 @@ def split_codes(text: str) -> list[str]:
 
 class TargetFields(FlaskForm):
     """Which stores: the whole subtree, regions, tags, codes, minus exclusions. ``scope`` (set
-    by the view, see ``targets.views.fill_choices``) is what every named value is checked in."""
+    by ``fill_choices``) is what every named value is checked in."""
 
     everything = BooleanField(_l("Every store in my part of the organization"))
     node_ids = IdCheckboxList(_l("Regions and distributors"), coerce=int, validate_choice=False)
@@ -91,3 +93,11 @@ class TargetFields(FlaskForm):
 
 class TargetForm(TargetFields):
     name = StringField(_l("Name"), filters=[strip], validators=[Length(min=1, max=100)])
+
+
+def fill_choices(form: TargetFields, scope: Scope) -> None:
+    """Offer the regions and tags of the scope, and check every named value in it."""
+    form.scope = scope
+    nodes = org_services.scoped_nodes(scope, roles.DISTRIBUTOR, roles.REGION)
+    form.node_ids.choices = [(n.id, n.name) for n in nodes]
+    form.tags.choices = [(t, t) for t in org_services.all_tags(scope)]

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
 
+from portal.audit import services as audit
 from portal.extensions import db
 from portal.org import roles
 from portal.org.models import OrgNode, Store, Tag, store_tags
@@ -250,9 +251,16 @@ def save_target(scope: Scope, name: str, spec: TargetSpec, *, actor, target: Tar
     else:
         target.name, target.spec = name, spec.to_dict()
     db.session.flush()
+    audit.record(actor, "target.save", "target", target.id, target.name, scope.path, target.spec)
     return target
+
+
+def delete_target(scope: Scope, target: Target, *, actor) -> None:
+    audit.record(actor, "target.delete", "target", target.id, target.name, scope.path)
+    db.session.delete(target)
+    db.session.flush()
 
 
 __all__ = ["TargetSpec", "MAX_ID", "parse_id", "selection", "resolve", "count", "sample", "reach", "Reach",
            "known_nodes", "unknown_nodes", "unknown_tags", "unknown_codes", "check_spec", "unknown_message",
-           "scoped_targets", "save_target"]
+           "scoped_targets", "save_target", "delete_target"]

@@ -3,29 +3,25 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.audit import services as audit
 from portal.extensions import db
 from portal.kernel.ids import parse_id
-from portal.org import roles, services as org_services
+from portal.org import roles
 from portal.kernel.errors import RuleError
 from portal.org.access import current_scope, roles_required
 from portal.targets import services
-from portal.targets.forms import TargetFields, TargetForm
+from portal.targets.forms import TargetFields, TargetForm, fill_choices
 from portal.targets.models import Target
 from portal.org.scope import Scope
-from portal.web import form_status
+from portal.web import NavEntry, form_status
 
 bp = Blueprint("targets", __name__)
-
-
-def fill_choices(form: TargetFields, scope: Scope) -> None:
-    """Offer the regions and tags of the scope, and check every named value in it."""
-    form.scope = scope
-    nodes = org_services.scoped_nodes(scope, roles.DISTRIBUTOR, roles.REGION)
-    form.node_ids.choices = [(n.id, n.name) for n in nodes]
-    form.tags.choices = [(t, t) for t in org_services.all_tags(scope)]
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("targets.list_targets", _l("Targets"), "target", roles.ADMINS, order=120),
+)
 
 
 def get_target_or_404(scope: Scope, target_id: int) -> Target:
@@ -61,7 +57,6 @@ def edit_target(target_id: int | None = None):
             field = getattr(form, exc.field or "everything", form.everything)
             field.errors = list(field.errors) + [exc.message]
         else:
-            audit.record(scope.user, "target.save", "target", target.id, target.name, scope.path, target.spec)
             flash(_("Target “%(name)s” saved.", name=target.name), "success")
             return redirect(url_for("targets.list_targets"))
     spec = form.spec()
@@ -74,8 +69,7 @@ def edit_target(target_id: int | None = None):
 def delete_target(target_id: int):
     scope = current_scope()
     target = get_target_or_404(scope, target_id)
-    audit.record(scope.user, "target.delete", "target", target.id, target.name, scope.path)
-    db.session.delete(target)
+    services.delete_target(scope, target, actor=scope.user)
     flash(_("Target “%(name)s” deleted.", name=target.name), "success")
     return redirect(url_for("targets.list_targets"))
 
@@ -97,9 +91,3 @@ def preview():
         if target is not None:
             spec, errors = services.TargetSpec.from_dict(target.spec), []
     return render_template("targets/_reach.html", reach=services.reach(scope, spec), errors=errors)
-
-
-
-def _reach(scope: Scope, spec: services.TargetSpec) -> services.Reach:
-    """The reach box's data, for every push form (decoration, goods, campaigns)."""
-    return services.reach(scope, spec)

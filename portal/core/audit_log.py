@@ -1,8 +1,13 @@
-"""The audit log, for admins, limited to their subtree."""
+"""The audit log page, for admins, limited to their subtree.
+
+The log itself (``portal.audit``) sits below org, since every domain, org included, writes to
+it; this page uses org's roles and scope like every page, so it lives up here with the other
+pages over several domains."""
 from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
@@ -11,9 +16,14 @@ from portal.audit.services import query_entries
 from portal.extensions import db, htmx
 from portal.kernel.ids import parse_page
 from portal.org import roles
+from portal.web import NavEntry
 from portal.org.access import current_scope, roles_required
 
 bp = Blueprint("audit", __name__)
+# Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
+NAV = (
+    NavEntry("audit.list_entries", _l("Audit log"), "history", roles.ADMINS, order=140),
+)
 PER_PAGE = 50
 
 
