@@ -11,12 +11,11 @@ from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from portal.audit import services as audit
+from portal.auth import services
 from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.auth.throttle import login_throttle
 from portal.extensions import db
 from portal.org.models import User
-from portal.kernel.time import utcnow
 from portal.org.services import hash_password
 from portal.auth.sessions import renew_session
 from portal.web import form_status
@@ -85,8 +84,7 @@ def login():
             throttle.succeeded(username, ip)
             renew_session()                    # a session id planted before sign-in is worthless
             login_user(user)
-            user.last_login_at = utcnow()
-            audit.record(user, "login", "user", user.id, user.username, user.place_path)
+            services.signed_in(user)
             response = redirect(_safe_next(request.args.get("next")))
             _remember_browser(response, username)
             return response
@@ -101,8 +99,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    audit.record(current_user, "logout", "user", current_user.id, current_user.username,
-                 current_user.place_path)
+    services.signed_out(current_user._get_current_object())
     renew_session()                            # the server forgets the old id: copies of it end here
     logout_user()
     session.clear()
@@ -127,9 +124,7 @@ def change_password():
             form.current.errors.append(_("This is not your current password."))
         else:
             user = current_user._get_current_object()
-            user.password_hash = hash_password(form.new.data)
-            user.session_version += 1          # other sessions of this user end here
-            audit.record(user, "password.change", "user", user.id, user.username, user.place_path)
+            services.change_password(user, form.new.data)     # other sessions of this user end here
             login_user(user)                   # ...but this one carries on
             flash(_("Your password has been changed. Other sessions were signed out."), "success")
             return redirect(url_for("core.index"))
