@@ -98,7 +98,7 @@ def make_template_version(scope_user: User, name: str = "春季首页", blocks: 
     if blocks is None:
         deco.add_block(scope, template, "banner", actor=scope_user)
         notice = deco.add_block(scope, template, "notice", actor=scope_user)
-        deco.set_locked(scope, template, notice["key"], False)
+        deco.set_locked(scope, template, notice["key"], False, actor=scope_user)
     else:
         template.draft = blocks
     version = deco.publish(scope, template, "", actor=scope_user)

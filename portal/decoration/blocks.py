@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.i18n import translations as flask_wtf_translations
 from werkzeug.datastructures import MultiDict
@@ -150,13 +151,58 @@ class ImageHotspotForm(BlockForm):
             raise ValidationError(_l("Add at least one tappable area."))
 
 
+# --------------------------------------------------------------------------- one line per block
+
+def _short(text: str, n: int = 36) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _banner(d: dict) -> str:
+    return _("%(n)s slides · %(s)s s each", n=len(d.get("slides") or []), s=d.get("interval") or "—")
+
+
+def _goods_grid(d: dict) -> str:
+    if d.get("source") == "picked":
+        what = _("%(n)s hand-picked goods", n=len(codes(d.get("goods", ""))))
+    else:
+        what = _("category “%(c)s”", c=d.get("category") or "—")
+    return " · ".join(p for p in (d.get("title"), what, _("%(n)s columns", n=d.get("columns") or 2)) if p)
+
+
+def _live_entry(d: dict) -> str:
+    shown = _("only while live") if d.get("show") == "live_only" else _("always shown")
+    return f"{d.get('title') or ''} · {shown}"
+
+
+def _coupon_strip(d: dict) -> str:
+    if d.get("source") == "picked":
+        what = _("%(n)s hand-picked coupons", n=len(codes(d.get("coupons", ""))))
+    else:
+        what = _("every coupon the store runs")
+    return " · ".join(p for p in (d.get("title"), what) if p)
+
+
+def _store_card(d: dict) -> str:
+    parts = [d.get("hours") or ""]
+    parts += [label for key, label in (("show_address", _("address")), ("show_map", _("map")),
+                                       ("show_phone", _("phone"))) if d.get(key)]
+    return " · ".join(p for p in parts if p)
+
+
+# --------------------------------------------------------------------------- the types
+
 @dataclass(frozen=True)
 class BlockType:
+    """What a block type knows: its label and icon, its form (= its schema and validation), the
+    data a new block starts with, and the one line that sums a block of it up in lists."""
+
     name: str
     label: object
     icon: str
     form: type[BlockForm]
     sample: Callable[[], dict]
+    summary: Callable[[dict], str]
 
     def default(self) -> dict:
         return self.sample()
@@ -165,22 +211,30 @@ class BlockType:
 BLOCK_TYPES: dict[str, BlockType] = {b.name: b for b in (
     BlockType("banner", _l("Banner carousel"), "photo", BannerForm,
               lambda: {"slides": [{"image": "/static/img/sample-banner.svg", "title": "新品上市", "link": ""}],
-                       "interval": 4}),
+                       "interval": 4},
+              _banner),
     BlockType("notice", _l("Notice bar"), "speakerphone", NoticeForm,
-              lambda: {"text": "欢迎光临，会员下单享积分", "link": ""}),
+              lambda: {"text": "欢迎光临，会员下单享积分", "link": ""},
+              lambda d: _short(d.get("text", ""))),
     BlockType("goods_grid", _l("Goods grid"), "layout-grid", GoodsGridForm,
-              lambda: {"title": "人气推荐", "source": "category", "category": "招牌", "goods": "", "columns": 2, "limit": 6}),
+              lambda: {"title": "人气推荐", "source": "category", "category": "招牌", "goods": "", "columns": 2, "limit": 6},
+              _goods_grid),
     BlockType("live_entry", _l("Live-room entry"), "broadcast", LiveEntryForm,
-              lambda: {"title": "直播间", "show": "always", "style": "card"}),
+              lambda: {"title": "直播间", "show": "always", "style": "card"},
+              _live_entry),
     BlockType("coupon_strip", _l("Coupon strip"), "ticket", CouponStripForm,
-              lambda: {"title": "领券中心", "source": "auto", "coupons": "", "limit": 3}),
+              lambda: {"title": "领券中心", "source": "auto", "coupons": "", "limit": 3},
+              _coupon_strip),
     BlockType("store_card", _l("Store card"), "building-store", StoreCardForm,
-              lambda: {"show_address": True, "show_map": True, "show_phone": True, "hours": "09:00-22:00"}),
+              lambda: {"show_address": True, "show_map": True, "show_phone": True, "hours": "09:00-22:00"},
+              _store_card),
     BlockType("rich_text", _l("Rich text"), "align-left", RichTextForm,
-              lambda: {"title": "品牌故事", "body": "每一杯都用当季鲜果现做。"}),
+              lambda: {"title": "品牌故事", "body": "每一杯都用当季鲜果现做。"},
+              lambda d: _short(d.get("title") or d.get("body", ""))),
     BlockType("image_hotspot", _l("Image hotspots"), "hand-click", ImageHotspotForm,
               lambda: {"image": "/static/img/sample-hotspot.svg",
-                       "hotspots": [{"x": 0, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index"}]}),
+                       "hotspots": [{"x": 0, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index"}]},
+              lambda d: _("%(n)s tappable areas", n=len(d.get("hotspots") or []))),
 )}
 
 

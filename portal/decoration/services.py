@@ -44,12 +44,18 @@ def _find(template: Template, key: str) -> int:
     raise RuleError(_("This block no longer exists."))
 
 
+def _changed(template: Template, change: str, block_type: str, actor: User) -> None:
+    audit.record(actor, "template.update", "template", template.id, template.name, template.path,
+                 {"change": change, "block": block_type})
+
+
 def add_block(scope: Scope, template: Template, block_type: str, *, actor: User) -> dict:
     if block_type not in BLOCK_TYPES:
         raise RuleError(_("Unknown block type."), "type")
     block = {"key": new_block_key(), "type": block_type, "locked": True,
              "data": BLOCK_TYPES[block_type].default()}
     template.draft = [*template.draft, block]
+    _changed(template, "block_add", block_type, actor)
     return block
 
 
@@ -59,27 +65,33 @@ def update_block(scope: Scope, template: Template, key: str, data: dict, locked:
     draft = [dict(b) for b in template.draft]
     draft[i] = {**draft[i], "data": data, "locked": bool(locked)}
     template.draft = draft
+    _changed(template, "block_edit", draft[i]["type"], actor)
 
 
-def move_block(scope: Scope, template: Template, key: str, step: int) -> None:
+def move_block(scope: Scope, template: Template, key: str, step: int, *, actor: User) -> None:
     i = _find(template, key)
+    block_type = template.draft[i]["type"]
     j = i + step
     if 0 <= j < len(template.draft):
         draft = list(template.draft)
         draft[i], draft[j] = draft[j], draft[i]
         template.draft = draft
+    _changed(template, "block_move", block_type, actor)
 
 
-def remove_block(scope: Scope, template: Template, key: str) -> None:
+def remove_block(scope: Scope, template: Template, key: str, *, actor: User) -> None:
     i = _find(template, key)
+    block_type = template.draft[i]["type"]
     template.draft = [b for k, b in enumerate(template.draft) if k != i]
+    _changed(template, "block_delete", block_type, actor)
 
 
-def set_locked(scope: Scope, template: Template, key: str, locked: bool) -> None:
+def set_locked(scope: Scope, template: Template, key: str, locked: bool, *, actor: User) -> None:
     i = _find(template, key)
     draft = [dict(b) for b in template.draft]
     draft[i]["locked"] = bool(locked)
     template.draft = draft
+    _changed(template, "block_lock" if locked else "block_unlock", draft[i]["type"], actor)
 
 
 def publish(scope: Scope, template: Template, note: str, *, actor: User) -> TemplateVersion:

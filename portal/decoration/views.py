@@ -11,9 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from wtforms import FieldList
 
-from portal.audit import services as audit
 from portal.decoration import services
-from portal.decoration.blocks import BLOCK_TYPES, codes, data_of, form_for
+from portal.decoration.blocks import BLOCK_TYPES, data_of, form_for
 from portal.decoration.forms import AddBlockForm, PublishForm, TemplateForm
 from portal.decoration.labels import BLOCK_LABELS, DROP_REASONS
 from portal.decoration.models import StorePage, Template, TemplateVersion
@@ -66,43 +65,10 @@ def _draft_block_or_404(template: Template, key: str) -> dict:
 
 # --------------------------------------------------------------------------- what pages show
 
-def _short(text: str, n: int = 36) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def block_summary(block: dict) -> str:
-    """One line that tells blocks of a page apart in a list."""
-    t, d = block["type"], block.get("data") or {}
-    if t == "banner":
-        return _("%(n)s slides · %(s)s s each", n=len(d.get("slides") or []), s=d.get("interval") or "—")
-    if t == "notice":
-        return _short(d.get("text", ""))
-    if t == "goods_grid":
-        if d.get("source") == "picked":
-            what = _("%(n)s hand-picked goods", n=len(codes(d.get("goods", ""))))
-        else:
-            what = _("category “%(c)s”", c=d.get("category") or "—")
-        return " · ".join(p for p in (d.get("title"), what, _("%(n)s columns", n=d.get("columns") or 2)) if p)
-    if t == "live_entry":
-        shown = _("only while live") if d.get("show") == "live_only" else _("always shown")
-        return f"{d.get('title') or ''} · {shown}"
-    if t == "coupon_strip":
-        if d.get("source") == "picked":
-            what = _("%(n)s hand-picked coupons", n=len(codes(d.get("coupons", ""))))
-        else:
-            what = _("every coupon the store runs")
-        return " · ".join(p for p in (d.get("title"), what) if p)
-    if t == "store_card":
-        parts = [d.get("hours") or ""]
-        parts += [label for key, label in (("show_address", _("address")), ("show_map", _("map")),
-                                           ("show_phone", _("phone"))) if d.get(key)]
-        return " · ".join(p for p in parts if p)
-    if t == "rich_text":
-        return _short(d.get("title") or d.get("body", ""))
-    if t == "image_hotspot":
-        return _("%(n)s tappable areas", n=len(d.get("hotspots") or []))
-    return ""
+    """One line that tells blocks of a page apart in a list (each block type words its own)."""
+    block_type = BLOCK_TYPES.get(block["type"])
+    return block_type.summary(block.get("data") or {}) if block_type else ""
 
 
 @bp.context_processor
@@ -156,11 +122,6 @@ def _editor(scope: Scope, template: Template, *, editing: str | None = None, for
                unpublished=latest is None or latest.blocks != template.draft,
                store=_sample_store(scope))
     return _partial_or_page("decoration/_editor.html", "decoration/editor.html", status, **ctx)
-
-
-def _changed(scope: Scope, template: Template, change: str, block_type: str) -> None:
-    audit.record(scope.user, "template.update", "template", template.id, template.name, template.path,
-                 {"change": change, "block": block_type})
 
 
 def _back_to_editor(template: Template):
@@ -219,7 +180,6 @@ def add_block(template_id: int):
     if not form.validate_on_submit():
         return _editor(scope, template, add_form=form, status=422)
     block = services.add_block(scope, template, form.type.data, actor=scope.user)
-    _changed(scope, template, "block_add", block["type"])
     flash(_("%(block)s added. It is locked until you let stores edit it.", block=BLOCK_LABELS[block["type"]]),
           "success")
     if not htmx:
@@ -240,7 +200,6 @@ def edit_block(template_id: int, key: str):
         form = form_for(block["type"], formdata=request.form)
         if form.validate():
             services.update_block(scope, template, key, data_of(form), block["locked"], actor=scope.user)
-            _changed(scope, template, "block_edit", block["type"])
             flash(_("%(block)s saved.", block=BLOCK_LABELS[block["type"]]), "success")
             return _editor(scope, template) if htmx else _back_to_editor(template)
     else:
@@ -254,12 +213,11 @@ def edit_block(template_id: int, key: str):
 def move_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
-    block = _draft_block_or_404(template, key)
+    _draft_block_or_404(template, key)           # 404 for a key the draft does not have
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if step is None:
         abort(400, _("Move a block up or down."))
-    services.move_block(scope, template, key, step)
-    _changed(scope, template, "block_move", block["type"])
+    services.move_block(scope, template, key, step, actor=scope.user)
     return _editor(scope, template) if htmx else _back_to_editor(template)
 
 
@@ -270,8 +228,7 @@ def lock_block(template_id: int, key: str):
     template = get_template_or_404(scope, template_id)
     block = _draft_block_or_404(template, key)
     locked = request.form.get("locked") == "1"
-    services.set_locked(scope, template, key, locked)
-    _changed(scope, template, "block_lock" if locked else "block_unlock", block["type"])
+    services.set_locked(scope, template, key, locked, actor=scope.user)
     label = BLOCK_LABELS[block["type"]]
     flash(_("%(block)s is locked: stores show HQ's content.", block=label) if locked else
           _("Stores may now edit %(block)s.", block=label), "success")
@@ -284,8 +241,7 @@ def delete_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
     block = _draft_block_or_404(template, key)
-    services.remove_block(scope, template, key)
-    _changed(scope, template, "block_delete", block["type"])
+    services.remove_block(scope, template, key, actor=scope.user)
     flash(_("%(block)s deleted from the draft. Published versions keep it.", block=BLOCK_LABELS[block["type"]]),
           "success")
     return _editor(scope, template) if htmx else _back_to_editor(template)
