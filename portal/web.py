@@ -9,7 +9,6 @@ from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
 from portal.org import roles
-from portal.kernel.time import as_utc
 
 ERROR_TITLES = {
     400: _l("Bad request"),
@@ -126,7 +125,7 @@ def _pct(value) -> int:
 def _dt(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return "—"
-    return format_datetime(as_utc(value), fmt)
+    return format_datetime(value, fmt)
 
 
 # Navigation by role: (endpoint, label, icon, roles that see it).

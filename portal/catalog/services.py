@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import JSON, DateTime, String, and_, case, false, func, insert, literal, or_, select, union, update
+from sqlalchemy import JSON, String, and_, case, false, func, insert, literal, or_, select, union, update
 from sqlalchemy.orm import selectinload
 
 from portal.audit import services as audit
@@ -28,7 +28,7 @@ from portal.kernel.ids import parse_page
 from portal.kernel.money import format_yuan, parse_yuan, yuan_text  # noqa: F401  (one implementation)
 from portal.kernel.text import whole
 from portal.org.models import Store, User
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
 from portal.org.services import Page
@@ -331,7 +331,7 @@ def clamp_listings(product: Product, sku: Sku, *, old_list_price: int | None = N
     result = db.session.execute(insert(StoreNotice).from_select(
         ["store_id", "kind", "code", "params", "details", "created_at"],
         select(moves.c.store_id, kind, moves.c.code, literal(params, JSON), literal(details, JSON),
-               literal(utcnow(), DateTime(timezone=True)))))
+               literal(utcnow(), UTCDateTime()))))
     if not result.rowcount:
         return 0
     outside = and_(Listing.sku_id == sku.id, Listing.price.is_not(None), or_(Listing.price < lo, Listing.price > hi))
