@@ -25,11 +25,6 @@ from portal.web import form_status, import_done_response, run_csv_import
 bp = Blueprint("catalog", __name__)
 
 
-@bp.app_template_filter("yuan")
-def _yuan(fen):
-    return services.format_yuan(fen)
-
-
 def _product_or_404(product_id: int) -> Product:
     product = services.get_product(current_scope(), product_id)
     if product is None:
