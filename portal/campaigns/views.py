@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.api import services as api_services
 from portal.api.views import _bearer, _unauthorized
@@ -14,7 +14,8 @@ from portal.campaigns.labels import (KIND_ICONS, KIND_LABELS, PARTICIPATION_LABE
                                      STORE_STATUS_BADGES, STORE_STATUS_LABELS)
 from portal.campaigns.models import DRAFT, Campaign, CampaignStore
 from portal.extensions import csrf, db, htmx
-from portal.kernel.ids import parse_ids, parse_page
+from portal.kernel.ids import parse_ids
+from portal.kernel.paging import paginate
 from portal.kernel.jsonbody import BodyError, json_object
 from portal.kernel.text import whole
 from portal.org import roles
@@ -44,10 +45,6 @@ def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _page() -> int:
-    return parse_page(request.args.get("page"))
-
-
 # --------------------------------------------------------------------------- HQ and distributors
 
 @bp.route("/campaigns")
@@ -59,11 +56,9 @@ def list_campaigns():
     kind = request.args.get("kind", "")
     kind = kind if kind in RULE_FORMS else ""
     q = request.args.get("q", "").strip()[:50]
-    page = _page()
     stmt = services.scoped_campaigns(scope, state=state, kind=kind, q=q)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    ctx = dict(rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)), state=state, kind=kind, q=q)
+    page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
+    ctx = dict(rows=page.items, total=page.total, page=page.page, pages=page.pages, state=state, kind=kind, q=q)
     if htmx and htmx.target == "campaign-rows":
         return render_template("campaigns/_rows.html", **ctx)
     return render_template("campaigns/list.html", **ctx)
@@ -135,12 +130,10 @@ def view_campaign(campaign_id: int):
     status = request.args.get("status", "")
     status = status if status in services.STORE_STATUSES else ""
     q = request.args.get("q", "").strip()[:50]
-    page = _page()
     stmt = services.participants(scope, campaign, status=status, q=q)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=rows, total=total, page=page,
-               pages=max(1, -(-total // PER_PAGE)), status=status, q=q,
+    page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
+    ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=page.items, total=page.total,
+               page=page.page, pages=page.pages, status=status, q=q,
                counts=services.participation_counts(scope, campaign),
                rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":

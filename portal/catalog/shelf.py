@@ -20,6 +20,7 @@ from portal.catalog.models import (Assortment, AssortmentItem, Listing, Product,
                                    StoreAssortment, StoreNotice)
 from portal.extensions import db
 from portal.kernel.money import MAX_FEN, format_yuan, yuan_text
+from portal.kernel.paging import page_count
 from portal.org.models import Store, User
 from portal.kernel.time import utcnow
 from portal.org.scope import Scope
@@ -94,7 +95,7 @@ class GoodsPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
 
 def goods_page(store_id: int, *, page: int = 1, per_page: int = 50, category: str = "", q: str = "",
