@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
+from portal.kernel.forms import flash_outcome, form_status  # noqa: F401  (moved to the kernel)
 from portal.org import roles
 
 ERROR_TITLES = {
@@ -95,11 +96,6 @@ def init_app(app: Flask) -> None:
     from portal.org.forms import ROLE_LABELS, STATUS_LABELS
     from portal.decoration.labels import BLOCK_LABELS, CHANGE_LABELS
     app.jinja_env.globals["audit_value_labels"] = {**STATUS_LABELS, **ROLE_LABELS, **BLOCK_LABELS, **CHANGE_LABELS}
-
-
-def form_status() -> int:
-    """The status of a page that shows a form: 422 when it comes back from a failed submit."""
-    return 422 if request.method == "POST" else 200
 
 
 def _wants_json() -> bool:
@@ -217,18 +213,3 @@ def import_done_response(url: str):
     if htmx:
         return "", 200, {"HX-Redirect": url}
     return redirect(url, 303)
-
-
-def flash_outcome(action, done: str) -> bool:
-    """Run a service call that may refuse with a RuleError: flash the refusal, or ``done``."""
-    from flask import flash
-
-    from portal.kernel.errors import RuleError
-
-    try:
-        action()
-    except RuleError as exc:
-        flash(exc.message, "danger")
-        return False
-    flash(done, "success")
-    return True

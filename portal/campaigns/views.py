@@ -24,7 +24,7 @@ from portal.kernel.errors import RuleError
 from portal.pushes.views import prepare_push_form, start_push
 from portal.security import current_scope, roles_required
 from portal.targets.views import _reach
-from portal.web import form_status, flash_outcome
+from portal.kernel.forms import flag, flash_outcome, form_status, one_of
 
 bp = Blueprint("campaigns", __name__)
 PER_PAGE = 50
@@ -51,10 +51,8 @@ def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
 @roles_required(*roles.ADMINS)
 def list_campaigns():
     scope = current_scope()
-    state = request.args.get("state", "")
-    state = state if state in services.STATES else ""
-    kind = request.args.get("kind", "")
-    kind = kind if kind in RULE_FORMS else ""
+    state = one_of(request.args.get("state"), services.STATES)
+    kind = one_of(request.args.get("kind"), RULE_FORMS)
     q = request.args.get("q", "").strip()[:50]
     stmt = services.scoped_campaigns(scope, state=state, kind=kind, q=q)
     page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
@@ -127,8 +125,7 @@ def edit_campaign(campaign_id: int):
 def view_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
-    status = request.args.get("status", "")
-    status = status if status in services.STORE_STATUSES else ""
+    status = one_of(request.args.get("status"), services.STORE_STATUSES)
     q = request.args.get("q", "").strip()[:50]
     stmt = services.participants(scope, campaign, status=status, q=q)
     page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
@@ -190,7 +187,7 @@ def push_campaign(campaign_id: int):
 def stop_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
-    everywhere = request.form.get("all") == "1"
+    everywhere = flag(request.form, "all")
     ids = parse_ids(request.form.getlist("store_ids"))
     if not everywhere and not ids:
         flash(_("Choose the stores to stop it in."), "warning")

@@ -23,7 +23,7 @@ from portal.kernel.errors import RuleError
 from portal.pushes.views import prepare_push_form, start_push
 from portal.security import current_scope, roles_required
 from portal.targets.views import _reach
-from portal.web import form_status
+from portal.kernel.forms import flag, form_status, rule_error
 
 bp = Blueprint("catalog_store", __name__)
 PER_PAGE = 30
@@ -96,7 +96,7 @@ def save_listing(store_id: int, sku_id: int):
         try:
             shelf.save_listing(scope, store, good, price=form.price.data, stock=form.stock.data, actor=scope.user)
         except RuleError as exc:
-            getattr(form, exc.field).errors = list(getattr(form, exc.field).errors) + [exc.message]
+            rule_error(form, exc)
         else:
             if htmx:
                 return _row(store, shelf.good_or_none(store.id, sku_id))
@@ -117,7 +117,7 @@ def toggle_shelf(store_id: int, sku_id: int):
     scope = current_scope()
     store = get_store_or_404(scope, store_id)
     good = _good_or_404(store, sku_id)
-    on_shelf = request.form.get("on_shelf") == "1"
+    on_shelf = flag(request.form, "on_shelf")
     shelf.set_on_shelf(scope, store, good, on_shelf, actor=scope.user)
     if htmx:
         return _row(store, shelf.good_or_none(store.id, sku_id))
@@ -167,7 +167,7 @@ def _save_local(scope: Scope, store: Store, product: Product | None):
                                              category=form.category.data.strip(),
                                              description=form.description.data or "", skus=skus, actor=scope.user)
         except RuleError as exc:
-            form.name.errors = list(form.name.errors) + [exc.message]
+            rule_error(form, exc, at="name")
         else:
             flash(_("Saved your product “%(name)s”.", name=saved.name), "success")
             return redirect(url_for("catalog_store.my_goods"), 303)

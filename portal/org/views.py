@@ -16,19 +16,12 @@ from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
 from portal.kernel.errors import RuleError
 from portal.org.services import StoreFilter
-from portal.web import form_status, import_done_response, run_csv_import
+from portal.kernel.forms import form_status, rule_error
+from portal.web import import_done_response, run_csv_import
 from portal.security import current_scope, roles_required
 from portal.audit.services import query_entries
 
 bp = Blueprint("org", __name__)
-
-
-def _rule_error(form, exc: RuleError) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None:
-        target.errors = list(target.errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 def _node_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
@@ -59,7 +52,7 @@ def create_node():
             node = services.create_node(scope, parent, form.kind.data, form.code.data, form.name.data,
                                         actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("%(name)s was added.", name=node.name), "success")
             return redirect(url_for("org.tree"))
@@ -87,7 +80,7 @@ def edit_node(node_id: int):
             try:
                 moved = services.move_node(scope, node, new_parent, actor=scope.user)
             except RuleError as exc:
-                _rule_error(move, exc)
+                rule_error(move, exc)
             else:
                 flash(_("Moved under %(parent)s, with %(n)s stores.", parent=new_parent.name,
                         n=format_decimal(moved)), "success")
@@ -127,7 +120,7 @@ def create_store():
             store = services.create_store(scope, form.store_data(), node, services.parse_tags(form.tags.data),
                                           actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("Store %(name)s was created.", name=store.name), "success")
             return redirect(url_for("org.view_store", store_id=store.id))
@@ -169,7 +162,7 @@ def edit_store(store_id: int):
             changes = services.update_store(scope, store, form.store_data(), node,
                                             services.parse_tags(form.tags.data), actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("Saved.") if changes else _("Nothing changed."), "success")
             return redirect(url_for("org.view_store", store_id=store.id))
@@ -281,7 +274,7 @@ def create_user():
                                         store_code=form.store_code.data or "", password=form.password.data,
                                         actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("User %(name)s was created.", name=user.username), "success")
             return redirect(url_for("org.list_users"))
@@ -303,7 +296,7 @@ def edit_user(user_id: int):
                                  node_id=form.node_id.data, store_code=form.store_code.data or "",
                                  actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("org.list_users"))

@@ -15,7 +15,7 @@ from portal.pushes import services
 from portal.pushes.forms import PushForm
 from portal.pushes.models import OUTCOMES, Delivery, Push
 from portal.security import current_scope, roles_required
-from portal.web import flash_outcome
+from portal.kernel.forms import flash_outcome, one_of, rule_error
 from portal.targets import services as target_services
 from portal.targets.services import TargetSpec
 from portal.targets.views import fill_choices
@@ -53,7 +53,7 @@ def start_push(scope: Scope, form: PushForm, saved: dict[int, dict], kind: str, 
                                     target_id=target_id, target_label=str(target_label),
                                     scheduled_for=form.when())
     except RuleError as exc:
-        getattr(form, "scheduled_for" if exc.field == "scheduled_for" else "everything").errors.append(exc.message)
+        rule_error(form, exc, at="scheduled_for" if exc.field == "scheduled_for" else "everything")
         return None
 
 
@@ -71,8 +71,7 @@ def list_pushes():
 def view_push(push_id: int):
     scope = current_scope()
     push = get_push_or_404(scope, push_id)
-    outcome = request.args.get("outcome", "")
-    outcome = outcome if outcome in OUTCOMES else ""
+    outcome = one_of(request.args.get("outcome"), OUTCOMES)
     q = request.args.get("q", "").strip()[:50]
     # The viewer sees the deliveries of stores in its own scope only: a store that left the
     # subtree since (or that another part of the tree delivered to) is not listed, searched or counted.

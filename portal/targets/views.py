@@ -15,7 +15,7 @@ from portal.targets import services
 from portal.targets.forms import TargetFields, TargetForm
 from portal.targets.models import Target
 from portal.org.scope import Scope
-from portal.web import form_status
+from portal.kernel.forms import form_status, rule_error
 
 bp = Blueprint("targets", __name__)
 
@@ -58,8 +58,7 @@ def edit_target(target_id: int | None = None):
         try:
             target = services.save_target(scope, form.name.data, form.spec(), actor=scope.user, target=target)
         except RuleError as exc:
-            field = getattr(form, exc.field or "everything", form.everything)
-            field.errors = list(field.errors) + [exc.message]
+            rule_error(form, exc, default="everything")
         else:
             audit.record(scope.user, "target.save", "target", target.id, target.name, scope.path, target.spec)
             flash(_("Target “%(name)s” saved.", name=target.name), "success")
