@@ -155,11 +155,11 @@ def _xlsx_records(raw: bytes) -> Iterator[tuple[int, list[str]]]:
         raise unreadable from None
     try:
         sheet = book.worksheets[0]
-        for cells in sheet.iter_rows(max_col=MAX_XLSX_COLUMNS):
-            if not cells:
-                continue
-            number = getattr(cells[0], "row", None)
-            texts = [_cell_text(c.value) for c in cells]
+        # Values only (no cell objects: several times faster); read-only sheets fill the gaps
+        # between rows with empty ones from row 1 on, so counting gives each row's number.
+        for number, values in enumerate(sheet.iter_rows(max_col=MAX_XLSX_COLUMNS, values_only=True),
+                                        start=1):
+            texts = [_cell_text(v) for v in values]
             while texts and not texts[-1].strip():
                 texts.pop()
             yield number, texts
