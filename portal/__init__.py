@@ -29,9 +29,10 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from portal.kernel import ids
+    from portal.kernel import ids, money
     from portal.kernel.jsonbody import StrictJSONProvider
     ids.init_app(app)          # before any route is added: bounded <int:...> ids everywhere
+    money.init_app(app)        # |yuan and |yuan_text in templates
     app.json = StrictJSONProvider(app)     # request bodies: no NaN, no 100,000-deep nesting
     _init_extensions(app)
     _register_blueprints(app)

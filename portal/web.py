@@ -11,7 +11,6 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
-from portal.kernel.time import as_utc
 
 ERROR_TITLES = {
     400: _l("Bad request"),
@@ -93,11 +92,6 @@ def init_app(app: Flask) -> None:
     # module knows no domain.
 
 
-def form_status() -> int:
-    """The status of a page that shows a form: 422 when it comes back from a failed submit."""
-    return 422 if request.method == "POST" else 200
-
-
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz" or (
         request.accept_mimetypes.best == "application/json"
@@ -121,7 +115,7 @@ def _pct(value) -> int:
 def _dt(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return "—"
-    return format_datetime(as_utc(value), fmt)
+    return format_datetime(value, fmt)
 
 
 @dataclass(frozen=True)
@@ -197,18 +191,3 @@ def import_done_response(url: str):
     if htmx:
         return "", 200, {"HX-Redirect": url}
     return redirect(url, 303)
-
-
-def flash_outcome(action, done: str) -> bool:
-    """Run a service call that may refuse with a RuleError: flash the refusal, or ``done``."""
-    from flask import flash
-
-    from portal.kernel.errors import RuleError
-
-    try:
-        action()
-    except RuleError as exc:
-        flash(exc.message, "danger")
-        return False
-    flash(done, "success")
-    return True

@@ -1,12 +1,12 @@
 """Goods ride the push engine as assortments: one row per store, whatever the number of goods."""
 from __future__ import annotations
 
-from sqlalchemy import DateTime, and_, delete, exists, insert, literal, select
+from sqlalchemy import and_, delete, exists, insert, literal, select
 
 from portal.assortments.models import StoreAssortment
 from portal.extensions import db
 from portal.org.models import Store
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 
@@ -24,7 +24,7 @@ class AssortmentPush:
         db.session.execute(insert(StoreAssortment).from_select(
             ["store_id", "assortment_id", "push_id", "created_at"],
             select(Delivery.store_id, literal(push.payload_id), literal(push.id),
-                   literal(utcnow(), DateTime(timezone=True)))
+                   literal(utcnow(), UTCDateTime()))
             .where(rows, ~exists().where(StoreAssortment.store_id == Delivery.store_id,
                                          StoreAssortment.assortment_id == push.payload_id))))
 

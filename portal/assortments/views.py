@@ -18,7 +18,8 @@ from portal.org.scope import Scope
 from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
 from portal.targets import services as target_services
-from portal.web import NavEntry, form_status
+from portal.kernel.forms import form_status
+from portal.web import NavEntry
 
 bp = Blueprint("assortments", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.org.models import User
 from portal.org.services import hash_password
 from portal.auth.sessions import renew_session
-from portal.web import form_status
+from portal.kernel.forms import form_status
 
 bp = Blueprint("auth", __name__)
 

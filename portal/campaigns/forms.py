@@ -19,7 +19,7 @@ from portal.kernel.fields import MoneyField, QuantityField
 from portal.kernel.money import MAX_QUANTITY, format_yuan
 from portal.org.forms import options, strip
 from portal.org.scope import Scope
-from portal.kernel.time import as_utc, local_tz
+from portal.kernel.time import local_tz
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -34,7 +34,7 @@ def to_utc(local: datetime | None) -> datetime | None:
 def to_local(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return as_utc(value).astimezone(local_tz()).replace(tzinfo=None)
+    return value.astimezone(local_tz()).replace(tzinfo=None)
 
 
 def blank_ok(form, field):

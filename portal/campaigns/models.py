@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 
 KINDS = ("coupon", "flash_sale", "bargain", "group_buy", "distribution")
 # Stored states; "scheduled / running / ended" are derived from the clock for published ones.
@@ -25,17 +25,17 @@ class Campaign(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100))
     rules: Mapped[dict] = mapped_column(JSON)                  # validated by the kind's form
-    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(12), default=DRAFT)
     participation: Mapped[str] = mapped_column(String(12), default=MANDATORY)
-    join_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    join_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     budget: Mapped[int | None] = mapped_column(Integer)         # coupons: how many may be issued
     issued: Mapped[int] = mapped_column(Integer, default=0)
     path: Mapped[str] = mapped_column(String(255), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="window"),
@@ -54,7 +54,7 @@ class CampaignStore(db.Model):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True)
     status: Mapped[str] = mapped_column(String(12))
     push_id: Mapped[int | None] = mapped_column(ForeignKey("pushes.id", ondelete="SET NULL"), index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class CouponClaim(db.Model):
@@ -65,7 +65,7 @@ class CouponClaim(db.Model):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
     member: Mapped[str] = mapped_column(String(64))            # the member's union id
     code: Mapped[str] = mapped_column(String(24), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_coupon_claims_member", "campaign_id", "member"),)
 

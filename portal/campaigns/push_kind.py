@@ -1,12 +1,12 @@
 """Campaigns ride the push engine: the push invites each store (opt-in) or enrols it (mandatory)."""
 from __future__ import annotations
 
-from sqlalchemy import DateTime, and_, delete, exists, insert, literal, select
+from sqlalchemy import and_, delete, exists, insert, literal, select
 
 from portal.campaigns.models import JOINED, INVITED, MANDATORY, Campaign, CampaignStore
 from portal.extensions import db
 from portal.org.models import Store
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 
@@ -26,7 +26,7 @@ class CampaignPush:
         db.session.execute(insert(CampaignStore).from_select(
             ["campaign_id", "store_id", "status", "push_id", "updated_at"],
             select(literal(push.payload_id), Delivery.store_id, literal(status), literal(push.id),
-                   literal(utcnow(), DateTime(timezone=True)))
+                   literal(utcnow(), UTCDateTime()))
             .where(rows, ~exists().where(CampaignStore.store_id == Delivery.store_id,
                                          CampaignStore.campaign_id == push.payload_id))))
 

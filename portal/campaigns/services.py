@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Select, case, func, literal, select, update
+from sqlalchemy import Select, case, func, literal, select, update
 
 from portal.audit import services as audit
 from portal.campaigns.forms import money_keys, rule_errors
@@ -18,17 +18,16 @@ from portal.campaigns.models import (CANCELLED, DECLINED, DRAFT, INVITED, JOINED
 from portal.extensions import db
 from portal.kernel.money import yuan_text
 from portal.org.models import Store, User
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
-from portal.kernel.time import as_utc
 
 STATES = ("draft", "scheduled", "running", "ended", "cancelled")
 STORE_STATUSES = (INVITED, JOINED, DECLINED, STOPPED)
 
 
 def _now(now: datetime | None = None):
-    return literal(now or utcnow(), DateTime(timezone=True))
+    return literal(now or utcnow(), UTCDateTime())
 
 
 def state_expr(now: datetime | None = None):
@@ -44,9 +43,9 @@ def state_of(campaign: Campaign, now: datetime | None = None) -> str:
     if campaign.status != PUBLISHED:
         return campaign.status
     now = now or utcnow()
-    if as_utc(campaign.starts_at) > now:
+    if campaign.starts_at > now:
         return "scheduled"
-    return "ended" if as_utc(campaign.ends_at) <= now else "running"
+    return "ended" if campaign.ends_at <= now else "running"
 
 
 def scoped_campaigns(scope: Scope, *, state: str = "", kind: str = "", q: str = "") -> Select:
@@ -99,7 +98,7 @@ def publish_campaign(scope: Scope, campaign: Campaign, *, actor: User | None) ->
     prices still below their list prices): a draft saved before HQ changed a price is refused."""
     if campaign.status != DRAFT:
         raise RuleError(_("Only a draft can be published."))
-    errors = rule_errors(campaign.kind, campaign.rules, (as_utc(campaign.starts_at), as_utc(campaign.ends_at)),
+    errors = rule_errors(campaign.kind, campaign.rules, (campaign.starts_at, campaign.ends_at),
                          scope=scope)
     if errors:
         raise RuleError(_("The rules no longer hold; edit the draft: %(errors)s",
@@ -169,7 +168,7 @@ def can_decide(campaign: Campaign, part: CampaignStore, now: datetime | None = N
     now = now or utcnow()
     return (campaign.participation == OPT_IN and state_of(campaign, now) in ("scheduled", "running")
             and part.status in (INVITED, JOINED, DECLINED)
-            and campaign.join_deadline is not None and now < as_utc(campaign.join_deadline))
+            and campaign.join_deadline is not None and now < campaign.join_deadline)
 
 
 def decide(scope: Scope, campaign: Campaign, part: CampaignStore, join: bool, *, actor: User) -> None:
@@ -180,7 +179,7 @@ def decide(scope: Scope, campaign: Campaign, part: CampaignStore, join: bool, *,
         raise RuleError(_("HQ has stopped this campaign in your store."))
     if state_of(campaign) not in ("scheduled", "running"):
         raise RuleError(_("This campaign is over."))
-    if campaign.join_deadline is None or utcnow() >= as_utc(campaign.join_deadline):
+    if campaign.join_deadline is None or utcnow() >= campaign.join_deadline:
         raise RuleError(_("The join deadline has passed: HQ no longer takes answers for this campaign."))
     part.status, part.updated_at = (JOINED if join else DECLINED), utcnow()
     db.session.flush()
@@ -211,7 +210,7 @@ def rules_json(kind: str, rules: dict) -> dict:
 
 def campaign_json(c: Campaign) -> dict:
     return {"id": c.id, "kind": c.kind, "name": c.name, "rules": rules_json(c.kind, c.rules),
-            "starts_at": as_utc(c.starts_at).isoformat(), "ends_at": as_utc(c.ends_at).isoformat()}
+            "starts_at": c.starts_at.isoformat(), "ends_at": c.ends_at.isoformat()}
 
 
 def coupon_terms(rules: dict) -> dict:

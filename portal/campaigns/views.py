@@ -15,7 +15,8 @@ from portal.campaigns.labels import (KIND_ICONS, KIND_LABELS, PARTICIPATION_LABE
                                      STORE_STATUS_BADGES, STORE_STATUS_LABELS)
 from portal.campaigns.models import DRAFT, Campaign, CampaignStore
 from portal.extensions import csrf, db, htmx
-from portal.kernel.ids import parse_ids, parse_page
+from portal.kernel.ids import parse_ids
+from portal.kernel.paging import paginate
 from portal.kernel.jsonbody import BodyError, json_object
 from portal.kernel.text import whole
 from portal.org import roles
@@ -24,7 +25,8 @@ from portal.kernel.errors import RuleError
 from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
 from portal.targets import services as target_services
-from portal.web import NavEntry, flash_outcome, form_status
+from portal.kernel.forms import flag, flash_outcome, form_status, one_of
+from portal.web import NavEntry
 
 bp = Blueprint("campaigns", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
@@ -50,26 +52,18 @@ def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _page() -> int:
-    return parse_page(request.args.get("page"))
-
-
 # --------------------------------------------------------------------------- HQ and distributors
 
 @bp.route("/campaigns")
 @roles_required(*roles.ADMINS)
 def list_campaigns():
     scope = current_scope()
-    state = request.args.get("state", "")
-    state = state if state in services.STATES else ""
-    kind = request.args.get("kind", "")
-    kind = kind if kind in RULE_FORMS else ""
+    state = one_of(request.args.get("state"), services.STATES)
+    kind = one_of(request.args.get("kind"), RULE_FORMS)
     q = request.args.get("q", "").strip()[:50]
-    page = _page()
     stmt = services.scoped_campaigns(scope, state=state, kind=kind, q=q)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    ctx = dict(rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)), state=state, kind=kind, q=q)
+    page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
+    ctx = dict(rows=page.items, total=page.total, page=page.page, pages=page.pages, state=state, kind=kind, q=q)
     if htmx and htmx.target == "campaign-rows":
         return render_template("campaigns/_rows.html", **ctx)
     return render_template("campaigns/list.html", **ctx)
@@ -138,15 +132,12 @@ def edit_campaign(campaign_id: int):
 def view_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
-    status = request.args.get("status", "")
-    status = status if status in services.STORE_STATUSES else ""
+    status = one_of(request.args.get("status"), services.STORE_STATUSES)
     q = request.args.get("q", "").strip()[:50]
-    page = _page()
     stmt = services.participants(scope, campaign, status=status, q=q)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=rows, total=total, page=page,
-               pages=max(1, -(-total // PER_PAGE)), status=status, q=q,
+    page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
+    ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=page.items, total=page.total,
+               page=page.page, pages=page.pages, status=status, q=q,
                counts=services.participation_counts(scope, campaign),
                rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":
@@ -203,7 +194,7 @@ def push_campaign(campaign_id: int):
 def stop_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
-    everywhere = request.form.get("all") == "1"
+    everywhere = flag(request.form, "all")
     ids = parse_ids(request.form.getlist("store_ids"))
     if not everywhere and not ids:
         flash(_("Choose the stores to stop it in."), "warning")

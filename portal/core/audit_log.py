@@ -9,12 +9,11 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask import Blueprint, render_template, request
-from sqlalchemy import func, select
 
 from portal.audit.labels import ACTION_LABELS
 from portal.audit.services import query_entries
-from portal.extensions import db, htmx
-from portal.kernel.ids import parse_page
+from portal.extensions import htmx
+from portal.kernel.paging import paginate
 from portal.org import roles
 from portal.web import NavEntry
 from portal.org.access import current_scope, roles_required
@@ -48,10 +47,8 @@ def list_entries():
         date_to=_date(args.get("to", "")),
     )
     stmt = query_entries(scope, **filters)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page = parse_page(args.get("page"))
-    entries = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    ctx = dict(entries=entries, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+    page = paginate(stmt, args.get("page"), PER_PAGE)
+    ctx = dict(entries=page.items, total=page.total, page=page.page, pages=page.pages,
                filters=filters, labels=ACTION_LABELS,
                query={k: v for k, v in args.items() if k != "page" and v})
     if htmx and htmx.target == "audit-rows":

@@ -5,14 +5,14 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
 
 from portal.audit import services as audit
 from portal.decoration.blocks import BLOCK_TYPES, validate_block_data
 from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
 from portal.extensions import db
 from portal.org.models import Store, User
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
 from portal.pushes.models import Delivery, Push
@@ -234,7 +234,7 @@ class TemplatePush:
         db.session.execute(insert(StorePage).from_select(
             ["store_id", "version_id", "push_id", "updated_at"],
             select(Delivery.store_id, literal(push.payload_id), literal(push.id),
-                   literal(now, DateTime(timezone=True)))
+                   literal(now, UTCDateTime()))
             .where(rows, ~exists().where(StorePage.store_id == Delivery.store_id))))
 
     def still_has(self, push: Push):

@@ -24,7 +24,8 @@ from portal.kernel.errors import RuleError
 from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
 from portal.targets import services as target_services
-from portal.web import NavEntry, form_status
+from portal.kernel.forms import flag, form_status, rule_error
+from portal.web import NavEntry
 
 bp = Blueprint("decoration", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
@@ -227,7 +228,7 @@ def lock_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
     block = _draft_block_or_404(template, key)
-    locked = request.form.get("locked") == "1"
+    locked = flag(request.form, "locked")
     services.set_locked(scope, template, key, locked, actor=scope.user)
     label = BLOCK_LABELS[block["type"]]
     flash(_("%(block)s is locked: stores show HQ's content.", block=label) if locked else
@@ -260,7 +261,7 @@ def publish(template_id: int):
                 raise RuleError(_("Nothing changed since v%(n)s: push that version instead.", n=latest.number))
             version = services.publish(scope, template, form.note.data or "", actor=scope.user)
         except RuleError as exc:
-            form.note.errors = list(form.note.errors) + [exc.message]
+            rule_error(form, exc, at="note")
         else:
             flash(_("Published v%(n)s. It reaches no store until you push it.", n=version.number), "success")
             return _back_to_editor(template)

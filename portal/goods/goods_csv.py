@@ -1,7 +1,7 @@
 """CSV import of the goods catalog: one row per SKU, all-or-nothing like the store import.
 
-The file is read by the store import's ``decode``/``parse`` (UTF-8 with or without BOM, GBK,
-Chinese or English headers, line numbers kept). Every row is checked with the product form's
+The file is read by ``portal.kernel.tabular.read_table`` (CSV in UTF-8 with or without BOM or
+GBK, or .xlsx; Chinese or English headers; line numbers kept). Every row is checked with the product form's
 SKU rules before anything is written. Products are matched by code, SKUs by SKU code:
 re-importing a file updates what changed and creates no duplicates. SKUs of a product that the
 file does not mention are kept. A blank floor or ceiling is the list price; a changed price
@@ -24,9 +24,9 @@ from portal.goods import services
 from portal.goods.forms import CODE_RE, SkuRowForm, commission_bp, commission_pct
 from portal.goods.models import Product, Sku
 from portal.extensions import db
+from portal.kernel.tabular import ImportResult, RowError, TableError, read_table
 from portal.org.models import User
 from portal.org.scope import Scope
-from portal.org.store_csv import ImportResult, RowError, parse
 
 COLUMNS = (
     ("product_code", "product_code", "商品编码"),
@@ -53,15 +53,11 @@ class _Field:
 def import_catalog(scope: Scope, raw: bytes, *, actor: User, filename: str = "") -> ImportResult:
     result = ImportResult()
     try:
-        labels, rows, result.errors = parse(raw, COLUMNS, REQUIRED)
-    except ValueError as exc:
+        labels, rows, result.errors = read_table(raw, COLUMNS, REQUIRED, max_rows=current_app.config["IMPORT_MAX_ROWS"])
+    except TableError as exc:
         result.errors.append(RowError(0, "", str(exc)))
         return result
     if any(e.line <= 1 for e in result.errors):
-        return result
-    limit = current_app.config["IMPORT_MAX_ROWS"]
-    if len(rows) > limit:
-        result.errors.append(RowError(0, "", _("At most %(n)s rows per file.", n=limit)))
         return result
     if not rows and not result.errors:
         result.errors.append(RowError(0, "", _("The file has no SKU rows.")))

@@ -25,12 +25,12 @@ from portal.audit import services as audit
 from portal.goods.models import Product, ProductImage, Sku
 from portal.extensions import db
 from portal.kernel.ids import parse_page
+from portal.kernel.paging import Page, paginate
 from portal.kernel.money import format_yuan, parse_yuan, yuan_text  # noqa: F401  (one implementation)
 from portal.kernel.text import whole
 from portal.org.models import Store, User
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
-from portal.org.services import Page
 
 PER_PAGE = 50
 
@@ -140,14 +140,12 @@ def filtered_products(scope: Scope, flt: ProductFilter):
 
 def list_products(scope: Scope, flt: ProductFilter, per_page: int = PER_PAGE) -> Page:
     ids = filtered_products(scope, flt).with_only_columns(Product.id)
-    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(flt.page, pages)
-    page_ids = list(db.session.scalars(ids.order_by(Product.code).limit(per_page).offset((page - 1) * per_page)))
+    page = paginate(ids.order_by(Product.code), flt.page, per_page, clamp=True)
     found = {p.id: p for p in db.session.scalars(
-        select(Product).where(Product.id.in_(page_ids))
+        select(Product).where(Product.id.in_(page.items))
         .options(selectinload(Product.skus), selectinload(Product.images)))}
-    return Page(items=[found[i] for i in page_ids], total=total, page=page, per_page=per_page)
+    page.items = [found[i] for i in page.items]
+    return page
 
 
 def categories(scope: Scope) -> list[str]:

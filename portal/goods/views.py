@@ -21,18 +21,14 @@ from portal.extensions import db, htmx
 from portal.org import roles
 from portal.kernel.errors import RuleError
 from portal.org.access import current_scope, roles_required
-from portal.web import NavEntry, form_status, import_done_response, run_csv_import
+from portal.kernel.forms import flag, form_status, rule_error
+from portal.web import NavEntry, import_done_response, run_csv_import
 
 bp = Blueprint("goods", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
 NAV = (
     NavEntry("goods.list_products", _l("Goods library"), "tag", roles.ADMINS, order=80),
 )
-
-
-@bp.app_template_filter("yuan")
-def _yuan(fen):
-    return services.format_yuan(fen)
 
 
 def _product_or_404(product_id: int) -> Product:
@@ -47,14 +43,6 @@ def _editable_or_403(product_id: int) -> Product:
     if not services.can_edit(current_scope(), product):
         abort(403)
     return product
-
-
-def _rule_error(form, exc: RuleError) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None:
-        target.errors = list(target.errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 # --------------------------------------------------------------------------- list
@@ -108,7 +96,7 @@ def create_product():
             product = services.create_product(scope, form.product_data(), [e.form.sku_data() for e in form.sku_rows()],
                                               actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("Product %(name)s was added.", name=product.name), "success")
             return redirect(url_for("goods.edit_product", product_id=product.id))
@@ -144,7 +132,7 @@ def edit_product(product_id: int):
         try:
             counts = services.update_product(scope, product, form.product_data(), skus, actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         except IntegrityError:
             db.session.rollback()
             form.form_errors.append(_("Someone else changed these codes just now. Please try again."))
@@ -162,7 +150,7 @@ def edit_product(product_id: int):
 def archive_product(product_id: int):
     scope = current_scope()
     product = _editable_or_403(product_id)
-    archived = request.form.get("archived", "1") == "1"
+    archived = flag(request.form, "archived", default=True)
     services.set_archived(scope, product, archived, actor=scope.user)
     flash(_("%(name)s was archived.", name=product.name) if archived
           else _("%(name)s is back in the goods library.", name=product.name), "success")

@@ -1,8 +1,11 @@
 """Money and quantities: one representation, one ceiling, for every form, import and API.
 
-Money is stored and computed as integer fen (1/100 yuan). Text typed by people or sent by
-mini-programs becomes fen only through ``parse_yuan``, which refuses what is not an amount
+Money is stored and computed as integer fen (1/100 yuan): ``Fen``. Text typed by people or sent
+by mini-programs becomes fen only through ``parse_yuan``, which refuses what is not an amount
 (``NaN``, ``Infinity``, ``1e17``, three decimals, negatives) with a message for the field.
+Fen leaves the portal in two shapes only: ``yuan_text`` (plain "1234.50", for a form's initial
+value, a CSV cell or the API) and ``format_yuan`` (Babel's CNY currency format in the reader's
+locale: "¥1,234.50" in Chinese, "CN¥1,234.50" in English), which templates reach as ``|yuan``.
 """
 from __future__ import annotations
 
@@ -10,8 +13,14 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from flask_babel import format_decimal
+from typing import TypeAlias
+
+from flask_babel import format_currency
 from flask_babel import lazy_gettext as _l
+
+#: An amount of money in fen (1/100 yuan): every price, floor, ceiling and ``*_fen`` parameter.
+Fen: TypeAlias = int
+CURRENCY = "CNY"
 
 #: The largest amount anything in the portal may hold: ¥10,000,000.00 (fits a 32-bit column).
 MAX_FEN = 1_000_000_000
@@ -83,13 +92,19 @@ def parse_quantity(text, *, max_value: int = MAX_QUANTITY) -> int:
     return value
 
 
-def yuan_text(fen: int | None) -> str:
-    """Fen as plain yuan for a form field or CSV cell: 1250 → "12.50"."""
+def yuan_text(fen: Fen | None) -> str:
+    """Fen as plain yuan for a form field, CSV cell or API value: 1250 → "12.50"."""
     return "" if fen is None else f"{Decimal(fen) / 100:.2f}"
 
 
-def format_yuan(fen: int | None) -> str:
-    """¥ and two decimals, grouped for the locale: 123456 → "¥1,234.56"."""
+def format_yuan(fen: Fen | None) -> str:
+    """Fen for people to read, in the request's locale: 123456 → "¥1,234.56" (zh), "CN¥1,234.56" (en)."""
     if fen is None:
         return "—"
-    return "¥" + format_decimal(Decimal(fen) / 100, format="#,##0.00")
+    return format_currency(Decimal(fen) / 100, CURRENCY)
+
+
+def init_app(app) -> None:
+    """Templates format money with ``|yuan`` (for reading) and ``|yuan_text`` (an input's value)."""
+    app.jinja_env.filters["yuan"] = format_yuan
+    app.jinja_env.filters["yuan_text"] = yuan_text

@@ -1,14 +1,45 @@
-"""Time: every stored instant is UTC; days are cut in the portal's time zone."""
+"""Time: every stored instant is UTC; days are cut in the portal's time zone.
+
+``UTCDateTime`` is the column type of every instant the portal stores: it writes aware
+datetimes as UTC and refuses naive ones (a naive value is a wall-clock time in an unknown zone:
+a bug, not data), and it reads back aware UTC datetimes on every backend — SQLite, which keeps
+no zone, included — so no caller needs to patch a tzinfo in.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """``DateTime(timezone=True)`` that takes and gives aware UTC datetimes only."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UTCDateTime takes a datetime, not {type(value).__name__}.")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"Naive datetime {value.isoformat()}: give an aware one (utcnow(), or .astimezone()).")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 def local_tz() -> ZoneInfo:
@@ -22,8 +53,3 @@ def day_start_utc(day: date) -> datetime:
 
 def day_end_utc(day: date) -> datetime:
     return day_start_utc(day + timedelta(days=1))
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -7,9 +7,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as flask_wtf_translations
 from wtforms import Form, HiddenField, PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from portal.kernel.forms import options, strip  # noqa: F401  (campaigns, decoration import them from here)
 from portal.kernel.ids import coerce_id
 from portal.kernel.text import whole
 from portal.org import roles
@@ -33,15 +33,6 @@ ROLE_LABELS = {
     roles.STORE_OWNER: _l("Store owner"),
 }
 KIND_LABELS = {roles.HQ: _l("HQ"), roles.DISTRIBUTOR: _l("Distributor"), roles.REGION: _l("Region")}
-
-
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms select options."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def validate_tags(form, field):

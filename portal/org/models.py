@@ -10,12 +10,12 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, Table, text,
+    Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 from portal.org import roles
 
 
@@ -29,7 +29,7 @@ class OrgNode(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     path: Mapped[str] = mapped_column(String(255), index=True)
     depth: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     parent: Mapped[OrgNode | None] = relationship(remote_side=[id])
 
@@ -74,9 +74,9 @@ class Store(db.Model):
     appid: Mapped[str] = mapped_column(String(32), default="")
     owner_name: Mapped[str] = mapped_column(String(50), default="")
     owner_phone: Mapped[str] = mapped_column(String(20), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UTCDateTime(), default=utcnow, onupdate=utcnow
     )
 
     node: Mapped[OrgNode] = relationship()
@@ -108,8 +108,8 @@ class User(UserMixin, db.Model):
     # Bumped to end every session of the user (disable, password change).
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     locale: Mapped[str | None] = mapped_column(String(16))
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     node: Mapped[OrgNode | None] = relationship()
     store: Mapped[Store | None] = relationship()

@@ -1,7 +1,6 @@
 """Rules and queries of the org domain. Every function takes the acting scope first."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from portal.audit import services as audit
 from portal.extensions import db
 from portal.kernel.errors import RuleError
 from portal.kernel.ids import parse_id, parse_ids, parse_page
+from portal.kernel.paging import Page, paginate  # noqa: F401  (Page: what list_stores returns)
 from portal.org import paths, roles
 from portal.org.models import OrgNode, Store, Tag, User, store_tags
 from portal.kernel.time import utcnow
@@ -242,36 +242,20 @@ def filtered_stores(scope: Scope, flt: StoreFilter) -> Select:
     return stmt
 
 
-@dataclass
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
 def list_stores(scope: Scope, flt: StoreFilter, per_page: int | None = None) -> Page:
     per_page = per_page or current_app.config["STORES_PER_PAGE"]
     ids = filtered_stores(scope, flt).with_only_columns(Store.id)
-    total = db.session.scalar(select(func.count()).select_from(ids.subquery()))
-    pages = max(1, math.ceil(total / per_page))
-    page = min(flt.page, pages)
     col = SORTS[flt.sort]
     if flt.sort == "region":
         ids = ids.join(OrgNode, Store.node_id == OrgNode.id)
     # Sort and skip over ids, then load only the page's stores: ordering 10,000 ids costs a
     # fraction of ordering 10,000 whole stores joined to their node.
-    page_ids = list(db.session.scalars(
-        ids.order_by(col.desc() if flt.desc else col.asc(), Store.id)
-        .limit(per_page).offset((page - 1) * per_page)))
+    page = paginate(ids.order_by(col.desc() if flt.desc else col.asc(), Store.id), flt.page, per_page, clamp=True)
     stores = {s.id: s for s in db.session.scalars(
-        select(Store).where(Store.id.in_(page_ids))
+        select(Store).where(Store.id.in_(page.items))
         .options(joinedload(Store.node, innerjoin=True), selectinload(Store.tags)))}
-    return Page(items=[stores[i] for i in page_ids], total=total, page=page, per_page=per_page)
+    page.items = [stores[i] for i in page.items]
+    return page
 
 
 TAG_SPLIT = re.compile(r"[,，;；、\s]+")

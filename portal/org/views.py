@@ -17,7 +17,8 @@ from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
 from portal.kernel.errors import RuleError
 from portal.org.services import StoreFilter
-from portal.web import NavEntry, form_status, import_done_response, run_csv_import
+from portal.kernel.forms import form_status, rule_error
+from portal.web import NavEntry, import_done_response, run_csv_import
 from portal.org.access import current_scope, roles_required
 from portal.audit.services import query_entries
 
@@ -32,14 +33,6 @@ NAV = (
     NavEntry("org.list_users", _l("Users"), "users", roles.ADMINS, order=130,
              pages=frozenset({"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"})),
 )
-
-
-def _rule_error(form, exc: RuleError) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None:
-        target.errors = list(target.errors) + [exc.message]
-    else:
-        form.form_errors.append(exc.message)
 
 
 def _node_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
@@ -70,7 +63,7 @@ def create_node():
             node = services.create_node(scope, parent, form.kind.data, form.code.data, form.name.data,
                                         actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("%(name)s was added.", name=node.name), "success")
             return redirect(url_for("org.tree"))
@@ -98,7 +91,7 @@ def edit_node(node_id: int):
             try:
                 moved = services.move_node(scope, node, new_parent, actor=scope.user)
             except RuleError as exc:
-                _rule_error(move, exc)
+                rule_error(move, exc)
             else:
                 flash(_("Moved under %(parent)s, with %(n)s stores.", parent=new_parent.name,
                         n=format_decimal(moved)), "success")
@@ -138,7 +131,7 @@ def create_store():
             store = services.create_store(scope, form.store_data(), node, services.parse_tags(form.tags.data),
                                           actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("Store %(name)s was created.", name=store.name), "success")
             return redirect(url_for("org.view_store", store_id=store.id))
@@ -180,7 +173,7 @@ def edit_store(store_id: int):
             changes = services.update_store(scope, store, form.store_data(), node,
                                             services.parse_tags(form.tags.data), actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("Saved.") if changes else _("Nothing changed."), "success")
             return redirect(url_for("org.view_store", store_id=store.id))
@@ -292,7 +285,7 @@ def create_user():
                                         store_code=form.store_code.data or "", password=form.password.data,
                                         actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("User %(name)s was created.", name=user.username), "success")
             return redirect(url_for("org.list_users"))
@@ -314,7 +307,7 @@ def edit_user(user_id: int):
                                  node_id=form.node_id.data, store_code=form.store_code.data or "",
                                  actor=scope.user)
         except RuleError as exc:
-            _rule_error(form, exc)
+            rule_error(form, exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("org.list_users"))

@@ -11,6 +11,7 @@ from wtforms.validators import Optional
 
 from portal.extensions import db
 from portal.kernel.errors import RuleError
+from portal.kernel.forms import rule_error
 from portal.kernel.ids import coerce_id
 from portal.org.scope import Scope
 from portal.pushes import services
@@ -60,5 +61,5 @@ def start_push(scope: Scope, form: PushForm, saved: dict[int, dict], kind: str, 
                                     target_id=target_id, target_label=str(target_label),
                                     scheduled_for=form.when())
     except RuleError as exc:
-        getattr(form, "scheduled_for" if exc.field == "scheduled_for" else "everything").errors.append(exc.message)
+        rule_error(form, exc, at="scheduled_for" if exc.field == "scheduled_for" else "everything")
         return None

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 
 # Push states
 SCHEDULED, QUEUED, RUNNING, DONE, FAILED, ROLLING_BACK, ROLLED_BACK, CANCELLED = (
@@ -35,10 +35,10 @@ class Push(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), index=True)
-    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     total: Mapped[int] = mapped_column(Integer, default=0)
     delivered: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
@@ -51,12 +51,12 @@ class Push(db.Model):
     # The runner working on the push (a token) and when it last showed it is alive: a push
     # whose heartbeat is older than PUSH_STALL_SECONDS is taken over by the stall check.
     runner: Mapped[str | None] = mapped_column(String(32))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A rollback: who asked, when, and when it finished (the push's own finish time stays).
     rollback_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     rollback_by_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
-    rollback_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    rolled_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rollback_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Delivery(db.Model):
@@ -72,7 +72,7 @@ class Delivery(db.Model):
     # What the store had before this push (e.g. a template version id), for rollback.
     previous_id: Mapped[int | None] = mapped_column(Integer)
     previous_push_id: Mapped[int | None] = mapped_column(Integer)
-    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("push_id", "store_id", name="uq_push_deliveries_store"),

@@ -39,7 +39,6 @@ from portal.pushes.models import (ALREADY, CANCELLED, CHANGED_SINCE, CLOSED, DEL
                                   MOVING, OUT_OF_SCOPE, PENDING, QUEUED, REVERTED, ROLLED_BACK,
                                   ROLLING_BACK, RUNNING, SCHEDULED, SKIPPED, Delivery, Push)
 from portal.targets.services import TargetSpec, selection
-from portal.kernel.time import as_utc
 
 SUSPENDED = "store_suspended"
 # Rows being handed back inside a rollback batch's transaction, never committed: so the kind
@@ -110,7 +109,7 @@ def create_push(scope: Scope, kind: str, payload_id: int, label: str, spec: Targ
                 scheduled_for: datetime | None = None) -> Push:
     if spec.is_empty:
         raise RuleError(_("Choose at least one region, tag or store."), "target")
-    if scheduled_for is not None and as_utc(scheduled_for) <= utcnow():
+    if scheduled_for is not None and scheduled_for <= utcnow():
         raise RuleError(_("The scheduled time must be in the future."), "scheduled_for")
     push = Push(kind=kind, payload_id=payload_id, label=label[:200], target_spec=spec.to_dict(),
                 target_id=target_id, target_label=target_label[:200], path=scope.path,
@@ -436,7 +435,7 @@ def resume_stalled() -> int:
 
 def is_stalled(push: Push) -> bool:
     """The push page's "stalled, resuming": its runner has not shown it is alive for too long."""
-    return push.state in MOVING and (push.heartbeat_at is None or as_utc(push.heartbeat_at) < _stale_before())
+    return push.state in MOVING and (push.heartbeat_at is None or push.heartbeat_at < _stale_before())
 
 
 def cancel_scheduled(scope: Scope, push: Push, *, actor: User) -> None:

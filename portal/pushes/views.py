@@ -7,14 +7,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db, htmx
-from portal.kernel.ids import parse_page
+from portal.kernel.paging import paginate
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope
 from portal.pushes import services
 from portal.pushes.models import OUTCOMES, Delivery, Push
 from portal.org.access import current_scope, roles_required
-from portal.web import NavEntry, flash_outcome
+from portal.kernel.forms import flash_outcome, one_of
+from portal.web import NavEntry
 from portal.targets.services import TargetSpec
 
 bp = Blueprint("pushes", __name__)
@@ -36,12 +37,9 @@ def get_push_or_404(scope: Scope, push_id: int) -> Push:
 @roles_required(*roles.ADMINS)
 def list_pushes():
     scope = current_scope()
-    page = parse_page(request.args.get("page"))
-    stmt = services.scoped_pushes(scope)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return render_template("pushes/list.html", pushes=items, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)))
+    page = paginate(services.scoped_pushes(scope), request.args.get("page"), PER_PAGE)
+    return render_template("pushes/list.html", pushes=page.items, total=page.total, page=page.page,
+                           pages=page.pages)
 
 
 @bp.route("/pushes/<int:push_id>")
@@ -49,10 +47,8 @@ def list_pushes():
 def view_push(push_id: int):
     scope = current_scope()
     push = get_push_or_404(scope, push_id)
-    outcome = request.args.get("outcome", "")
-    outcome = outcome if outcome in OUTCOMES else ""
+    outcome = one_of(request.args.get("outcome"), OUTCOMES)
     q = request.args.get("q", "").strip()[:50]
-    page = parse_page(request.args.get("page"))
     # The viewer sees the deliveries of stores in its own scope only: a store that left the
     # subtree since (or that another part of the tree delivered to) is not listed, searched or counted.
     stmt = (select(Delivery, Store).join(Store, Store.id == Delivery.store_id)
@@ -61,13 +57,12 @@ def view_push(push_id: int):
         stmt = stmt.where(Delivery.outcome == outcome)
     if q:
         stmt = stmt.where((Store.code.ilike(f"%{q}%")) | (Store.name.like(f"%{q}%")))
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
     reasons = db.session.execute(
         select(Delivery.reason, func.count()).join(Store, Store.id == Delivery.store_id)
         .where(Delivery.push_id == push.id, Delivery.reason != "", scope.stores())
         .group_by(Delivery.reason).order_by(func.count().desc())).all()
-    ctx = dict(push=push, rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)), reasons=reasons,
+    ctx = dict(push=push, rows=page.items, total=page.total, page=page.page, pages=page.pages, reasons=reasons,
                outcome=outcome, q=q, progress=services.progress(push), stalled=services.is_stalled(push),
                spec=TargetSpec.from_dict(push.target_spec))
     if htmx and htmx.target == "delivery-rows":

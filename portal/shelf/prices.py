@@ -4,13 +4,13 @@ SKU whatever the number of stores."""
 from __future__ import annotations
 
 
-from sqlalchemy import JSON, DateTime, String, and_, case, false, func, insert, literal, or_, select, union, update
+from sqlalchemy import JSON, String, and_, case, false, func, insert, literal, or_, select, union, update
 
 from portal.assortments.models import AssortmentItem, StoreAssortment
 from portal.extensions import db
 from portal.goods.models import Product, Sku
 from portal.goods.services import SkuData, price_change_asked, sku_repriced
-from portal.kernel.time import utcnow
+from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.models import Store
 from portal.shelf import notices
 from portal.shelf.models import Listing, StoreNotice
@@ -80,7 +80,7 @@ def clamp_listings(product: Product, sku: Sku, *, old_list_price: int | None = N
     result = db.session.execute(insert(StoreNotice).from_select(
         ["store_id", "kind", "code", "params", "details", "created_at"],
         select(moves.c.store_id, kind, moves.c.code, literal(params, JSON), literal(details, JSON),
-               literal(utcnow(), DateTime(timezone=True)))))
+               literal(utcnow(), UTCDateTime()))))
     if not result.rowcount:
         return 0
     outside = and_(Listing.sku_id == sku.id, Listing.price.is_not(None), or_(Listing.price < lo, Listing.price > hi))

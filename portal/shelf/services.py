@@ -19,7 +19,8 @@ from portal.assortments.models import AssortmentItem, StoreAssortment
 from portal.goods.models import Product, ProductImage, Sku
 from portal.shelf.models import Listing, StoreNotice
 from portal.extensions import db
-from portal.kernel.money import MAX_FEN, yuan_text
+from portal.kernel.money import MAX_FEN, format_yuan, yuan_text
+from portal.kernel.paging import page_count
 from portal.org.models import Store, User
 from portal.kernel.time import utcnow
 from portal.org.scope import Scope
@@ -94,7 +95,7 @@ class GoodsPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
 
 def goods_page(store_id: int, *, page: int = 1, per_page: int = 50, category: str = "", q: str = "",
@@ -177,8 +178,8 @@ def save_listing(scope: Scope, store: Store, good: Good, *, price: int | None, s
     (None: not tracked) for one SKU. A local SKU's price is its own: it is written on the SKU
     itself (None leaves it as it is)."""
     if price is not None and not good.local and not good.floor <= price <= good.ceiling:
-        raise RuleError(_("The price must be between ¥%(lo)s and ¥%(hi)s.", lo=yuan(good.floor),
-                          hi=yuan(good.ceiling)), "price")
+        raise RuleError(_("The price must be between %(lo)s and %(hi)s.", lo=format_yuan(good.floor),
+                          hi=format_yuan(good.ceiling)), "price")
     if stock is not None and stock < 0:
         raise RuleError(_("Stock cannot be negative."), "stock")
     if good.local:

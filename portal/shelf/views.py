@@ -21,7 +21,8 @@ from portal.kernel.errors import RuleError
 from portal.org.access import current_scope, roles_required
 from portal.shelf import services as shelf
 from portal.shelf.forms import ListingForm, LocalProductForm
-from portal.web import NavEntry, form_status
+from portal.kernel.forms import flag, form_status, rule_error
+from portal.web import NavEntry
 
 bp = Blueprint("shelf", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
@@ -99,7 +100,7 @@ def save_listing(store_id: int, sku_id: int):
         try:
             shelf.save_listing(scope, store, good, price=form.price.data, stock=form.stock.data, actor=scope.user)
         except RuleError as exc:
-            getattr(form, exc.field).errors = list(getattr(form, exc.field).errors) + [exc.message]
+            rule_error(form, exc)
         else:
             if htmx:
                 return _row(store, shelf.good_or_none(store.id, sku_id))
@@ -120,7 +121,7 @@ def toggle_shelf(store_id: int, sku_id: int):
     scope = current_scope()
     store = get_store_or_404(scope, store_id)
     good = _good_or_404(store, sku_id)
-    on_shelf = request.form.get("on_shelf") == "1"
+    on_shelf = flag(request.form, "on_shelf")
     shelf.set_on_shelf(scope, store, good, on_shelf, actor=scope.user)
     if htmx:
         return _row(store, shelf.good_or_none(store.id, sku_id))
@@ -170,7 +171,7 @@ def _save_local(scope: Scope, store: Store, product: Product | None):
                                              category=form.category.data.strip(),
                                              description=form.description.data or "", skus=skus, actor=scope.user)
         except RuleError as exc:
-            form.name.errors = list(form.name.errors) + [exc.message]
+            rule_error(form, exc, at="name")
         else:
             flash(_("Saved your product “%(name)s”.", name=saved.name), "success")
             return redirect(url_for("shelf.my_goods"), 303)

@@ -15,7 +15,8 @@ from portal.targets import services
 from portal.targets.forms import TargetFields, TargetForm, fill_choices
 from portal.targets.models import Target
 from portal.org.scope import Scope
-from portal.web import NavEntry, form_status
+from portal.kernel.forms import form_status, rule_error
+from portal.web import NavEntry
 
 bp = Blueprint("targets", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
@@ -54,8 +55,7 @@ def edit_target(target_id: int | None = None):
         try:
             target = services.save_target(scope, form.name.data, form.spec(), actor=scope.user, target=target)
         except RuleError as exc:
-            field = getattr(form, exc.field or "everything", form.everything)
-            field.errors = list(field.errors) + [exc.message]
+            rule_error(form, exc, default="everything")
         else:
             flash(_("Target “%(name)s” saved.", name=target.name), "success")
             return redirect(url_for("targets.list_targets"))

@@ -81,13 +81,13 @@ PRICE_FIELDS = [("flash_sale", "price", "The flash-sale price"), ("bargain", "fl
 def test_a_sale_price_must_be_below_the_list_price(en, db, kind, field, what, price):
     r = _post(en("hq"), kind, **{field: price})
     assert r.status_code == 422
-    assert _error(r.get_data(as_text=True), field) == f"{what} must be below the list price ¥29.90 of SKU-1."
+    assert _error(r.get_data(as_text=True), field) == f"{what} must be below the list price CN¥29.90 of SKU-1."
     assert _count(db) == 0
 
 
 def test_a_flash_sale_price_must_be_below_every_skus_list_price(en, db):
     r = _post(en("east_admin"), "flash_sale", skus="SKU-1, EAST-1", price="25")
-    assert _error(r.get_data(as_text=True), "price") == ("The flash-sale price must be below the list price ¥20.00 "
+    assert _error(r.get_data(as_text=True), "price") == ("The flash-sale price must be below the list price CN¥20.00 "
                                                          "of EAST-1.")
     assert _post(en("east_admin"), "flash_sale", skus="SKU-1, EAST-1", price="19.99").status_code == 302
 
@@ -150,7 +150,7 @@ def test_money_is_stored_in_fen_and_shown_as_yuan(en, db):
     c = db.session.scalar(select(Campaign))
     assert c.rules["price_fen"] == 990 and isinstance(c.rules["price_fen"], int) and "price" not in c.rules
     page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert re.search(r'data-rule="price">\s*¥9.90', page)
+    assert re.search(r'data-rule="price">\s*CN¥9.90', page)
     assert 'value="9.90"' in client.get(f"/campaigns/{c.id}/edit").get_data(as_text=True)
     _post(client, "bargain", floor_price="1.5")
     _post(client, "coupon", amount="10", threshold="100.5")
@@ -190,7 +190,7 @@ def test_publishing_rechecks_the_rules_against_the_catalog(en, org, db):
     db.session.commit()
     client.post(f"/campaigns/{c.id}/publish")
     page = client.get(f"/campaigns/{c.id}").get_data(as_text=True)
-    assert "must be below the list price ¥15.00 of SKU-1" in page
+    assert "must be below the list price CN¥15.00 of SKU-1" in page
     db.session.expire_all()
     assert db.session.get(Campaign, c.id).status == "draft"
 

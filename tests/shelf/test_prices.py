@@ -201,12 +201,12 @@ def test_a_notice_reads_in_the_owners_language_not_hqs(client, org):
     _speaking(client, "en")
     html = client.get("/my/goods").get_data(as_text=True)
     notices = html[html.index('id="store-notices"'):html.index("</ul>", html.index('id="store-notices"'))]
-    assert "HQ changed the price range of 乌龙茶 to ¥8.00–¥13.00" in notices and "now ¥13.00" in notices
+    assert "HQ changed the price range of 乌龙茶 to CN¥8.00–CN¥13.00" in notices and "now CN¥13.00" in notices
     assert "总部" not in notices
     # The very notice owner1 read in Chinese reads in English for an English reader.
     sh1_notice = db.session.scalar(select(StoreNotice).where(StoreNotice.store_id == org.stores["sh1"].id))
     with client.application.test_request_context(headers={"Cookie": "lang=en"}):
-        assert sh1_notice.text.startswith("HQ changed the price of 乌龙茶 from ¥10.00 to ¥12.00")
+        assert sh1_notice.text.startswith("HQ changed the price of 乌龙茶 from CN¥10.00 to CN¥12.00")
     assert sh1_notice.message is None and sh1_notice.params["price_fen"] == 1200
 
 
