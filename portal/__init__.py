@@ -76,7 +76,6 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.api.views import bp as api_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.catalog.views import bp as catalog_bp
@@ -88,9 +87,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.pushes.views import bp as pushes_bp
     from portal.targets.views import bp as targets_bp
 
-    for bp in (core_bp, auth_bp, org_bp, audit_bp, api_bp, targets_bp, pushes_bp, decoration_bp,
+    for bp in (core_bp, auth_bp, org_bp, audit_bp, targets_bp, pushes_bp, decoration_bp,
                campaigns_bp, catalog_store_bp, catalog_bp):
         app.register_blueprint(bp)
+    from portal import api
+    api.init_app(app)          # every /api/v1 endpoint, its OpenAPI document, the keys' pages
 
 
 # Models must be imported for Alembic's autogenerate and for relationships to resolve.

@@ -163,7 +163,6 @@ def is_empty() -> bool:
 
 def wipe() -> None:
     from portal.audit.models import AuditEntry
-    from portal.api.models import StoreApiKey
     from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
     from portal.pushes.models import Delivery, Push
     from portal.targets.models import Target
@@ -172,7 +171,8 @@ def wipe() -> None:
     from portal.catalog.models import (Assortment, AssortmentItem, Listing, Product, ProductImage, Sku,
                                        StoreAssortment, StoreNotice)
 
-    for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
+    # A store's API keys go with the store (ON DELETE CASCADE).
+    for model in (BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
                   StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,
                   Delivery, Push, Target, TemplateVersion, Template):
         db.session.execute(delete(model))
