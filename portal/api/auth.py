@@ -3,8 +3,9 @@
 Every ``ApiBlueprint`` runs ``authenticate_request`` before its views (before the body is even
 parsed), so no endpoint can forget it; a view reads the result with ``current_store()``. It
 answers 401 for a missing, unknown or revoked key, 403 (``store_closed`` / ``store_suspended``)
-for a store that may not make this call, and 404 when the key's store is not the store the URL names (exactly as for a store
-that does not exist). No session, no CSRF: the key is the only credential.
+for a store that may not make this call, and 404 when the key's store is not the store the URL
+names (exactly as for a store that does not exist). No session, no CSRF: the key is the only
+credential.
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def store_for(code: str) -> Store:
 
 def authenticate_request() -> None:
     """Before every API view: the key's store, checked against the URL's ``<code>`` if it has one."""
+    if request.method == "OPTIONS":
+        return          # Flask's automatic OPTIONS answer (the allowed methods) needs no key, as before
     code = (request.view_args or {}).get("code")
     g.api_store = store_for(code) if code is not None else authenticated_store()
 

@@ -5,21 +5,25 @@ breaks its schema. Plus the one error shape, and the HTML portal's error pages u
 from __future__ import annotations
 
 import re
+import zlib
 
 import pytest
 import schemathesis
-from schemathesis.generation import GenerationMode
 from flask import abort
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from portal import create_app
 from portal.catalog.models import Assortment, AssortmentItem
-from portal.pushes import services as pushes
 from portal.org.scope import scope_for
+from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
 from tests import factories
 from tests.campaigns.helpers import key, make_campaign, push
@@ -43,8 +47,8 @@ def test_the_document_is_valid_openapi_3_and_lists_every_api_route(client):
     listed = {(path, method) for path, item in spec["paths"].items() for method in item if method != "parameters"}
     assert listed == _api_rules(client.application) and len(listed) == 4
     # One security scheme, the store's key, required everywhere.
-    assert spec["components"]["securitySchemes"]["storeKey"] == {
-        "type": "http", "scheme": "bearer", "description": spec["components"]["securitySchemes"]["storeKey"]["description"]}
+    scheme = spec["components"]["securitySchemes"]["storeKey"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer" and scheme["description"]
     assert spec["security"] == [{"storeKey": []}]
     for path, item in spec["paths"].items():
         for method, op in item.items():
@@ -177,26 +181,29 @@ def test_schemathesis_finds_no_5xx_and_no_response_off_its_schema(app, seeded):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 4
 
-    # Valid requests (40 an operation), then requests off the document (20: bad bodies, wrong
-    # types), all derandomized: the same ~240 calls on every run, a few seconds.
-    for operation, mode, examples in [(op, mode, n) for op in operations
-                                      for mode, n in ((GenerationMode.POSITIVE, 40), (GenerationMode.NEGATIVE, 20))]:
+    # Valid requests (30 an operation), then requests off the document (15: bad bodies, wrong
+    # types), all derandomized: the same ~180 calls on every run, 10-15 s on a quiet machine.
+    def run(operation, mode, examples):
         @settings(max_examples=examples, derandomize=True, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(mode))
-        def run(case):
+        def one(case):
             # Mostly the key's own store (so the calls get past the key to real data), now and
             # then the generated code; the claim mostly names the running coupon.
             params = case.path_parameters
-            if hash(params.get("code", "")) % 5:
+            if zlib.crc32(str(params.get("code", "")).encode()) % 5:
                 params["code"] = "SH001"
-            if "campaign_id" in params and params["campaign_id"] % 3:
+            if isinstance(params.get("campaign_id"), int) and params["campaign_id"] % 3:
                 params["campaign_id"] = coupon_id
             response = case.call(headers={"Authorization": f"Bearer {api_key}"})
             case.validate_response(response, checks=CHECKS)
             seen.setdefault((operation.label, mode), set()).add(response.status_code)
 
-        run()
+        one()
+
+    for operation in operations:
+        run(operation, GenerationMode.POSITIVE, 30)
+        run(operation, GenerationMode.NEGATIVE, 15)
 
     positive = {label: codes for (label, mode), codes in seen.items() if mode == GenerationMode.POSITIVE}
     assert len(positive) == 4 and all(200 in codes or 201 in codes for codes in positive.values()), seen
