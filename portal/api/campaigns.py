@@ -7,7 +7,7 @@ import marshmallow as ma
 from portal.api.auth import current_store
 from portal.api.conditional import conditional
 from portal.api.errors import ApiError
-from portal.api.schemas import ETAG_HEADER, IF_NONE_MATCH
+from portal.api.schemas import ETAG_HEADER
 from portal.api.spec import ApiBlueprint
 from portal.campaigns import services
 from portal.campaigns.models import Campaign
@@ -58,7 +58,6 @@ class CouponSchema(ma.Schema):
 
 
 @bp.route("/stores/<code>/campaigns", endpoint="list_campaigns")
-@bp.doc(parameters=[IF_NONE_MATCH])
 @bp.response(200, CampaignListSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, description="Not modified: the copy the mini-program holds is current.")
 def list_campaigns(code: str):

@@ -8,7 +8,7 @@ import marshmallow as ma
 
 from portal.api.auth import current_store
 from portal.api.conditional import conditional
-from portal.api.schemas import ETAG_HEADER, IF_NONE_MATCH, StoreRefSchema
+from portal.api.schemas import ETAG_HEADER, StoreRefSchema
 from portal.api.spec import ApiBlueprint
 from portal.catalog import shelf
 from portal.kernel.ids import MAX_PAGE, parse_page
@@ -67,7 +67,6 @@ class GoodsPageSchema(ma.Schema):
 
 @bp.route("/stores/<code>/goods", endpoint="list_goods")
 @bp.arguments(GoodsQuerySchema, location="query", as_kwargs=True)
-@bp.doc(parameters=[IF_NONE_MATCH])
 @bp.response(200, GoodsPageSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, description="Not modified: the copy the mini-program holds is current.")
 def list_goods(code: str, page: int, per_page: int, category: str):

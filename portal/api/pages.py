@@ -8,7 +8,7 @@ import marshmallow as ma
 
 from portal.api.auth import current_store
 from portal.api.conditional import conditional
-from portal.api.schemas import ETAG_HEADER, IF_NONE_MATCH, StoreRefSchema
+from portal.api.schemas import ETAG_HEADER, StoreRefSchema
 from portal.api.spec import ApiBlueprint
 from portal.decoration.services import effective_page, page_fingerprint
 
@@ -39,7 +39,6 @@ class PageSchema(ma.Schema):
 
 
 @bp.route("/stores/<code>/page", endpoint="store_page")
-@bp.doc(parameters=[IF_NONE_MATCH])
 @bp.response(200, PageSchema, headers=ETAG_HEADER)
 @bp.alt_response(304, description="Not modified: the copy the mini-program holds is current.")
 def store_page(code: str):

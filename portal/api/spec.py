@@ -12,10 +12,12 @@ Two adjustments keep it inside /api/v1:
 from __future__ import annotations
 
 import flask_smorest
+from apispec import BasePlugin
 from webargs.flaskparser import FlaskParser
 
 from portal.api.auth import SCHEME, SECURITY_SCHEME, authenticate_request
 from portal.api.errors import ApiError, ErrorSchema, field_error, handle_api_error
+from portal.api.schemas import IF_NONE_MATCH
 from portal.kernel.ids import MAX_ID, IdConverter
 from portal.kernel.jsonbody import BodyError, json_object
 
@@ -46,12 +48,22 @@ class ApiBlueprint(flask_smorest.Blueprint):
         self.before_request(authenticate_request)
 
 
+class ConditionalReads(BasePlugin):
+    """Every operation that documents a 304 takes ``If-None-Match``: documented once, here."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            if any(str(status) == "304" for status in operation.get("responses", {})):
+                operation.setdefault("parameters", []).append(dict(IF_NONE_MATCH))
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
     def __init__(self, app):
         super().__init__(spec_kwargs={"title": TITLE, "version": VERSION, "openapi_version": OPENAPI_VERSION,
-                                      "security": [{SCHEME: []}]})
+                                      "security": [{SCHEME: []}],
+                                      "extra_plugins": [ConditionalReads()]})
         self.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
         self.init_app(app)
         self.spec.components.security_scheme(SCHEME, SECURITY_SCHEME)

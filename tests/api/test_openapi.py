@@ -59,6 +59,8 @@ def test_the_document_is_valid_openapi_3_and_lists_every_api_route(client):
             assert op["responses"]["default"] == {"$ref": "#/components/responses/DEFAULT_ERROR"}, path
     error = spec["components"]["schemas"]["ErrorDetail"]
     assert set(error["properties"]) == {"code", "message", "field"} and error["properties"]["field"]["nullable"]
+    goods = spec["paths"]["/api/v1/stores/{code}/goods"]["get"]
+    assert [p["name"] for p in goods["parameters"]] == ["page", "per_page", "category", "If-None-Match"]
     claim = spec["paths"]["/api/v1/stores/{code}/coupons/{campaign_id}/claim"]["post"]
     assert claim["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Claim"}
 
@@ -75,6 +77,7 @@ def test_the_docs_page_renders_the_document_under_the_csp(client):
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert " style=" not in html and "<style" not in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert "Set-Cookie" not in r.headers              # a public page: no session is made for it
 
 
 # --------------------------------------------------------------------------- one error shape
