@@ -106,6 +106,9 @@ def test_every_api_error_has_the_one_shape(client, org, db):
            400, "invalid_json")
     _shape(client.post(claim_url, json={"member": 7}, headers=auth, csrf=False), 422, "invalid", "member")
     _shape(client.post(claim_url, json={}, headers=auth, csrf=False), 422, "invalid", "member")
+    # An id past PostgreSQL's INTEGER names no row: 404, never the 500 of an overflowing parameter.
+    _shape(client.post(f"/api/v1/stores/SH001/coupons/{2**31}/claim", json={"member": "m1"}, headers=auth,
+                       csrf=False), 404, "not_found")
     assert client.post(claim_url, json={"member": "m1"}, headers=auth, csrf=False).status_code == 201
     _shape(client.post(claim_url, json={"member": "m1"}, headers=auth, csrf=False), 409, "member_limit")
 
