@@ -69,6 +69,7 @@ class Api(flask_smorest.Api):
         self.spec.components.security_scheme(SCHEME, SECURITY_SCHEME)
 
     def _register_error_handlers(self):
+        # Not flask-smorest's app-wide HTTPException handler: the HTML pages keep their error pages.
         self._app.register_error_handler(ApiError, handle_api_error)
 
 
