@@ -81,7 +81,6 @@ def _tune_sqlite(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     """Every blueprint, in this order, with the navigation sections its module declares."""
     from portal import web
-    from portal.api import views as api
     from portal.assortments import views as assortments
     from portal.auth import views as auth
     from portal.campaigns import views as campaigns
@@ -93,10 +92,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
-    for module in (core, auth, org, audit_log, api, targets, pushes, decoration, campaigns, shelf, assortments,
-                   goods):
+    for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
+    from portal import api
+    api.init_app(app)          # every /api/v1 endpoint, its OpenAPI document, the keys' pages
 
 
 def _template_globals(app: Flask) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
+from portal.kernel.jsonerrors import json_error
 
 ERROR_TITLES = {
     400: _l("Bad request"),
@@ -74,7 +75,9 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         code = exc.code or 500
         if _wants_json():
-            return jsonify(error={"code": code, "message": exc.description}), code
+            # The one JSON error shape (string codes), the mini-program API's included.
+            headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+            return json_error(code, exc.description or exc.name, headers=headers)
         return render_template("errors.html", code=code, title=ERROR_TITLES.get(code, exc.name),
                                description=exc.description if code not in (403, 404) else ""), code
 

@@ -198,6 +198,20 @@ def running_in_store(store_id: int, now: datetime | None = None) -> list[Campaig
         .order_by(Campaign.ends_at, Campaign.id)))
 
 
+def running_version(store_id: int) -> tuple:
+    """A cheap version of ``running_in_store``, for the campaigns API's ETag: one query of
+    aggregates over the same rows (which campaigns run here now, and their latest change: name,
+    rules and schedule move ``campaigns.updated_at``), no rules read. Time is in the filter, so a
+    campaign that starts or ends moves it with no write at all."""
+    t = _now()
+    row = db.session.execute(
+        select(func.count(), func.sum(Campaign.id), func.max(Campaign.updated_at), func.max(CampaignStore.updated_at))
+        .select_from(Campaign).join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
+        .where(CampaignStore.store_id == store_id, CampaignStore.status == JOINED, Campaign.status == PUBLISHED,
+               Campaign.starts_at <= t, Campaign.ends_at > t)).one()
+    return tuple(row)
+
+
 def rules_json(kind: str, rules: dict) -> dict:
     """Rules for the mini-program: every amount both in fen (``price_fen``) and as yuan text
     (``price``: "9.90"), as the goods API gives prices."""

@@ -1,24 +1,20 @@
 """Campaigns: HQ and distributors build, publish, push and stop them; store owners join or decline
-from their phone; the mini-program lists what its store runs and claims coupons."""
+from their phone (the mini-program reads them and claims coupons through portal.api.campaigns)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from portal.api import services as api_services
-from portal.api.views import _bearer, _unauthorized
 from portal.campaigns import services
 from portal.campaigns.forms import RULE_FORMS, CampaignForm, rules_data, rules_form, to_local, to_utc
 from portal.campaigns.labels import (KIND_ICONS, KIND_LABELS, PARTICIPATION_LABELS, STATE_BADGES, STATE_LABELS,
                                      STORE_STATUS_BADGES, STORE_STATUS_LABELS)
 from portal.campaigns.models import DRAFT, Campaign, CampaignStore
-from portal.extensions import csrf, db, htmx
+from portal.extensions import db, htmx
 from portal.kernel.ids import parse_ids
 from portal.kernel.paging import paginate
-from portal.kernel.jsonbody import BodyError, json_object
-from portal.kernel.text import whole
 from portal.org import roles
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
@@ -35,7 +31,6 @@ NAV = (
     NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS, order=100),
 )
 PER_PAGE = 50
-MEMBER = whole(r"[A-Za-z0-9_-]{1,64}")
 
 
 @bp.context_processor
@@ -250,56 +245,3 @@ def join_campaign(campaign_id: int):
 @roles_required(roles.STORE_OWNER)
 def decline_campaign(campaign_id: int):
     return _decide(campaign_id, False)
-
-
-# --------------------------------------------------------------------------- the mini-program API
-
-def _api_store(code: str):
-    token = _bearer()
-    if token is None:
-        return None, _unauthorized("Send the store's API key as 'Authorization: Bearer <key>'.")
-    store = api_services.authenticate(token)
-    if store is None:
-        return None, _unauthorized("The API key is not valid or has been revoked.")
-    if store.code != code:
-        abort(404)
-    return store, None
-
-
-def _api_error(status: int, code: str, message: str, field: str | None = None):
-    error = {"code": code, "message": message, "field": field}
-    return jsonify(error=error), status
-
-
-@bp.route("/api/v1/stores/<code>/campaigns")
-@csrf.exempt
-def api_store_campaigns(code: str):
-    store, refused = _api_store(code)
-    if refused is not None:
-        return refused
-    response = jsonify(campaigns=[services.campaign_json(c) for c in services.running_in_store(store.id)])
-    response.cache_control.no_cache = True
-    response.vary.add("Authorization")
-    return response
-
-
-@bp.route("/api/v1/stores/<code>/coupons/<int:campaign_id>/claim", methods=["POST"])
-@csrf.exempt
-def api_claim_coupon(code: str, campaign_id: int):
-    store, refused = _api_store(code)
-    if refused is not None:
-        return refused
-    try:
-        body = json_object(request)
-    except BodyError as exc:
-        return _api_error(400, "invalid_json", str(exc))
-    member = body.get("member")
-    if not isinstance(member, str) or not MEMBER.match(member):
-        return _api_error(422, "invalid", "member: the member's union id (letters, digits, '-', '_'; at most 64).",
-                          "member")
-    try:
-        claim = services.claim_coupon(store, campaign_id, member)
-    except services.ClaimRefused as exc:
-        return _api_error(409, exc.code, exc.message)
-    return jsonify(code=claim.code, campaign_id=campaign_id, member=member,
-                   coupon=services.coupon_terms(db.session.get(Campaign, campaign_id).rules)), 201

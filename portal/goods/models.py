@@ -49,6 +49,8 @@ class Sku(db.Model):
     list_price: Mapped[int] = mapped_column(Integer)
     price_floor: Mapped[int] = mapped_column(Integer)
     price_ceiling: Mapped[int] = mapped_column(Integer)
+    # Moves on every change of the row: part of the goods API's cheap version (shelf.goods_version).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="skus")
 

@@ -1,9 +1,9 @@
 """Ids as they arrive in URLs, query strings and forms.
 
-Every id column is a signed 64-bit integer, so anything outside ``1 .. MAX_ID`` names no row: a
-URL with such an id is a 404, a query parameter or form value with one is ignored. Parsing here
-(rather than ``int()`` at each call site) keeps a 20-digit id from reaching the database, where
-it would overflow the bound parameter and answer 500.
+Every id column is an INTEGER (32-bit signed on PostgreSQL), so anything outside ``1 .. MAX_ID``
+names no row: a URL with such an id is a 404, a query parameter or form value with one is
+ignored. Parsing here (rather than ``int()`` at each call site) keeps a 20-digit id from reaching
+the database, where it would overflow the bound parameter and answer 500.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1     # a larger one, bound as ::INTEGER on PostgreSQL, was a 500 (found by schemathesis)
 # Paging past this is paging past any table we will ever have; it also keeps OFFSET in range.
 MAX_PAGE = 100_000
 

@@ -1,19 +1,15 @@
 """Goods on the store side (a store owner's shelf, its own local goods, staff's read-only view of a
-store's goods) and the mini-program goods API."""
+store's goods); the mini-program goods API is portal.api.goods."""
 from __future__ import annotations
 
-import hashlib
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.api import services as api_services
-from portal.api.views import _bearer, _unauthorized
-from portal.extensions import csrf, db, htmx
+from portal.extensions import db, htmx
 from portal.goods.models import Product
 from portal.kernel.ids import parse_page
-from portal.kernel.money import yuan_text
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope, get_store_or_404
@@ -31,8 +27,6 @@ NAV = (
              pages=frozenset({"shelf.my_goods", "shelf.create_local_product", "shelf.edit_local_product"})),
 )
 PER_PAGE = 30
-API_PER_PAGE, API_MAX_PER_PAGE = 50, 200
-GOODS_FORMAT = "goods-v1"
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -198,43 +192,3 @@ def edit_local_product(store_id: int, product_id: int):
     return _save_local(scope, store, product)
 
 
-# --------------------------------------------------------------------------- the mini-program API
-
-@bp.route("/api/v1/stores/<code>/goods")
-@csrf.exempt
-def api_goods(code: str):
-    token = _bearer()
-    if token is None:
-        return _unauthorized("Send the store's API key as 'Authorization: Bearer <key>'.")
-    store = api_services.authenticate(token)
-    if store is None:
-        return _unauthorized("The API key is not valid or has been revoked.")
-    if store.code != code:
-        abort(404)      # another store's code: the same answer as a store that does not exist
-    page = _int_arg("page", 1)
-    per_page = min(API_MAX_PER_PAGE, max(1, _int_arg("per_page", API_PER_PAGE)))
-    category = request.args.get("category", "").strip()[:50]
-    result = shelf.goods_page(store.id, page=page, per_page=per_page, category=category, shelf="on",
-                              with_thumbs=True)
-    body = {
-        "store": {"code": store.code, "name": store.name},
-        "page": result.page, "per_page": result.per_page, "total": result.total, "pages": result.pages,
-        "category": category or None,
-        "goods": [{
-            "sku": g.sku_code, "product": g.product_code, "name": g.name, "category": g.category,
-            "spec": g.spec or {}, "local": g.local,
-            "price": yuan_text(g.price), "price_fen": g.price,
-            "list_price": yuan_text(g.list_price), "list_price_fen": g.list_price,
-            "stock": g.stock,
-            "thumbnail": f"/media/goods/{g.thumb}" if g.thumb else None,
-        } for g in result.goods],
-    }
-    etag = hashlib.sha256(repr((GOODS_FORMAT, body)).encode("utf-8")).hexdigest()[:32]
-    if request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-    else:
-        response = jsonify(body)
-    response.set_etag(etag)
-    response.cache_control.no_cache = True
-    response.vary.add("Authorization")
-    return response

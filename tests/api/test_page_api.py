@@ -160,7 +160,7 @@ def test_missing_bad_or_revoked_key_is_a_json_401(client, db, org):
                     {"Authorization": "Bearer fp_0000000000_" + "a" * 43}, {"Authorization": "Bearer nonsense"}):
         r = client.get("/api/v1/stores/SH001/page", headers=headers)
         assert r.status_code == 401, headers
-        assert r.get_json()["error"]["code"] == 401 and r.get_json()["error"]["message"]
+        assert r.get_json()["error"]["code"] == "unauthorized" and r.get_json()["error"]["message"]
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
     assert _get(client, "SH001", key).status_code == 200
 
@@ -168,7 +168,7 @@ def test_missing_bad_or_revoked_key_is_a_json_401(client, db, org):
     row = db.session.scalar(select(StoreApiKey).where(StoreApiKey.prefix == prefix))
     assert client.post(f"/stores/{row.store_id}/api-keys/{row.id}/revoke").status_code == 303
     r = _get(client, "SH001", key)
-    assert r.status_code == 401 and r.get_json()["error"]["code"] == 401
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthorized"
 
 
 def test_another_stores_key_is_404_like_an_unknown_store(client, db, org):
@@ -178,7 +178,7 @@ def test_another_stores_key_is_404_like_an_unknown_store(client, db, org):
     unknown = _get(client, "NOPE01", sh2_key)
     assert foreign.status_code == unknown.status_code == 404
     assert foreign.get_json() == unknown.get_json()
-    assert foreign.get_json()["error"]["code"] == 404
+    assert foreign.get_json()["error"]["code"] == "not_found"
     assert "SH001" not in foreign.get_data(as_text=True) and "上海" not in foreign.get_data(as_text=True)
     assert _get(client, "SH002", sh2_key).status_code == 200
 

@@ -1,0 +1,54 @@
+"""The admin pages that issue and revoke a store's API keys (HTML, session and CSRF, like every
+portal page; the card on the store page is ``templates/api/_keys_card.html``).
+
+Keys stay in ``portal.api`` with the endpoints they open: the layer above org and audit, so
+issuing a key can write its audit entry, and no domain imports the API."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.api import services
+from portal.api.models import StoreApiKey
+from portal.extensions import db
+from portal.org import roles
+from portal.org.scope import get_store_or_404
+from portal.org.access import current_scope, roles_required
+
+bp = Blueprint("api", __name__)
+
+
+@bp.route("/stores/<int:store_id>/api-keys", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def create_key(store_id: int):
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)
+    key, plain = services.issue_key(store, actor=scope.user)
+    # The key is in this response only: not in a flash (the session cookie), not in the database.
+    response = Response(render_template("api/key_created.html", store=store, key=key, plain=plain,
+                                        shown=services.display_prefix(key)))
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.route("/stores/<int:store_id>/api-keys/<int:key_id>/revoke", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def revoke_key(store_id: int, key_id: int):
+    scope = current_scope()
+    store = get_store_or_404(scope, store_id)
+    key = db.session.scalar(select(StoreApiKey).where(StoreApiKey.id == key_id, StoreApiKey.store_id == store.id))
+    if key is None:
+        abort(404)
+    if services.revoke_key(scope, store, key, actor=scope.user):
+        flash(_("API key %(key)s revoked: the mini-programs using it can no longer read the store's page.",
+                key=services.display_prefix(key)), "success")
+    else:
+        flash(_("This API key was already revoked."), "info")
+    return redirect(url_for("org.view_store", store_id=store.id), 303)
+
+
+@bp.app_template_global()
+def store_api_keys(store) -> list[StoreApiKey]:
+    """The store's active keys, for the card on the store page (shown to admins only)."""
+    return services.active_keys(store)
