@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
 from portal.extensions import db
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.ids import parse_id, parse_ids, parse_page
 from portal.org import paths, roles
 from portal.org.models import OrgNode, Store, Tag, User, store_tags
@@ -361,7 +361,15 @@ def set_store_status(scope: Scope, store: Store, status: str, *, actor: User) ->
         raise RuleError(_("Unknown status."), "status")
     if store.status == status:
         return
-    old, store.status = store.status, status
+    old = store.status
+    # Written over the status the page showed, or not at all: of two admins changing it at once
+    # the second is told (409) instead of recording a change from a status that was gone.
+    changed = db.session.execute(
+        update(Store).where(Store.id == store.id, Store.status == old)
+        .values(status=status, updated_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        raise Conflict(_("Someone else changed the status of this store just now: nothing was changed."))
+    db.session.expire(store, ["status", "updated_at"])
     audit.record(actor, "store.status", "store", store.id, f"{store.name} ({store.code})", store.path,
                  {"status": [old, status]})
 
