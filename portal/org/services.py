@@ -512,9 +512,15 @@ def set_user_active(scope: Scope, user: User, active: bool, *, actor: User) -> N
         raise RuleError(_("You cannot change a user above your own role."))
     if user.active == active:
         return
-    user.active = active
-    if not active:
-        user.session_version += 1      # ends every session the user has open
+    # Over the state the page showed, or not at all (two admins at once: the second is told).
+    # Disabling bumps the session version in SQL, which ends every session the user has open.
+    changed = db.session.execute(
+        update(User).where(User.id == user.id, User.active == (not active))
+        .values(active=active, session_version=User.session_version + (0 if active else 1))
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        raise Conflict(_("Someone else enabled or disabled this user just now: nothing was changed."))
+    db.session.expire(user, ["active", "session_version"])
     audit.record(actor, "user.enable" if active else "user.disable", "user", user.id, user.username,
                  user.place_path)
 
