@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
@@ -431,7 +431,8 @@ def scoped_users(scope: Scope, q: str = "") -> Select:
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(User.username.like(like), User.display_name.like(like)))
     rank = case({role: i for i, role in enumerate(roles.ROLES)}, value=User.role)
-    return stmt.order_by(rank, User.username)
+    # Each user's node or store comes from the joins above, not from one query per row.
+    return stmt.options(contains_eager(User.node), contains_eager(User.store)).order_by(rank, User.username)
 
 
 def assignable_roles(scope: Scope) -> list[str]:
