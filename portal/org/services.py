@@ -115,6 +115,7 @@ def rename_node(scope: Scope, node: OrgNode, name: str, *, actor: User) -> None:
     if old == name:
         return
     node.name = name
+    db.session.flush()
     audit.record(actor, "node.rename", "node", node.id, f"{name} ({node.code})", node.path,
                  {"name": [old, name]})
 
@@ -532,5 +533,6 @@ def reset_password(scope: Scope, user: User, password: str, *, actor: User) -> N
     if roles.RANK[user.role] < roles.RANK[scope.role]:
         raise RuleError(_("You cannot change a user above your own role."))
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    user.session_version = User.session_version + 1     # in SQL: two resets at once bump it twice
+    db.session.flush()
     audit.record(actor, "user.password_reset", "user", user.id, user.username, user.place_path)
