@@ -16,6 +16,7 @@ from portal.org.models import Store, User
 from portal.kernel.time import utcnow
 from portal.org.scope import Scope
 from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.sql import insert_missing
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 
@@ -207,14 +208,17 @@ def save_override(scope: Scope, store: Store, key: str, data: dict, *, actor: Us
     if block["locked"]:
         raise RuleError(_("HQ has locked this block."))
     template_id = page.version.template_id
-    row = db.session.scalar(select(BlockOverride).where(
-        BlockOverride.store_id == store.id, BlockOverride.template_id == template_id, BlockOverride.block_key == key))
+    mine = select(BlockOverride).where(
+        BlockOverride.store_id == store.id, BlockOverride.template_id == template_id, BlockOverride.block_key == key)
+    row = db.session.scalar(mine)
     data = {**data, "_type": block["type"]}
     if row is None:
-        db.session.add(BlockOverride(store_id=store.id, template_id=template_id, block_key=key, data=data))
-    else:
-        row.data = data
-        row.updated_at = utcnow()
+        # Of two first saves at once (a double click) one inserts; the other writes over it.
+        insert_missing(db.session, BlockOverride, store_id=store.id, template_id=template_id, block_key=key, data=data,
+                       updated_at=utcnow())
+        row = db.session.scalar(mine)
+    row.data = data
+    row.updated_at = utcnow()
     db.session.flush()
     audit.record(actor, "page.edit", "store", store.id, f"{store.name} ({store.code})", store.path,
                  {"block": block["type"]})

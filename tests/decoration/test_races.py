@@ -124,3 +124,33 @@ def test_a_double_click_on_publish_publishes_once(login_as):
     assert db.session.scalar(select(func.count()).select_from(TemplateVersion)
                              .where(TemplateVersion.template_id == tid)) == 1
     assert publish(client, tid).status_code == 422          # a form naming no revision: "nothing changed"
+
+
+def test_a_double_click_on_a_store_owners_first_edit_keeps_one_override(app, org, pushed_page):
+    from portal.decoration.models import BlockOverride
+
+    _tid, keys = pushed_page
+    owner, again = app.test_client(), app.test_client()
+    login(owner, org.users["owner1"].username)
+    login(again, org.users["owner1"].username)
+    url = f"/stores/{org.stores['sh1'].id}/page/blocks/{keys['notice']}"
+
+    def first_click():
+        assert again.post(url, data={"text": "第一次", "link": ""}).status_code == 302
+
+    with factories.just_before("INSERT INTO block_overrides", first_click):
+        r = owner.post(url, data={"text": "第二次", "link": ""})
+    assert r.status_code == 302
+    rows = db.session.scalars(select(BlockOverride)).all()
+    assert len(rows) == 1 and rows[0].data["text"] == "第二次"
+
+
+@pytest.fixture
+def pushed_page(login_as, org):
+    from tests.decoration.helpers import push_to_region
+
+    client = login_as("hq")
+    tid, keys = compose(client)
+    assert publish(client, tid, "v1").status_code == 302
+    push_to_region(client, tid, 1, org.nodes["r_sh"].id)
+    return tid, keys
