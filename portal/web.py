@@ -8,16 +8,19 @@ from flask import Flask, current_app, g, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
 from portal.kernel.jsonerrors import json_error
+from portal.kernel.errors import Conflict
 
 ERROR_TITLES = {
     400: _l("Bad request"),
     403: _l("You do not have access to this page"),
     404: _l("Not found"),
     405: _l("Method not allowed"),
+    409: _l("Someone else got there first"),
     413: _l("The file is too large"),
     422: _l("Please check the form"),
     429: _l("Too many requests"),
@@ -80,6 +83,23 @@ def init_app(app: Flask) -> None:
             return json_error(code, exc.description or exc.name, headers=headers)
         return render_template("errors.html", code=code, title=ERROR_TITLES.get(code, exc.name),
                                description=exc.description if code not in (403, 404) else ""), code
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict):
+        # A conditional write that lost a race wrote nothing; say so, never a 500.
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error={"code": "conflict", "message": exc.message, "field": None}), 409
+        if request.headers.get("HX-Request"):
+            return render_template("_conflict.html", message=exc.message), 409
+        return render_template("errors.html", code=409, title=ERROR_TITLES[409], description=exc.message), 409
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):
+        # A versioned row (a template) changed under an ORM write that no view caught first.
+        from flask_babel import gettext as _
+        return _conflict(Conflict(_("Someone else changed this just now. Nothing was saved; "
+                                    "reload the page to see their change.")))
 
     app.jinja_env.filters["num"] = _num
     app.jinja_env.filters["dt"] = _dt

@@ -165,6 +165,32 @@ def sql_log():
 
 
 @contextmanager
+def just_before(sql_start: str, other):
+    """``with just_before("UPDATE templates", lambda: other_client.post(...)):`` — ``other()`` (a
+    second request, a job) runs once, to its commit, just before the first statement whose SQL
+    starts with ``sql_start``: between the block's read and its write, as a second editor or a
+    double click lands. It runs on connections of its own (a request gets its own app context,
+    and so its own session). Yields what ``other()`` returned, once it ran."""
+    from flask import current_app
+    from sqlalchemy import event
+
+    ran: list = []
+
+    def _seen(_conn, _cursor, statement, *_args):
+        if not ran and statement.lstrip().upper().startswith(sql_start.upper()):
+            ran.append(None)
+            with current_app.app_context():     # the other work's session is not the interrupted one
+                ran[0] = other()
+
+    event.listen(db.engine, "before_cursor_execute", _seen)
+    try:
+        yield ran
+    finally:
+        event.remove(db.engine, "before_cursor_execute", _seen)
+    assert ran, f"no statement started with {sql_start!r}"
+
+
+@contextmanager
 def jobs_dropped():
     """``with jobs_dropped(): create_push(...)`` — what the block enqueues never runs, as if the
     process died before its job started; the block's writes are committed."""

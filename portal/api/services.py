@@ -11,7 +11,7 @@ import hmac
 import secrets
 
 from flask import has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.api.models import StoreApiKey
 from portal.audit import services as audit
@@ -60,8 +60,14 @@ def revoke_key(scope: Scope, store: Store, key: StoreApiKey, *, actor: User) -> 
     """Revoke one of the store's keys. False when it was already revoked."""
     if key.revoked_at is not None:
         return False
-    key.revoked_at = utcnow()
-    db.session.flush()
+    # Conditional: of two revokes at once (a double click) one writes and records, the other is
+    # "already revoked".
+    revoked = db.session.execute(
+        update(StoreApiKey).where(StoreApiKey.id == key.id, StoreApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.expire(key, ["revoked_at"])
+    if not revoked:
+        return False
     audit.record(actor, "apikey.revoke", "store", store.id, f"{store.name} ({store.code})", store.path,
                  {"key": display_prefix(key)})
     return True

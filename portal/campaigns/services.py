@@ -8,8 +8,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, literal, select, update
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy import Select, and_, case, func, literal, or_, select, update
 
 from portal.audit import services as audit
 from portal.campaigns.forms import money_keys, rule_errors
@@ -20,7 +20,7 @@ from portal.kernel.money import yuan_text
 from portal.org.models import Store, User
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.scope import Scope
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
 
 STATES = ("draft", "scheduled", "running", "ended", "cancelled")
 STORE_STATUSES = (INVITED, JOINED, DECLINED, STOPPED)
@@ -85,11 +85,9 @@ def update_campaign(scope: Scope, campaign: Campaign, name: str, rules: dict, st
                     actor: User) -> None:
     if campaign.status != DRAFT:
         raise RuleError(_("Only a draft can be edited."))
-    campaign.name, campaign.rules, campaign.starts_at, campaign.ends_at = name, rules, starts_at, ends_at
-    campaign.participation = participation
-    campaign.join_deadline = join_deadline if participation == OPT_IN else None
-    campaign.budget = _budget(campaign.kind, rules)
-    db.session.flush()
+    _set_if(campaign, Campaign.status == DRAFT, CHANGED_SINCE_EDIT,
+            name=name, rules=rules, starts_at=starts_at, ends_at=ends_at, participation=participation,
+            join_deadline=join_deadline if participation == OPT_IN else None, budget=_budget(campaign.kind, rules))
     audit.record(actor, "campaign.update", "campaign", campaign.id, name, campaign.path)
 
 
@@ -103,17 +101,33 @@ def publish_campaign(scope: Scope, campaign: Campaign, *, actor: User | None) ->
     if errors:
         raise RuleError(_("The rules no longer hold; edit the draft: %(errors)s",
                           errors="; ".join(e for field in errors.values() for e in field)))
-    campaign.status = PUBLISHED
-    db.session.flush()
+    _set_if(campaign, Campaign.status == DRAFT, CHANGED_SINCE_PUBLISH, status=PUBLISHED)
     audit.record(actor, "campaign.publish", "campaign", campaign.id, campaign.name, campaign.path)
 
 
 def cancel_campaign(scope: Scope, campaign: Campaign, *, actor: User) -> None:
     if state_of(campaign) in ("ended", "cancelled"):
         raise RuleError(_("This campaign has already ended."))
-    campaign.status = CANCELLED
-    db.session.flush()
+    _set_if(campaign, or_(Campaign.status == DRAFT, and_(Campaign.status == PUBLISHED, Campaign.ends_at > _now())),
+            CHANGED_SINCE_CANCEL, status=CANCELLED)
     audit.record(actor, "campaign.cancel", "campaign", campaign.id, campaign.name, campaign.path)
+
+
+CHANGED_SINCE_EDIT = _l("Someone else published or cancelled this campaign while you were editing it: "
+                        "nothing was saved.")
+CHANGED_SINCE_PUBLISH = _l("Someone else published or cancelled this campaign just now: nothing more was done.")
+CHANGED_SINCE_CANCEL = _l("This campaign was cancelled or changed by someone else just now: nothing more was done.")
+
+
+def _set_if(campaign: Campaign, condition, message, **values) -> None:
+    """``UPDATE campaigns SET ... WHERE id = ? AND <condition>``: the state the service checked is
+    still the state written over, or nothing is written and the caller is told (409)."""
+    done = db.session.execute(
+        update(Campaign).where(Campaign.id == campaign.id, condition)
+        .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False)).rowcount
+    if not done:
+        raise Conflict(str(message))
+    db.session.expire(campaign)
 
 
 def participation_counts(scope: Scope, campaign: Campaign) -> dict[str, int]:
@@ -181,8 +195,21 @@ def decide(scope: Scope, campaign: Campaign, part: CampaignStore, join: bool, *,
         raise RuleError(_("This campaign is over."))
     if campaign.join_deadline is None or utcnow() >= campaign.join_deadline:
         raise RuleError(_("The join deadline has passed: HQ no longer takes answers for this campaign."))
-    part.status, part.updated_at = (JOINED if join else DECLINED), utcnow()
-    db.session.flush()
+    # One conditional UPDATE: HQ's "stopped" (or a cancel, or the campaign ending) written since
+    # the store's page was read makes it match nothing, so a join never revives a stopped campaign.
+    now = _now()
+    still_open = (select(Campaign.id).where(Campaign.id == CampaignStore.campaign_id, Campaign.status == PUBLISHED,
+                                            Campaign.ends_at > now, Campaign.join_deadline > now)
+                  .correlate(CampaignStore).exists())
+    answered = db.session.execute(
+        update(CampaignStore)
+        .where(CampaignStore.campaign_id == part.campaign_id, CampaignStore.store_id == part.store_id,
+               CampaignStore.status.in_((INVITED, JOINED, DECLINED)), still_open)
+        .values(status=JOINED if join else DECLINED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if not answered:
+        raise Conflict(_("HQ stopped or cancelled this campaign a moment ago: your answer was not recorded."))
+    db.session.expire(part)
     store = db.session.get(Store, part.store_id)
     audit.record(actor, "campaign.join" if join else "campaign.decline", "campaign", campaign.id, campaign.name,
                  store.path, {"store": store.code})

@@ -17,7 +17,7 @@ from portal.kernel.ids import parse_ids
 from portal.kernel.paging import paginate
 from portal.org import roles
 from portal.org.scope import Scope
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
 from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
 from portal.targets import services as target_services
@@ -110,9 +110,15 @@ def edit_campaign(campaign_id: int):
         form, rules, ok = _validated(scope, campaign.kind)
         if ok:
             starts, ends = form.window()
-            services.update_campaign(scope, campaign, form.name.data, rules_data(rules), starts, ends,
-                                     participation=form.participation.data,
-                                     join_deadline=to_utc(form.join_deadline.data), actor=scope.user)
+            try:
+                services.update_campaign(scope, campaign, form.name.data, rules_data(rules), starts, ends,
+                                         participation=form.participation.data,
+                                         join_deadline=to_utc(form.join_deadline.data), actor=scope.user)
+            except Conflict as exc:
+                # Published or cancelled since the form was opened: nothing saved, the form as typed.
+                db.session.rollback()
+                flash(exc.message, "warning")
+                return _form_page(form, rules, campaign.kind, db.session.get(Campaign, campaign.id), status=409)
             flash(_("Campaign saved."), "success")
             return redirect(url_for("campaigns.view_campaign", campaign_id=campaign.id))
         return _form_page(form, rules, campaign.kind, campaign, status=422)
@@ -227,6 +233,8 @@ def _decide(campaign_id: int, join: bool):
     campaign, part = _offer_or_404(scope, campaign_id)
     try:
         services.decide(scope, campaign, part, join, actor=scope.user)
+    except Conflict:
+        raise                   # HQ's stop landed first: 409 with the message
     except RuleError as exc:
         flash(exc.message, "danger")
     else:

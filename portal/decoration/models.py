@@ -21,9 +21,15 @@ class Template(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking: every UPDATE of the row (a draft edit, a publish) is
+    # ``... WHERE revision = <the one read>`` and bumps it, so of two editors who read the same
+    # revision only the first one's write lands; the editor's forms carry the revision they show.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     versions: Mapped[list["TemplateVersion"]] = relationship(
         back_populates="template", order_by="TemplateVersion.number.desc()")
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class TemplateVersion(db.Model):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit import services as audit
 from portal.decoration.blocks import BLOCK_TYPES, validate_block_data
@@ -14,7 +15,8 @@ from portal.extensions import db
 from portal.org.models import Store, User
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.scope import Scope
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.sql import insert_missing
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 
@@ -37,6 +39,32 @@ def create_template(scope: Scope, name: str, *, actor: User) -> Template:
     return template
 
 
+STALE_DRAFT = _l("Someone else saved this template while you were editing it. Nothing of yours was "
+                 "saved; your text is still in the form: look at their change, then save again.")
+
+
+STALE_PUBLISH = _l("This template was just published or changed by someone else (or by a second click): "
+                   "nothing more was published. Look at the versions below before publishing again.")
+
+
+def check_revision(template: Template, seen: int | None, *, publishing: bool = False) -> None:
+    """Refuse a change made from a page showing an older revision of the template (``seen``, from
+    the editor's form; None when the request names none): someone else saved in between."""
+    if seen is not None and seen != template.revision:
+        raise Conflict(str(STALE_PUBLISH if publishing else STALE_DRAFT))
+
+
+def _save(template: Template, *, publishing: bool = False) -> None:
+    """Write the template: ``UPDATE ... WHERE revision = <read>`` (the model's version counter).
+    Another editor's write that landed since our read makes it match nothing: refused, and
+    nothing of this request is kept."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(str(STALE_PUBLISH if publishing else STALE_DRAFT)) from None
+
+
 def _find(template: Template, key: str) -> int:
     for i, block in enumerate(template.draft):
         if block["key"] == key:
@@ -49,26 +77,34 @@ def _changed(template: Template, change: str, block_type: str, actor: User) -> N
                  {"change": change, "block": block_type})
 
 
-def add_block(scope: Scope, template: Template, block_type: str, *, actor: User) -> dict:
+def add_block(scope: Scope, template: Template, block_type: str, *, actor: User,
+              revision: int | None = None) -> dict:
+    check_revision(template, revision)
     if block_type not in BLOCK_TYPES:
         raise RuleError(_("Unknown block type."), "type")
     block = {"key": new_block_key(), "type": block_type, "locked": True,
              "data": BLOCK_TYPES[block_type].default()}
     template.draft = [*template.draft, block]
+    _save(template)
     _changed(template, "block_add", block_type, actor)
     return block
 
 
-def update_block(scope: Scope, template: Template, key: str, data: dict, locked: bool, *, actor: User) -> None:
+def update_block(scope: Scope, template: Template, key: str, data: dict, locked: bool, *, actor: User,
+                 revision: int | None = None) -> None:
     """``data`` has been validated by the block's form."""
+    check_revision(template, revision)
     i = _find(template, key)
     draft = [dict(b) for b in template.draft]
     draft[i] = {**draft[i], "data": data, "locked": bool(locked)}
     template.draft = draft
+    _save(template)
     _changed(template, "block_edit", draft[i]["type"], actor)
 
 
-def move_block(scope: Scope, template: Template, key: str, step: int, *, actor: User) -> None:
+def move_block(scope: Scope, template: Template, key: str, step: int, *, actor: User,
+               revision: int | None = None) -> None:
+    check_revision(template, revision)
     i = _find(template, key)
     block_type = template.draft[i]["type"]
     j = i + step
@@ -76,25 +112,37 @@ def move_block(scope: Scope, template: Template, key: str, step: int, *, actor: 
         draft = list(template.draft)
         draft[i], draft[j] = draft[j], draft[i]
         template.draft = draft
+        _save(template)
     _changed(template, "block_move", block_type, actor)
 
 
-def remove_block(scope: Scope, template: Template, key: str, *, actor: User) -> None:
+def remove_block(scope: Scope, template: Template, key: str, *, actor: User,
+                 revision: int | None = None) -> None:
+    check_revision(template, revision)
     i = _find(template, key)
     block_type = template.draft[i]["type"]
     template.draft = [b for k, b in enumerate(template.draft) if k != i]
+    _save(template)
     _changed(template, "block_delete", block_type, actor)
 
 
-def set_locked(scope: Scope, template: Template, key: str, locked: bool, *, actor: User) -> None:
+def set_locked(scope: Scope, template: Template, key: str, locked: bool, *, actor: User,
+               revision: int | None = None) -> None:
+    check_revision(template, revision)
     i = _find(template, key)
     draft = [dict(b) for b in template.draft]
     draft[i]["locked"] = bool(locked)
     template.draft = draft
+    _save(template)
     _changed(template, "block_lock" if locked else "block_unlock", draft[i]["type"], actor)
 
 
-def publish(scope: Scope, template: Template, note: str, *, actor: User) -> TemplateVersion:
+def publish(scope: Scope, template: Template, note: str, *, actor: User,
+            revision: int | None = None) -> TemplateVersion:
+    """Publish the draft as the next version. Of two publishes at once (a double click, two
+    admins) the template's conditional UPDATE lets one through; the other is refused with a
+    Conflict before it inserts a version, so the unique (template, number) never fires."""
+    check_revision(template, revision, publishing=True)
     if not template.draft:
         raise RuleError(_("Add at least one block before publishing."))
     for block in template.draft:
@@ -103,6 +151,7 @@ def publish(scope: Scope, template: Template, note: str, *, actor: User) -> Temp
             raise RuleError(_("Block “%(name)s” is incomplete: %(errors)s",
                               name=BLOCK_TYPES[block["type"]].label, errors="; ".join(errors)))
     template.latest_version += 1
+    _save(template, publishing=True)
     version = TemplateVersion(template_id=template.id, number=template.latest_version,
                               blocks=[dict(b) for b in template.draft], note=note[:200],
                               published_by_id=actor.id)
@@ -174,14 +223,17 @@ def save_override(scope: Scope, store: Store, key: str, data: dict, *, actor: Us
     if block["locked"]:
         raise RuleError(_("HQ has locked this block."))
     template_id = page.version.template_id
-    row = db.session.scalar(select(BlockOverride).where(
-        BlockOverride.store_id == store.id, BlockOverride.template_id == template_id, BlockOverride.block_key == key))
+    mine = select(BlockOverride).where(
+        BlockOverride.store_id == store.id, BlockOverride.template_id == template_id, BlockOverride.block_key == key)
+    row = db.session.scalar(mine)
     data = {**data, "_type": block["type"]}
     if row is None:
-        db.session.add(BlockOverride(store_id=store.id, template_id=template_id, block_key=key, data=data))
-    else:
-        row.data = data
-        row.updated_at = utcnow()
+        # Of two first saves at once (a double click) one inserts; the other writes over it.
+        insert_missing(db.session, BlockOverride, store_id=store.id, template_id=template_id, block_key=key, data=data,
+                       updated_at=utcnow())
+        row = db.session.scalar(mine)
+    row.data = data
+    row.updated_at = utcnow()
     db.session.flush()
     audit.record(actor, "page.edit", "store", store.id, f"{store.name} ({store.code})", store.path,
                  {"block": block["type"]})

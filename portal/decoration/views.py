@@ -5,6 +5,8 @@ phone preview together) and a plain request with a redirect, so the pages work w
 """
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +22,8 @@ from portal.extensions import db, htmx
 from portal.org import roles
 from portal.org.models import OrgNode, Store, User
 from portal.org.scope import Scope, get_store_or_404
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.ids import parse_id
 from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
 from portal.targets import services as target_services
@@ -114,15 +117,45 @@ def _partial_or_page(partial: str, full: str, status: int = 200, **ctx):
 
 
 def _editor(scope: Scope, template: Template, *, editing: str | None = None, form=None,
-            publish_form: PublishForm | None = None, add_form: AddBlockForm | None = None, status: int = 200):
+            publish_form: PublishForm | None = None, add_form: AddBlockForm | None = None, status: int = 200,
+            conflict: str = ""):
     versions = _versions(scope, template)
     latest = versions[0]["version"] if versions else None
     ctx = dict(template=template, blocks=template.draft, editing=editing, form=form,
                publish_form=publish_form or PublishForm(), add_form=add_form or AddBlockForm(),
                versions=versions, latest=latest,
                unpublished=latest is None or latest.blocks != template.draft,
-               store=_sample_store(scope))
+               store=_sample_store(scope), conflict=conflict)
     return _partial_or_page("decoration/_editor.html", "decoration/editor.html", status, **ctx)
+
+
+def _seen_revision() -> int | None:
+    """The template revision the editor's form was rendered from (None when a post names none)."""
+    return parse_id(request.form.get("revision"))
+
+
+def _editor_action(view):
+    """An editor action that lost a race to another editor (``Conflict``) answers 409 with the
+    editor as it now is and the message; the block form being saved keeps what was typed."""
+    @wraps(view)
+    def wrapper(template_id: int, **kwargs):
+        try:
+            return view(template_id, **kwargs)
+        except Conflict as exc:
+            db.session.rollback()
+            scope = current_scope()
+            template = get_template_or_404(scope, template_id)
+            key = kwargs.get("key")
+            block = next((b for b in template.draft if b["key"] == key), None)
+            if request.endpoint == "decoration.edit_block" and block is not None:
+                form = form_for(block["type"], formdata=request.form)
+                form.validate()
+                _pad(form)
+                return _editor(scope, template, editing=key, form=form, status=409, conflict=exc.message)
+            if request.endpoint == "decoration.publish":
+                return _editor(scope, template, publish_form=PublishForm(), status=409, conflict=exc.message)
+            return _editor(scope, template, status=409, conflict=exc.message)
+    return wrapper
 
 
 def _back_to_editor(template: Template):
@@ -174,13 +207,14 @@ def edit_template(template_id: int):
 
 @bp.route("/templates/<int:template_id>/blocks", methods=["POST"])
 @roles_required(*roles.ADMINS)
+@_editor_action
 def add_block(template_id: int):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
     form = AddBlockForm()
     if not form.validate_on_submit():
         return _editor(scope, template, add_form=form, status=422)
-    block = services.add_block(scope, template, form.type.data, actor=scope.user)
+    block = services.add_block(scope, template, form.type.data, actor=scope.user, revision=_seen_revision())
     flash(_("%(block)s added. It is locked until you let stores edit it.", block=BLOCK_LABELS[block["type"]]),
           "success")
     if not htmx:
@@ -193,14 +227,18 @@ def add_block(template_id: int):
 
 @bp.route("/templates/<int:template_id>/blocks/<key>", methods=["GET", "POST"])
 @roles_required(*roles.ADMINS)
+@_editor_action
 def edit_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
+    if request.method == "POST":
+        services.check_revision(template, _seen_revision())     # before: the block may be gone since
     block = _draft_block_or_404(template, key)
     if request.method == "POST":
         form = form_for(block["type"], formdata=request.form)
         if form.validate():
-            services.update_block(scope, template, key, data_of(form), block["locked"], actor=scope.user)
+            services.update_block(scope, template, key, data_of(form), block["locked"], actor=scope.user,
+                                  revision=_seen_revision())
             flash(_("%(block)s saved.", block=BLOCK_LABELS[block["type"]]), "success")
             return _editor(scope, template) if htmx else _back_to_editor(template)
     else:
@@ -211,25 +249,29 @@ def edit_block(template_id: int, key: str):
 
 @bp.route("/templates/<int:template_id>/blocks/<key>/move", methods=["POST"])
 @roles_required(*roles.ADMINS)
+@_editor_action
 def move_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
-    _draft_block_or_404(template, key)           # 404 for a key the draft does not have
+    services.check_revision(template, _seen_revision())
+    block = _draft_block_or_404(template, key)
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if step is None:
         abort(400, _("Move a block up or down."))
-    services.move_block(scope, template, key, step, actor=scope.user)
+    services.move_block(scope, template, key, step, actor=scope.user, revision=_seen_revision())
     return _editor(scope, template) if htmx else _back_to_editor(template)
 
 
 @bp.route("/templates/<int:template_id>/blocks/<key>/lock", methods=["POST"])
 @roles_required(*roles.ADMINS)
+@_editor_action
 def lock_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
+    services.check_revision(template, _seen_revision())
     block = _draft_block_or_404(template, key)
     locked = flag(request.form, "locked")
-    services.set_locked(scope, template, key, locked, actor=scope.user)
+    services.set_locked(scope, template, key, locked, actor=scope.user, revision=_seen_revision())
     label = BLOCK_LABELS[block["type"]]
     flash(_("%(block)s is locked: stores show HQ's content.", block=label) if locked else
           _("Stores may now edit %(block)s.", block=label), "success")
@@ -238,11 +280,13 @@ def lock_block(template_id: int, key: str):
 
 @bp.route("/templates/<int:template_id>/blocks/<key>/delete", methods=["POST"])
 @roles_required(*roles.ADMINS)
+@_editor_action
 def delete_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
+    services.check_revision(template, _seen_revision())
     block = _draft_block_or_404(template, key)
-    services.remove_block(scope, template, key, actor=scope.user)
+    services.remove_block(scope, template, key, actor=scope.user, revision=_seen_revision())
     flash(_("%(block)s deleted from the draft. Published versions keep it.", block=BLOCK_LABELS[block["type"]]),
           "success")
     return _editor(scope, template) if htmx else _back_to_editor(template)
@@ -250,6 +294,7 @@ def delete_block(template_id: int, key: str):
 
 @bp.route("/templates/<int:template_id>/publish", methods=["POST"])
 @roles_required(*roles.ADMINS)
+@_editor_action
 def publish(template_id: int):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
@@ -257,9 +302,13 @@ def publish(template_id: int):
     if form.validate_on_submit():
         latest = template.versions[0] if template.versions else None
         try:
+            services.check_revision(template, _seen_revision(), publishing=True)
             if latest is not None and latest.blocks == template.draft:
                 raise RuleError(_("Nothing changed since v%(n)s: push that version instead.", n=latest.number))
-            version = services.publish(scope, template, form.note.data or "", actor=scope.user)
+            version = services.publish(scope, template, form.note.data or "", actor=scope.user,
+                                       revision=_seen_revision())
+        except Conflict:
+            raise
         except RuleError as exc:
             rule_error(form, exc, at="note")
         else:

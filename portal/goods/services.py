@@ -287,6 +287,7 @@ def set_archived(scope: Scope, product: Product, archived: bool, *, actor: User)
         raise RuleError(_("Only the owner of this product may change it."))
     if product.archived != archived:
         product.archived = archived
+        db.session.flush()
         audit.record(actor, "product.archive", "product", product.id, f"{product.code} {product.name}",
                      scope.path, {"archived": archived})
 

@@ -13,3 +13,15 @@ class RuleError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class Conflict(RuleError):
+    """A write that lost a race: someone else changed the row between our read and our write.
+
+    Raised when a conditional UPDATE matched nothing; nothing was written. The app answers it
+    with 409 and its message (``portal.web``); a view that catches ``RuleError`` to flash it
+    re-raises this one first, and a view that can show more (the template editor keeps the
+    second editor's text in the form) catches it itself."""
+
+    def __init__(self, message: str):
+        super().__init__(message)

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from flask import flash, request
 from wtforms.fields.choices import SelectChoice
 
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
 
 
 def options(pairs: Iterable, *, blank: str | None = None) -> list[SelectChoice]:
@@ -46,6 +46,8 @@ def flash_outcome(action, done: str) -> bool:
     """Run a service call that may refuse with a RuleError: flash the refusal, or ``done``."""
     try:
         action()
+    except Conflict:
+        raise                   # a lost race answers 409 (the app's handler), not a flash
     except RuleError as exc:
         flash(exc.message, "danger")
         return False

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
 from portal.extensions import db
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.ids import parse_id, parse_ids, parse_page
 from portal.kernel.paging import Page, paginate  # noqa: F401  (Page: what list_stores returns)
 from portal.org import paths, roles
@@ -115,6 +115,7 @@ def rename_node(scope: Scope, node: OrgNode, name: str, *, actor: User) -> None:
     if old == name:
         return
     node.name = name
+    db.session.flush()
     audit.record(actor, "node.rename", "node", node.id, f"{name} ({node.code})", node.path,
                  {"name": [old, name]})
 
@@ -345,7 +346,15 @@ def set_store_status(scope: Scope, store: Store, status: str, *, actor: User) ->
         raise RuleError(_("Unknown status."), "status")
     if store.status == status:
         return
-    old, store.status = store.status, status
+    old = store.status
+    # Written over the status the page showed, or not at all: of two admins changing it at once
+    # the second is told (409) instead of recording a change from a status that was gone.
+    changed = db.session.execute(
+        update(Store).where(Store.id == store.id, Store.status == old)
+        .values(status=status, updated_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        raise Conflict(_("Someone else changed the status of this store just now: nothing was changed."))
+    db.session.expire(store, ["status", "updated_at"])
     audit.record(actor, "store.status", "store", store.id, f"{store.name} ({store.code})", store.path,
                  {"status": [old, status]})
 
@@ -407,7 +416,8 @@ def scoped_users(scope: Scope, q: str = "") -> Select:
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(User.username.like(like), User.display_name.like(like)))
     rank = case({role: i for i, role in enumerate(roles.ROLES)}, value=User.role)
-    return stmt.order_by(rank, User.username)
+    # Each user's node or store comes from the joins above, not from one query per row.
+    return stmt.options(contains_eager(User.node), contains_eager(User.store)).order_by(rank, User.username)
 
 
 def assignable_roles(scope: Scope) -> list[str]:
@@ -488,9 +498,15 @@ def set_user_active(scope: Scope, user: User, active: bool, *, actor: User) -> N
         raise RuleError(_("You cannot change a user above your own role."))
     if user.active == active:
         return
-    user.active = active
-    if not active:
-        user.session_version += 1      # ends every session the user has open
+    # Over the state the page showed, or not at all (two admins at once: the second is told).
+    # Disabling bumps the session version in SQL, which ends every session the user has open.
+    changed = db.session.execute(
+        update(User).where(User.id == user.id, User.active == (not active))
+        .values(active=active, session_version=User.session_version + (0 if active else 1))
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        raise Conflict(_("Someone else enabled or disabled this user just now: nothing was changed."))
+    db.session.expire(user, ["active", "session_version"])
     audit.record(actor, "user.enable" if active else "user.disable", "user", user.id, user.username,
                  user.place_path)
 
@@ -501,5 +517,6 @@ def reset_password(scope: Scope, user: User, password: str, *, actor: User) -> N
     if roles.RANK[user.role] < roles.RANK[scope.role]:
         raise RuleError(_("You cannot change a user above your own role."))
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    user.session_version = User.session_version + 1     # in SQL: two resets at once bump it twice
+    db.session.flush()
     audit.record(actor, "user.password_reset", "user", user.id, user.username, user.place_path)

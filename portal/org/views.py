@@ -15,7 +15,7 @@ from portal.org.forms import (EditUserForm, ImportForm, MoveNodeForm, NodeForm, 
                               ResetPasswordForm, StoreForm, UserForm, ROLE_LABELS, KIND_LABELS, options, tag_text)
 from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
 from portal.org.services import StoreFilter
 from portal.kernel.forms import form_status, rule_error
 from portal.web import NavEntry, import_done_response, run_csv_import
@@ -324,6 +324,8 @@ def set_user_active(user_id: int):
     active = request.form.get("active") == "1"
     try:
         services.set_user_active(scope, user, active, actor=scope.user)
+    except Conflict:
+        raise                   # another admin's change landed first: 409
     except RuleError as exc:
         abort(403, exc.message)
     flash(_("%(name)s can sign in again.", name=user.username) if active else

@@ -43,9 +43,9 @@ def prepare_push_form(scope: Scope) -> tuple[PushForm, dict[int, dict]]:
     """The push form with its choices: for any view that pushes something."""
     form = PushForm()
     fill_choices(form, scope)
-    saved = {t.id: t.spec for t in db.session.scalars(target_services.scoped_targets(scope))}
-    names = {t.id: t.name for t in db.session.scalars(target_services.scoped_targets(scope))}
-    form.target_id.choices = [("", _("Choose stores below"))] + [(i, names[i]) for i in saved]
+    targets = db.session.scalars(target_services.scoped_targets(scope)).all()     # one query for both
+    saved = {t.id: t.spec for t in targets}
+    form.target_id.choices = [("", _("Choose stores below"))] + [(t.id, t.name) for t in targets]
     return form, saved
 
 

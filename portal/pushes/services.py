@@ -33,7 +33,7 @@ from portal.org import roles
 from portal.org.models import Store, User
 from portal.kernel.time import utcnow
 from portal.org.scope import Scope
-from portal.kernel.errors import RuleError
+from portal.kernel.errors import Conflict, RuleError
 from portal.pushes.labels import CANCELLED_BY, DELIVERY_FAILED, PUSH_STOPPED
 from portal.pushes.models import (ALREADY, CANCELLED, CHANGED_SINCE, CLOSED, DELIVERED, DONE, ERROR, FAILED,
                                   MOVING, OUT_OF_SCOPE, PENDING, QUEUED, REVERTED, ROLLED_BACK,
@@ -157,6 +157,14 @@ def _beat(push_id: int, runner: str) -> bool:
         .values(heartbeat_at=utcnow()).execution_options(synchronize_session=False)).rowcount == 1
 
 
+def _finish(push_id: int, runner: str, **values) -> bool:
+    """The runner's last write, conditional like its heartbeat: only the runner still holding the
+    push (and the push still moving) ends it; a runner that lost the push writes nothing."""
+    return db.session.execute(
+        update(Push).where(Push.id == push_id, Push.runner == runner, Push.state.in_(MOVING))
+        .values(runner=None, **values).execution_options(synchronize_session=False)).rowcount == 1
+
+
 def _error_text(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
@@ -193,9 +201,8 @@ def run_push(push_id: int, *, batch_size: int | None = None, max_batches: int | 
             _beat(push.id, runner)  # the heartbeat others see is the one this commit writes
             db.session.commit()
             batches += 1
-        if _beat(push.id, runner):
+        if _finish(push.id, runner, state=DONE, finished_at=utcnow()):
             _count(push)
-            push.state, push.finished_at, push.runner = DONE, utcnow(), None
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
@@ -307,6 +314,9 @@ def retry_failed(scope: Scope, push: Push, *, actor: User) -> int:
         .values(state=QUEUED, runner=None, heartbeat_at=utcnow(), finished_at=None, error="", error_params=None)
         .execution_options(synchronize_session=False)).rowcount
     if not requeued:
+        if push.state == FAILED or (push.state == DONE and push.failed):
+            raise Conflict(_("Someone else retried or rolled back this push just now: "
+                             "nothing more was done."))
         raise RuleError(_("Only a finished push with failed stores can retry them."))
     n = db.session.execute(update(Delivery).where(Delivery.push_id == push.id, Delivery.outcome == ERROR)
                            .values(outcome=PENDING, error="", error_params=None, done_at=None)).rowcount
@@ -325,6 +335,9 @@ def request_rollback(scope: Scope, push: Push, *, actor: User) -> None:
                 rollback_by_name=actor.username, rollback_requested_at=now)
         .execution_options(synchronize_session=False)).rowcount
     if not asked:
+        if push.state in (DONE, FAILED):    # finished when the admin looked: another admin won
+            raise Conflict(_("Someone else rolled this push back or retried it just now: "
+                             "nothing more was done."))
         raise RuleError(_("Only a finished push can be rolled back."))
     audit.record(actor, "push.rollback", "push", push.id, push.label, scope.path)
     enqueue(rollback_push, push.id)
@@ -354,9 +367,8 @@ def rollback_push(push_id: int, *, batch_size: int | None = None, max_batches: i
             _beat(push.id, runner)
             db.session.commit()
             batches += 1
-        if _beat(push.id, runner):
+        if _finish(push.id, runner, state=ROLLED_BACK, rolled_back_at=utcnow()):
             _count(push)
-            push.state, push.rolled_back_at, push.runner = ROLLED_BACK, utcnow(), None
         db.session.commit()
     except Exception:
         # The push stays rolling back (its own error, if it has one, is kept); the job's log has
@@ -444,6 +456,9 @@ def cancel_scheduled(scope: Scope, push: Push, *, actor: User) -> None:
         .values(state=CANCELLED, finished_at=utcnow(), error=CANCELLED_BY, error_params={"name": actor.username})
         .execution_options(synchronize_session=False)).rowcount
     if not cancelled:
+        if push.state == SCHEDULED:     # it was scheduled when the admin looked: the clock won
+            raise Conflict(_("The push started before the cancel arrived: nothing was cancelled. "
+                             "Roll it back once it has finished if it should not stay."))
         raise RuleError(_("Only a scheduled push can be cancelled."))
     audit.record(actor, "push.cancel", "push", push.id, push.label, scope.path)
 

@@ -25,6 +25,7 @@ from portal.org.models import Store, User
 from portal.kernel.time import utcnow
 from portal.org.scope import Scope
 from portal.kernel.errors import RuleError
+from portal.kernel.sql import insert_missing
 
 SHELF_FILTERS = ("on", "off")
 LOCAL_CEILING = MAX_FEN               # fen: a store's own goods are bounded by the portal's one ceiling
@@ -187,10 +188,12 @@ def good_or_none(store_id: int, sku_id: int) -> Good | None:
 # --------------------------------------------------------------------------- listings
 
 def _upsert(store: Store, sku_id: int, **values) -> Listing:
-    listing = db.session.scalar(select(Listing).where(Listing.store_id == store.id, Listing.sku_id == sku_id))
+    mine = select(Listing).where(Listing.store_id == store.id, Listing.sku_id == sku_id)
+    listing = db.session.scalar(mine)
     if listing is None:
-        listing = Listing(store_id=store.id, sku_id=sku_id, on_shelf=True)
-        db.session.add(listing)
+        # A second click that inserted the row first makes this insert nothing: write over it.
+        insert_missing(db.session, Listing, store_id=store.id, sku_id=sku_id, on_shelf=True, updated_at=utcnow())
+        listing = db.session.scalar(mine)
     for key, value in values.items():
         setattr(listing, key, value)
     db.session.flush()

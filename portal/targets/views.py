@@ -37,7 +37,7 @@ def get_target_or_404(scope: Scope, target_id: int) -> Target:
 def list_targets():
     scope = current_scope()
     targets = db.session.scalars(services.scoped_targets(scope)).all()
-    reach = {t.id: services.count(scope, services.TargetSpec.from_dict(t.spec)) for t in targets}  # never fails
+    reach = services.counts(scope, {t.id: services.TargetSpec.from_dict(t.spec) for t in targets})  # never fails
     return render_template("targets/list.html", targets=targets, reach=reach)
 
 
