@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import datetime
 from functools import wraps
 
 import msgspec
 
 from flask import Flask, abort, current_app, g, request, session
+from flask_session._utils import retry_query
 from flask_session.base import ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import joinedload
+from itsdangerous import want_bytes
 
 from portal.extensions import db, login_manager
 from portal.org.models import User
@@ -59,6 +63,39 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
         ServerSideSessionInterface.__init__(self, app, **_common_options(app),
                                             cleanup_n_requests=app.config["SESSION_CLEANUP_N_REQUESTS"])
         self._accept_lazy_text()
+
+    # Every signed-in request reads its session row and writes it back with a fresh expiry. The
+    # library does that through ORM objects (a SELECT to open, another SELECT, an UPDATE and the
+    # flush machinery to save); here it is one Core SELECT and one UPDATE (an INSERT for a new
+    # session), with the library's rules: an expired row is deleted on sight, expiry is naive UTC.
+
+    @retry_query()
+    def _retrieve_session_data(self, store_id: str) -> dict | None:
+        table = self.sql_session_model.__table__
+        row = db.session.execute(select(table.c.data, table.c.expiry).where(table.c.session_id == store_id)).first()
+        if row is None:
+            return None
+        if row.expiry is None or row.expiry <= datetime.utcnow():
+            try:
+                db.session.execute(delete(table).where(table.c.session_id == store_id))
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+            return None
+        return self.serializer.decode(want_bytes(row.data))
+
+    @retry_query()
+    def _upsert_session(self, session_lifetime, session, store_id: str) -> None:
+        table = self.sql_session_model.__table__
+        values = {"data": self.serializer.encode(session), "expiry": datetime.utcnow() + session_lifetime}
+        try:
+            if not db.session.execute(update(table).where(table.c.session_id == store_id).values(values)).rowcount:
+                db.session.execute(insert(table).values(session_id=store_id, **values))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
 
     def regenerate(self, session) -> None:
         # As the library's, but the old row is deleted in the request's own transaction (the
@@ -165,7 +202,9 @@ def load_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split("."))
     except ValueError:
         return None
-    user = db.session.scalar(select(User).where(User.id == user_id))
+    # With the node or store it is bound to (the scope, the breadcrumb): one query, not two.
+    user = db.session.scalar(select(User).where(User.id == user_id)
+                             .options(joinedload(User.node), joinedload(User.store)))
     if user is None or not user.active or user.session_version != version:
         return None
     return user

@@ -32,17 +32,22 @@ def content_security_policy(app: Flask) -> str:
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
-def _security_headers(response, policy: str) -> None:
+def _signed_in() -> bool:
+    # "Signed in" is read from what the request already loaded, so static files cost no
+    # session lookup.
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
+def _security_headers(response, policy: str, signed_in: bool) -> None:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", policy)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     # What a signed-in user was shown stays out of every cache; a file sent for caching (a
-    # login-gated goods picture) may stay in this browser's cache, never in a shared one. "Signed
-    # in" is read from what the request already loaded, so static files cost no session lookup.
-    user = g.get("_login_user")
-    if user is not None and user.is_authenticated:
+    # login-gated goods picture) may stay in this browser's cache, never in a shared one.
+    if signed_in:
         cache = response.cache_control
         if cache.max_age and response.status_code in (200, 206, 304):
             cache.public = False
@@ -58,6 +63,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit_or_roll_back(response):
+        # Read before the commit expires the user (reading it after would reload it).
+        signed_in = _signed_in()
         # One commit per request, and only for a response that says the work succeeded.
         if response.status_code < 400:
             db.session.commit()
@@ -65,7 +72,7 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         # Pages answer htmx requests with a fragment and others with the full page.
         response.vary.add("HX-Request")
-        _security_headers(response, policy)
+        _security_headers(response, policy, signed_in)
         return response
 
     @app.errorhandler(HTTPException)
