@@ -254,6 +254,19 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
 
+@dataclass(frozen=True, slots=True)
+class StoreRow:
+    """A store as the list shows it: plain values read by two small Core queries. Building 50
+    ORM stores with their node and tags cost more than counting and paging 10,000 rows."""
+    id: int
+    code: str
+    name: str
+    city: str
+    status: str
+    region: str                 # the name of the node the store hangs under
+    tags: tuple[str, ...]       # by name
+
+
 def list_stores(scope: Scope, flt: StoreFilter, per_page: int | None = None) -> Page:
     per_page = per_page or current_app.config["STORES_PER_PAGE"]
     ids = filtered_stores(scope, flt).with_only_columns(Store.id)
@@ -268,10 +281,16 @@ def list_stores(scope: Scope, flt: StoreFilter, per_page: int | None = None) -> 
     page_ids = list(db.session.scalars(
         ids.order_by(col.desc() if flt.desc else col.asc(), Store.id)
         .limit(per_page).offset((page - 1) * per_page)))
-    stores = {s.id: s for s in db.session.scalars(
-        select(Store).where(Store.id.in_(page_ids))
-        .options(joinedload(Store.node, innerjoin=True), selectinload(Store.tags)))}
-    return Page(items=[stores[i] for i in page_ids], total=total, page=page, per_page=per_page)
+    tags: dict[int, list[str]] = {}
+    for store_id, name in db.session.execute(
+            select(store_tags.c.store_id, Tag.name).join(Tag, Tag.id == store_tags.c.tag_id)
+            .where(store_tags.c.store_id.in_(page_ids)).order_by(Tag.name)):
+        tags.setdefault(store_id, []).append(name)
+    rows = {r.id: StoreRow(r.id, r.code, r.name, r.city, r.status, r.region, tuple(tags.get(r.id, ())))
+            for r in db.session.execute(
+                select(Store.id, Store.code, Store.name, Store.city, Store.status, OrgNode.name.label("region"))
+                .join(OrgNode, Store.node_id == OrgNode.id).where(Store.id.in_(page_ids)))}
+    return Page(items=[rows[i] for i in page_ids], total=total, page=page, per_page=per_page)
 
 
 TAG_SPLIT = re.compile(r"[,，;；、\s]+")
