@@ -30,9 +30,12 @@ def scoped_nodes(scope: Scope, *kinds: str) -> list[OrgNode]:
     return list(db.session.scalars(stmt))
 
 
-def store_parent_choices(scope: Scope) -> list[OrgNode]:
-    """Nodes a store may hang under: regions, or a distributor directly."""
-    return scoped_nodes(scope, roles.DISTRIBUTOR, roles.REGION)
+def store_parent_choices(scope: Scope) -> list:
+    """Nodes a store may hang under: regions, or a distributor directly, as rows of what a
+    choice shows (id, kind, code, name, depth), which every store list page asks for."""
+    return list(db.session.execute(
+        select(OrgNode.id, OrgNode.kind, OrgNode.code, OrgNode.name, OrgNode.depth)
+        .where(scope.nodes(), OrgNode.kind.in_((roles.DISTRIBUTOR, roles.REGION))).order_by(OrgNode.path)))
 
 
 def _by_status() -> dict[str, int]:
