@@ -23,11 +23,13 @@ def _catalog() -> dict:
     the catalog on every call (~50 µs) and a list page asks for some fifty different strings, so
     each answer is remembered for the life of the app (catalogs are loaded once per process and
     never change under it), per locale; a request looks its locale up once."""
-    locale = get_locale()           # Flask-Babel keeps it in g after the first call (cheap)
-    cached = g.get("_translations")
+    ctx = g._get_current_object()   # one context lookup, then plain attributes
+    # Flask-Babel keeps the request's locale in g once chosen (force_locale swaps it there).
+    locale = getattr(getattr(ctx, "_flask_babel", None), "babel_locale", None) or get_locale()
+    cached = getattr(ctx, "_translations", None)
     if cached is None or cached[0] is not locale:      # first call, or under force_locale
         catalogs = current_app.extensions.setdefault("portal_translations", {})
-        cached = g._translations = (locale, catalogs.setdefault(str(locale), {}))
+        cached = ctx._translations = (locale, catalogs.setdefault(str(locale), {}))
     return cached[1]
 
 
