@@ -9,9 +9,9 @@ signs in as the HQ admin and measures through the real app:
   95th percentile *server* time per request, taken by a WSGI-level timer around the app (so the
   test client's own work is not counted), per case and over all cases;
 * beside each case, its floor (issue #8): a bare Flask app (no extension, no session, no login,
-  no ORM) on the same database that runs the same SQL for the same search (count, page of ids,
-  the page's 50 stores with their region and tags) and renders them as a 50-row table with a
-  plain Jinja template; its requests alternate with the real app's, so both see the same load;
+  no ORM) on the same database that runs the same SQL for the same search (the count, then the
+  page's 50 stores with their region and tags around the page of ids) and renders them as a
+  50-row table with a plain Jinja template (the benchmark checks it lists the same stores); its requests alternate with the real app's, so both see the same load;
 * the CSV import (POST /stores/import) of 10,000 new stores, the re-import of the same file
   (all unchanged), and an import of the same codes with every name changed (all updated).
 
@@ -190,7 +190,7 @@ FLOOR_TEMPLATE = """<!doctype html>
 <tbody>
 {%- for s in rows %}
 <tr><td>{{ s.code }}</td><td><a href="/stores/{{ s.id }}">{{ s.name }}</a></td><td>{{ s.city }}</td>
-<td>{{ s.region }}</td><td>{% for t in tags.get(s.id, ()) %}<span>{{ t }}</span>{% endfor %}</td><td>{{ s.status }}</td></tr>
+<td>{{ s.region }}</td><td>{% for t in s.tags %}<span>{{ t }}</span>{% endfor %}</td><td>{{ s.status }}</td></tr>
 {%- endfor %}
 </tbody>
 </table>
@@ -201,9 +201,9 @@ FLOOR_TEMPLATE = """<!doctype html>
 
 def floor_app(url: str, per_page: int):
     """The store list's floor: a bare Flask app that answers the same URLs with the same SQL as
-    ``portal.org.services.list_stores`` (count over the filtered ids; the page of ids in the
-    same order; the page's stores with their region; their tags) through a plain SQLAlchemy Core
-    engine on the same database, and renders a 50-row table with a plain Jinja template. What it
+    ``portal.org.services.list_stores`` (the count over the filtered ids; the page's stores with
+    their region and tags around the page of ids in the same order) through a plain SQLAlchemy
+    Core engine on the same database, and renders a 50-row table with a plain Jinja template. What it
     leaves out is what the portal adds: extensions, session, signed-in user, scope, ORM objects,
     navigation, translations, macros, CSRF token, headers."""
     from flask import Flask, request
@@ -243,22 +243,22 @@ def floor_app(url: str, per_page: int):
             pages = max(1, math.ceil(total / per_page))
             page = min(max(1, int(args.get("page", 1))), pages)
             sort = args.get("sort", "code")
-            col = sorts[sort]
+            order = (sorts[sort].desc() if args.get("dir") == "desc" else sorts[sort].asc(), stores.c.id)
             if sort == "region":
                 ids = ids.join(nodes, stores.c.node_id == nodes.c.id)
-            page_ids = list(conn.scalars(ids.order_by(col.desc() if args.get("dir") == "desc" else col.asc(), stores.c.id)
-                                         .limit(per_page).offset((page - 1) * per_page)))
-            by_id = {r.id: r for r in conn.execute(
-                select(stores.c.id, stores.c.code, stores.c.name, stores.c.city, stores.c.status,
-                       nodes.c.name.label("region"))
-                .join_from(stores, nodes, stores.c.node_id == nodes.c.id).where(stores.c.id.in_(page_ids)))}
-            store_tag_names: dict[int, list[str]] = {}
-            for store_id, name in conn.execute(
-                    select(store_tags.c.store_id, tags.c.name).join_from(store_tags, tags, tags.c.id == store_tags.c.tag_id)
-                    .where(store_tags.c.store_id.in_(page_ids))):
-                store_tag_names.setdefault(store_id, []).append(name)
-        return page_template.render(rows=[by_id[i] for i in page_ids], tags=store_tag_names, total=total,
-                                    page=page, pages=pages)
+            page_ids = ids.order_by(*order).limit(per_page).offset((page - 1) * per_page).correlate(None)
+            rows: dict[int, dict] = {}
+            for r in conn.execute(
+                    select(stores.c.id, stores.c.code, stores.c.name, stores.c.city, stores.c.status,
+                           nodes.c.name.label("region"), tags.c.name.label("tag"))
+                    .join_from(stores, nodes, stores.c.node_id == nodes.c.id)
+                    .outerjoin(store_tags, store_tags.c.store_id == stores.c.id)
+                    .outerjoin(tags, tags.c.id == store_tags.c.tag_id)
+                    .where(stores.c.id.in_(page_ids)).order_by(*order, tags.c.name)):
+                row = rows.setdefault(r.id, {**r._mapping, "tags": []})
+                if r.tag is not None:
+                    row["tags"].append(r.tag)
+        return page_template.render(rows=rows.values(), total=total, page=page, pages=pages)
 
     app.floor_engine = engine
     return app
@@ -317,6 +317,8 @@ def list_cases(app, n_stores: int) -> list[tuple[str, str, dict]]:
 
 
 MATCH_COUNT = re.compile(r'id="match-count" data-count="(\d+)"')
+PORTAL_CODES = re.compile(r'<td class="text-secondary">([^<]+)</td>')
+FLOOR_CODES = re.compile(r'<tr><td>([^<]+)</td>')
 
 
 def measure_list(app, client, timer: WSGITimer, sql: SQLCounter, n_stores: int, n_requests: int,
@@ -339,6 +341,8 @@ def measure_list(app, client, timer: WSGITimer, sql: SQLCounter, n_stores: int, 
             floor_matched = MATCH_COUNT.search(f.get_data(as_text=True))
             assert floor_matched and matched and floor_matched.group(1) == matched.group(1), \
                 f"the floor of {url} counts {floor_matched and floor_matched.group(1)}, the portal {matched and matched.group(1)}"
+            assert FLOOR_CODES.findall(f.get_data(as_text=True)) == PORTAL_CODES.findall(body), \
+                f"the floor of {url} lists other stores than the portal"
         server, cpu, queries, sql_time, floor_server, floor_cpu = [], [], [], [], [], []
         for _ in range(n_requests):
             sql.reset()
