@@ -64,15 +64,18 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
                                             cleanup_n_requests=app.config["SESSION_CLEANUP_N_REQUESTS"])
         self._accept_lazy_text()
 
-    # Every signed-in request reads its session row and writes it back with a fresh expiry. The
-    # library does that through ORM objects (a SELECT to open, another SELECT, an UPDATE and the
-    # flush machinery to save); here it is one Core SELECT and one UPDATE (an INSERT for a new
-    # session), with the library's rules: an expired row is deleted on sight, expiry is naive UTC.
+    # Every signed-in request reads its session row; the library then reads it again and writes
+    # it back with a fresh expiry, through ORM objects. Here it is one Core SELECT, and a write
+    # (one UPDATE, or an INSERT for a new session) only when the session changed or its expiry
+    # was last pushed back more than SESSION_REFRESH_SECONDS ago: an idle session still ends
+    # 12 h after its last request, give or take that minute. The library's other rules hold: an
+    # expired row is deleted on sight, expiry is naive UTC.
 
     @retry_query()
     def _retrieve_session_data(self, store_id: str) -> dict | None:
         table = self.sql_session_model.__table__
         row = db.session.execute(select(table.c.data, table.c.expiry).where(table.c.session_id == store_id)).first()
+        g._session_row = (store_id, row.expiry if row is not None else None)
         if row is None:
             return None
         if row.expiry is None or row.expiry <= datetime.utcnow():
@@ -88,7 +91,12 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
     @retry_query()
     def _upsert_session(self, session_lifetime, session, store_id: str) -> None:
         table = self.sql_session_model.__table__
-        values = {"data": self.serializer.encode(session), "expiry": datetime.utcnow() + session_lifetime}
+        expiry = datetime.utcnow() + session_lifetime
+        read_id, read_expiry = g.get("_session_row") or (None, None)
+        if (not session.modified and read_id == store_id and read_expiry is not None
+                and (expiry - read_expiry).total_seconds() < current_app.config["SESSION_REFRESH_SECONDS"]):
+            return                  # unchanged, and its expiry was pushed back moments ago
+        values = {"data": self.serializer.encode(session), "expiry": expiry}
         try:
             if not db.session.execute(update(table).where(table.c.session_id == store_id).values(values)).rowcount:
                 db.session.execute(insert(table).values(session_id=store_id, **values))
