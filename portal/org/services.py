@@ -35,7 +35,8 @@ def store_parent_choices(scope: Scope) -> list:
     choice shows (id, kind, code, name, depth), which every store list page asks for."""
     return list(db.session.execute(
         select(OrgNode.id, OrgNode.kind, OrgNode.code, OrgNode.name, OrgNode.depth)
-        .where(scope.nodes(), OrgNode.kind.in_((roles.DISTRIBUTOR, roles.REGION))).order_by(OrgNode.path)))
+        .where(scope.nodes(), or_(OrgNode.kind == roles.DISTRIBUTOR, OrgNode.kind == roles.REGION))
+        .order_by(OrgNode.path)))
 
 
 def _by_status() -> dict[str, int]:
