@@ -366,6 +366,10 @@ def measure_list(app, client, timer: WSGITimer, sql: SQLCounter, n_stores: int, 
         if floor:
             case["floor"] = {**summary_ms(floor_server), "cpu_median_ms": round(statistics.median(floor_cpu) * 1000, 2)}
             case["ratio_to_floor"] = round(case["median_ms"] / case["floor"]["median_ms"], 2)
+            # On a machine busier than its cores, a request that needs more than a time slice
+            # waits for the CPU between slices and the short floor seldom does: the wall-clock
+            # ratio then inflates; the ratio of CPU times does not.
+            case["cpu_ratio_to_floor"] = round(case["cpu_median_ms"] / case["floor"]["cpu_median_ms"], 2)
         cases.append(case)
     overall = {**summary_ms(everything), "cpu_median_ms": round(statistics.median(everything_cpu) * 1000, 2)}
     return {"cases": cases, "overall": overall}
@@ -485,6 +489,10 @@ def targets(backend: str, listing: dict, importing: dict | None) -> dict:
     out["list_ratio_to_floor"] = {"target": TARGET_FLOOR_RATIO, "value": worst["ratio_to_floor"],
                                   "worst_case": worst["case"],
                                   "met": worst["ratio_to_floor"] <= TARGET_FLOOR_RATIO}
+    worst = max(listing["cases"], key=lambda c: c["cpu_ratio_to_floor"])
+    out["list_cpu_ratio_to_floor"] = {"target": TARGET_FLOOR_RATIO, "value": worst["cpu_ratio_to_floor"],
+                                      "worst_case": worst["case"],
+                                      "met": worst["cpu_ratio_to_floor"] <= TARGET_FLOOR_RATIO}
     if backend == "sqlite":
         worst = max(c["median_ms"] for c in listing["cases"])
         out["list_median_ms"] = {"target": TARGET_LIST_MEDIAN_MS, "value": listing["overall"]["median_ms"],
@@ -524,14 +532,14 @@ def print_report(result: dict) -> None:
     print(f"\n{b}: seed_demo({s['stores']:,}) {s['seed_demo_s']:.2f} s + commit {s['commit_s']:.2f} s "
           f"= {s['total_s']:.2f} s")
     head = (f"{'case':<28}{'matches':>8}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}{'cpu ms':>8}"
-            f"{'sql ms':>8}{'queries':>8}{'floor ms':>10}{'floor cpu':>10}{'ratio':>7}")
+            f"{'sql ms':>8}{'queries':>8}{'floor ms':>10}{'floor cpu':>10}{'ratio':>7}{'cpu ratio':>10}")
     print(head)
     print("-" * len(head))
     for c in result["list"]["cases"]:
         print(f"{c['case']:<28}{c['matches'] if c['matches'] is not None else '':>8}{c['median_ms']:>11.1f}"
               f"{c['p95_ms']:>9.1f}{c['max_ms']:>9.1f}{c['cpu_median_ms']:>8.1f}{c['sql_median_ms']:>8.1f}"
               f"{c['queries']:>8}{c['floor']['median_ms']:>10.1f}{c['floor']['cpu_median_ms']:>10.1f}"
-              f"{c['ratio_to_floor']:>7.2f}")
+              f"{c['ratio_to_floor']:>7.2f}{c['cpu_ratio_to_floor']:>10.2f}")
     o = result["list"]["overall"]
     print(f"{'overall (' + str(o['n']) + ' requests)':<28}{'':>8}{o['median_ms']:>11.1f}{o['p95_ms']:>9.1f}"
           f"{o['max_ms']:>9.1f}{o['cpu_median_ms']:>8.1f}")
