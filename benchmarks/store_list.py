@@ -11,7 +11,8 @@ signs in as the HQ admin and measures through the real app:
 * beside each case, its floor (issue #8): a bare Flask app (no extension, no session, no login,
   no ORM) on the same database that runs the same SQL for the same search (the count, then the
   page's 50 stores with their region and tags around the page of ids) and renders them as a
-  50-row table with a plain Jinja template (the benchmark checks it lists the same stores); its requests alternate with the real app's, so both see the same load;
+  50-row table with a plain Jinja template (the benchmark checks it lists the same stores); its
+  requests alternate with the real app's, so both see the same load;
 * the CSV import (POST /stores/import) of 10,000 new stores, the re-import of the same file
   (all unchanged), and an import of the same codes with every name changed (all updated).
 
@@ -340,7 +341,8 @@ def measure_list(app, client, timer: WSGITimer, sql: SQLCounter, n_stores: int, 
         if floor:
             floor_matched = MATCH_COUNT.search(f.get_data(as_text=True))
             assert floor_matched and matched and floor_matched.group(1) == matched.group(1), \
-                f"the floor of {url} counts {floor_matched and floor_matched.group(1)}, the portal {matched and matched.group(1)}"
+                (f"the floor of {url} counts {floor_matched and floor_matched.group(1)}, "
+                 f"the portal {matched and matched.group(1)}")
             assert FLOOR_CODES.findall(f.get_data(as_text=True)) == PORTAL_CODES.findall(body), \
                 f"the floor of {url} lists other stores than the portal"
         server, cpu, queries, sql_time, floor_server, floor_cpu = [], [], [], [], [], []

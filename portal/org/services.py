@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
