@@ -49,6 +49,9 @@ class Config:
     SESSION_PERMANENT = False
     SESSION_KEY_PREFIX = "session:"
     SESSION_CLEANUP_N_REQUESTS = 1000          # expired rows are deleted on average every N requests
+    # A request that changes nothing in its session rewrites the database row (for its 12 h
+    # expiry) only when the last write is older than this: one write a minute, not one a page.
+    SESSION_REFRESH_SECONDS = 60
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
     # Image hosts the Content-Security-Policy allows besides the portal itself (space-separated,

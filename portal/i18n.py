@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 LANG_COOKIE = "lang"
@@ -18,23 +18,35 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _catalog() -> dict:
+    """This request's locale's translations, msgid → text. Flask-Babel resolves the locale and
+    the catalog on every call (~50 µs) and a list page asks for some fifty different strings, so
+    each answer is remembered for the life of the app (catalogs are loaded once per process and
+    never change under it), per locale; a request looks its locale up once."""
+    ctx = g._get_current_object()   # one context lookup, then plain attributes
+    # Flask-Babel keeps the request's locale in g once chosen (force_locale swaps it there).
+    locale = getattr(getattr(ctx, "_flask_babel", None), "babel_locale", None) or get_locale()
+    cached = getattr(ctx, "_translations", None)
+    if cached is None or cached[0] is not locale:      # first call, or under force_locale
+        catalogs = current_app.extensions.setdefault("portal_translations", {})
+        cached = ctx._translations = (locale, catalogs.setdefault(str(locale), {}))
+    return cached[1]
+
+
 def _gettext(string, **variables):
-    """Flask-Babel resolves the locale and catalog on every call (~50 µs); a list page calls it
-    a hundred times. Each translation is remembered for the rest of the request (``g`` is per
-    request), then formatted as Flask-Babel formats it."""
-    cache = g.setdefault("_translations", {})
-    text = cache.get(string)
+    catalog = _catalog()
+    text = catalog.get(string)
     if text is None:
-        text = cache[string] = get_translations().ugettext(string)
+        text = catalog[string] = get_translations().ugettext(string)
     return text % variables if variables else text
 
 
 def _ngettext(singular, plural, num, **variables):
-    cache = g.setdefault("_translations", {})
+    catalog = _catalog()
     key = (singular, plural, num)
-    text = cache.get(key)
+    text = catalog.get(key)
     if text is None:
-        text = cache[key] = get_translations().ungettext(singular, plural, num)
+        text = catalog[key] = get_translations().ungettext(singular, plural, num)
     variables.setdefault("num", num)
     return text % variables
 

@@ -9,6 +9,7 @@ from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
@@ -37,17 +38,22 @@ def content_security_policy(app: Flask) -> str:
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
-def _security_headers(response, policy: str) -> None:
+def _signed_in() -> bool:
+    # "Signed in" is read from what the request already loaded, so static files cost no
+    # session lookup.
+    user = g.get("_login_user")
+    return user is not None and user.is_authenticated
+
+
+def _security_headers(response, policy: str, signed_in: bool) -> None:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", policy)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     # What a signed-in user was shown stays out of every cache; a file sent for caching (a
-    # login-gated goods picture) may stay in this browser's cache, never in a shared one. "Signed
-    # in" is read from what the request already loaded, so static files cost no session lookup.
-    user = g.get("_login_user")
-    if user is not None and user.is_authenticated:
+    # login-gated goods picture) may stay in this browser's cache, never in a shared one.
+    if signed_in:
         cache = response.cache_control
         if cache.max_age and response.status_code in (200, 206, 304):
             cache.public = False
@@ -63,6 +69,8 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit_or_roll_back(response):
+        # Read before the commit expires the user (reading it after would reload it).
+        signed_in = _signed_in()
         # One commit per request, and only for a response that says the work succeeded.
         if response.status_code < 400:
             db.session.commit()
@@ -70,7 +78,7 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         # Pages answer htmx requests with a fragment and others with the full page.
         response.vary.add("HX-Request")
-        _security_headers(response, policy)
+        _security_headers(response, policy, signed_in)
         return response
 
     @app.errorhandler(HTTPException)
@@ -106,6 +114,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["dictsum"] = lambda d: sum(d.values())
     app.jinja_env.filters["pct"] = _pct
     app.jinja_env.globals["nav_sections"] = nav_sections
+    app.jinja_env.globals["nav_menu"] = nav_menu
     app.jinja_env.globals["nav_active"] = nav_active
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -167,6 +176,20 @@ def nav_sections():
         return []
     return [(e.endpoint, e.label, e.icon, e.roles) for e in current_app.extensions.get("nav", ())
             if current_user.role in e.roles and e.endpoint in current_app.view_functions]
+
+
+def nav_menu() -> Markup:
+    """The sidebar's entries as HTML. They depend only on the role, the locale and the page
+    (which entry is active), so each combination is rendered once and reused: fourteen icons,
+    links and translated labels are a sizeable part of a list page's rendering."""
+    if not current_user.is_authenticated:
+        return Markup("")
+    key = (current_user.role, str(get_locale()), request.endpoint, request.script_root)
+    cache = current_app.extensions.setdefault("portal_nav", {})
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = Markup(render_template("_nav.html"))
+    return html
 
 
 def nav_active(endpoint: str) -> bool:

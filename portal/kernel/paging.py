@@ -25,8 +25,9 @@ def page_count(total: int, per_page: int) -> int:
 class Page(SelectPagination):
     """``db.paginate``'s page with the portal's rules (see the module); build it with ``paginate``."""
 
-    def __init__(self, select, *, page: int, per_page: int, clamp: bool = False, rows: bool = False):
-        self._clamp, self._rows, self._counted = clamp, rows, None
+    def __init__(self, select, *, page: int, per_page: int, clamp: bool = False, rows: bool = False,
+                 load=None):
+        self._clamp, self._rows, self._load, self._counted = clamp, rows, load, None
         super().__init__(select=select, session=db.session(), page=page, per_page=per_page, max_per_page=None,
                          error_out=False, count=not clamp)
         if clamp:
@@ -36,9 +37,11 @@ class Page(SelectPagination):
         if self._clamp:           # count first, to know where the end is
             self._counted = self._query_count()
             self.page = min(self.page, page_count(self._counted, self.per_page))
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        if self._load is not None:
+            return list(self._load(select))
         if not self._rows:
             return super()._query_items()
-        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
         return list(self._query_args["session"].execute(select).all())
 
     @property
@@ -46,6 +49,10 @@ class Page(SelectPagination):
         return page_count(self.total or 0, self.per_page)
 
 
-def paginate(stmt, page, per_page: int, *, clamp: bool = False, rows: bool = False) -> Page:
-    """One page of ``stmt``; ``page`` is a number or the query string's text for it."""
-    return Page(stmt, page=parse_page(page), per_page=per_page, clamp=clamp, rows=rows)
+def paginate(stmt, page, per_page: int, *, clamp: bool = False, rows: bool = False, load=None) -> Page:
+    """One page of ``stmt``; ``page`` is a number or the query string's text for it.
+
+    ``load``, when given, is called with the page's SELECT (``stmt`` limited to the page) and
+    returns the items: a list can then read its rows *around* the page's ids in one statement
+    instead of loading the ids and then their rows."""
+    return Page(stmt, page=parse_page(page), per_page=per_page, clamp=clamp, rows=rows, load=load)

@@ -7,6 +7,7 @@ from functools import wraps
 from flask import abort, g
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db, login_manager
 from portal.org.models import User
@@ -20,7 +21,9 @@ def load_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split("."))
     except ValueError:
         return None
-    user = db.session.scalar(select(User).where(User.id == user_id))
+    # With the node or store it is bound to (the scope, the breadcrumb): one query, not two.
+    user = db.session.scalar(select(User).where(User.id == user_id)
+                             .options(joinedload(User.node), joinedload(User.store)))
     if user is None or not user.active or user.session_version != version:
         return None
     return user

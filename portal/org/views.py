@@ -35,9 +35,10 @@ NAV = (
 )
 
 
-def _node_choices(nodes: list[OrgNode]) -> list[tuple[int, str]]:
+def _node_choices(nodes) -> list[tuple[int, str]]:
     base = min((n.depth for n in nodes), default=0)
-    return [(n.id, f"{'　' * (n.depth - base)}{n.name} · {KIND_LABELS[n.kind]} · {n.code}") for n in nodes]
+    kinds = {kind: str(label) for kind, label in KIND_LABELS.items()}     # translated once, not per node
+    return [(n.id, f"{'　' * (n.depth - base)}{n.name} · {kinds[n.kind]} · {n.code}") for n in nodes]
 
 
 # --------------------------------------------------------------------------- tree

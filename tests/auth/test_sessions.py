@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.auth.models import ServerSession
 from tests.conftest import login
@@ -84,6 +84,25 @@ def test_the_session_ends_after_twelve_idle_hours(app, client, org, db):
     row.expiry = datetime.utcnow() - timedelta(seconds=1)
     db.session.commit()
     assert not _signed_in(client)
+
+
+def test_an_unchanged_session_is_written_back_at_most_once_a_minute(app, client, org, db):
+    """Pages that change nothing in the session do not rewrite its row on every request: its
+    expiry is pushed back when the last write is over SESSION_REFRESH_SECONDS old."""
+    login(client, "hq")
+    key = f"session:{_sid(client)}"
+
+    def expiry():
+        return db.session.scalar(select(ServerSession.expiry).where(ServerSession.session_id == key))
+
+    written = expiry()
+    assert _signed_in(client) and _signed_in(client)
+    assert expiry() == written                       # two pages, no write
+    db.session.execute(update(ServerSession).where(ServerSession.session_id == key)
+                       .values(expiry=written - timedelta(seconds=app.config["SESSION_REFRESH_SECONDS"] + 1)))
+    db.session.commit()                              # as if the last write were a minute older
+    assert _signed_in(client)
+    assert timedelta(hours=12) - timedelta(seconds=5) < expiry() - datetime.utcnow() <= timedelta(hours=12)
 
 
 def test_the_redis_backend_ends_a_copied_session_too(database_url, org):
