@@ -69,8 +69,10 @@ def browser():
     (never skips them): `bash .ci/setup --tests` installs both."""
     try:
         from playwright import sync_api
-    except ImportError as exc:
-        pytest.fail(f"Playwright is not installed ({exc}); run `bash .ci/setup --tests`.", pytrace=False)
+    except ImportError:
+        sync_api = None
+    if sync_api is None:
+        pytest.fail("Playwright is not installed; run `bash .ci/setup --tests`.", pytrace=False)
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"Chromium is not installed at {CHROMIUM}; run `bash .ci/setup --tests`.", pytrace=False)
     with sync_api.sync_playwright() as p:
