@@ -2,6 +2,7 @@
 Playwright. One browser per run; a fresh context (cookies, viewport) per test."""
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -64,7 +65,16 @@ def live_server(app, world):
 
 @pytest.fixture(scope="session")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    """One Chromium per test process. A missing Playwright or Chromium fails the browser tests
+    (never skips them): `bash .ci/setup --tests` installs both."""
+    try:
+        from playwright import sync_api
+    except ImportError:
+        sync_api = None
+    if sync_api is None:
+        pytest.fail("Playwright is not installed; run `bash .ci/setup --tests`.", pytrace=False)
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}; run `bash .ci/setup --tests`.", pytrace=False)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
