@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from sqlalchemy import delete, func, insert, select  # noqa: E402
-
 from store_list import make_app, run_benchmark, seed  # noqa: E402
 
 from portal.extensions import db  # noqa: E402

@@ -32,20 +32,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from sqlalchemy import delete, func, insert, select  # noqa: E402
-
-from store_list import (DEFAULT_PG, SQLCounter, WSGITimer, make_app, run_benchmark, seed,  # noqa: E402
-                        summary_ms)
+from store_list import DEFAULT_PG, SQLCounter, WSGITimer, make_app, run_benchmark, seed, summary_ms  # noqa: E402
 
 from portal.api.services import issue_key  # noqa: E402
 from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
-from portal.goods.models import Product, Sku
-from portal.shelf.models import Listing
 from portal.extensions import db  # noqa: E402
+from portal.goods.models import Product, Sku
 from portal.org import roles  # noqa: E402
 from portal.org.models import Store, User  # noqa: E402
 from portal.org.scope import scope_for  # noqa: E402
 from portal.pushes import services as pushes  # noqa: E402
 from portal.pushes.models import Push  # noqa: E402
+from portal.shelf.models import Listing
 from portal.targets.services import TargetSpec  # noqa: E402
 
 PUSH_GOODS = 200

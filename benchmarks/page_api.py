@@ -34,9 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
-
-from store_list import (DEFAULT_PG, SQLCounter, WSGITimer, make_app, run_benchmark, seed,  # noqa: E402
-                        summary_ms)
+from store_list import DEFAULT_PG, SQLCounter, WSGITimer, make_app, run_benchmark, seed, summary_ms  # noqa: E402
 
 from portal.api.services import issue_key  # noqa: E402
 from portal.decoration import services as deco  # noqa: E402

@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from sqlalchemy import delete, func, insert, select  # noqa: E402
-
 from store_list import make_app, run_benchmark, seed  # noqa: E402
 
 from portal.extensions import db  # noqa: E402
@@ -90,7 +89,9 @@ def run_backend(backend, args) -> dict:
 
 
 def print_report(r: dict) -> None:
-    print(f"\n{r['backend']}: push one template version to {r['stores']:,} stores, median of {len(r['push_runs_s'])} runs")
+    print(
+        f"\n{r['backend']}: push one template version to {r['stores']:,} stores, median of {len(r['push_runs_s'])} runs"
+    )
     print(f"  push {r['push_median_s']:.3f} s · floor (bulk insert) {r['floor_median_s']:.3f} s · "
           f"ratio {r['ratio_to_floor']} · aim ≤ 1 s {'met' if r['meets_target'] else 'MISSED'}")
 

@@ -44,7 +44,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -176,8 +176,13 @@ def make_app(url: str):
     # The production config, pointed at the benchmark database. CSRF off so the client can post
     # plain forms; login throttling in memory so a REDIS_URL in the environment is not needed;
     # a throw-away SECRET_KEY (production refuses to start without one).
-    return create_app("production", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=False,
-                      LOGIN_THROTTLE_STORAGE="memory://", SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(24).hex())
+    return create_app(
+        "production",
+        SQLALCHEMY_DATABASE_URI=url,
+        WTF_CSRF_ENABLED=False,
+        LOGIN_THROTTLE_STORAGE="memory://",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(24).hex(),
+    )
 
 
 # --------------------------------------------------------------------------- the floor
@@ -380,7 +385,9 @@ def measure_list(app, client, timer: WSGITimer, sql: SQLCounter, n_stores: int, 
 def import_csv(rows: list[dict]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["门店编码", "门店名称", "城市", "地址", "区域编码", "状态", "标签", "小程序AppID", "店主", "店主电话"])
+    writer.writerow(
+        ["门店编码", "门店名称", "城市", "地址", "区域编码", "状态", "标签", "小程序AppID", "店主", "店主电话"]
+    )
     for r in rows:
         writer.writerow([r["code"], r["name"], r["city"], r["address"], r["region"], r["status"],
                          ",".join(r["tags"]), r["appid"], r["owner"], r["phone"]])
@@ -587,7 +594,7 @@ def run_benchmark(name: str, args, argv, run_backend, print_report, **meta) -> i
     if load > cpus / 2:
         print(f"note: load average {load:.1f} on {cpus} CPUs: other processes will inflate the wall-clock "
               f"figures; the cpu column (this process's own CPU time) is less affected.")
-    meta = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+    meta = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
             "command": " ".join([".venv/bin/python", f"benchmarks/{name}.py", *(argv or sys.argv[1:])]),
             "stores": args.stores, **meta}
     backends = [sqlite_database()]

@@ -47,8 +47,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from portal.auth import sessions
-    from portal.org import access  # noqa: F401  (the login manager's user loader)
     from portal.i18n import select_locale
+    from portal.org import access  # noqa: F401  (the login manager's user loader)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
@@ -84,7 +84,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.assortments import views as assortments
     from portal.auth import views as auth
     from portal.campaigns import views as campaigns
-    from portal.core import audit_log, views as core
+    from portal.core import audit_log
+    from portal.core import views as core
     from portal.decoration import views as decoration
     from portal.goods import views as goods
     from portal.org import views as org
@@ -113,18 +114,18 @@ def _template_globals(app: Flask) -> None:
 
 
 # Models must be imported for Alembic's autogenerate and for relationships to resolve.
-from portal.org import models as _org_models  # noqa: E402,F401
-from portal.audit import models as _audit_models  # noqa: E402,F401
-from portal.targets import models as _target_models  # noqa: E402,F401
-from portal.pushes import models as _push_models  # noqa: E402,F401
-from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.api import models as _api_models  # noqa: E402,F401
-from portal.goods import models as _goods_models  # noqa: E402,F401
 from portal.assortments import models as _assortment_models  # noqa: E402,F401
-from portal.shelf import models as _shelf_models  # noqa: E402,F401
-from portal.campaigns import models as _campaign_models  # noqa: E402,F401
-from portal.auth import models as _auth_models  # noqa: E402,F401
 from portal.assortments import push_kind as _goods_push  # noqa: E402,F401
-from portal.pushes import tasks as _push_tasks  # noqa: E402,F401  (jobs and periodic tasks, see portal.jobs)
-from portal.shelf import prices as _shelf_prices  # noqa: E402,F401  (answers the goods library's price signals)
+from portal.audit import models as _audit_models  # noqa: E402,F401
+from portal.auth import models as _auth_models  # noqa: E402,F401
+from portal.campaigns import models as _campaign_models  # noqa: E402,F401
 from portal.campaigns import push_kind as _campaign_push  # noqa: E402,F401
+from portal.decoration import models as _decoration_models  # noqa: E402,F401
+from portal.goods import models as _goods_models  # noqa: E402,F401
+from portal.org import models as _org_models  # noqa: E402,F401
+from portal.pushes import models as _push_models  # noqa: E402,F401
+from portal.pushes import tasks as _push_tasks  # noqa: E402,F401  (jobs and periodic tasks, see portal.jobs)
+from portal.shelf import models as _shelf_models  # noqa: E402,F401
+from portal.shelf import prices as _shelf_prices  # noqa: E402,F401  (answers the goods library's price signals)
+from portal.targets import models as _target_models  # noqa: E402,F401

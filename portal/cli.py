@@ -5,7 +5,6 @@ import time
 
 import click
 from flask import Flask
-
 from sqlalchemy import delete, select, update
 
 from portal.extensions import db
@@ -89,17 +88,16 @@ def init_app(app: Flask) -> None:
 
 def wipe() -> None:
     """Delete every row of every domain (``seed-demo --reset``)."""
-    from portal.org.models import OrgNode, Store, Tag, User, store_tags
-    from portal.audit.models import AuditEntry
     from portal.api.models import StoreApiKey
-    from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
-    from portal.pushes.models import Delivery, Push
-    from portal.targets.models import Target
-
-    from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
     from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
+    from portal.audit.models import AuditEntry
+    from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
+    from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
     from portal.goods.models import Product, ProductImage, Sku
+    from portal.org.models import OrgNode, Store, Tag, User, store_tags
+    from portal.pushes.models import Delivery, Push
     from portal.shelf.models import Listing, StoreNotice
+    from portal.targets.models import Target
 
     for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
                   StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,

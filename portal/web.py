@@ -8,13 +8,13 @@ from flask import Flask, current_app, g, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 from markupsafe import Markup
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
-from portal.kernel.jsonerrors import json_error
 from portal.kernel.errors import Conflict
+from portal.kernel.jsonerrors import json_error
 
 ERROR_TITLES = {
     400: _l("Bad request"),
@@ -97,7 +97,7 @@ def init_app(app: Flask) -> None:
         # A conditional write that lost a race wrote nothing; say so, never a 500.
         db.session.rollback()
         if _wants_json():
-            return jsonify(error={"code": "conflict", "message": exc.message, "field": None}), 409
+            return json_error(409, exc.message, code="conflict")
         if request.headers.get("HX-Request"):
             return render_template("_conflict.html", message=exc.message), 409
         return render_template("errors.html", code=409, title=ERROR_TITLES[409], description=exc.message), 409
@@ -206,9 +206,8 @@ def run_csv_import(form, importer, *, conflict: str, done) -> tuple[object, str 
     ``importer(raw, filename)`` validates and writes (or returns its errors); ``done(result)`` is
     the flash message of a success. Returns (result, url to go to on success or None)."""
     from flask import flash
-    from sqlalchemy.exc import IntegrityError
-
     from flask_babel import gettext as _
+    from sqlalchemy.exc import IntegrityError
 
     if not form.validate_on_submit():
         return None, None

@@ -9,7 +9,6 @@ import pytest
 
 from portal.pushes.models import Push
 from portal.targets.models import Target
-
 from tests.conftest import login
 
 ALL = ("hq", "east_admin", "south_admin", "sh_manager", "gd_manager", "owner1", "owner_gd")
@@ -136,8 +135,8 @@ _STORE = {"name": "新店", "city": "上海", "address": "", "node_id": "{region
 
 
 def _product_form(org, role, product_id):
-    from portal.goods.models import Product
     from portal.extensions import db
+    from portal.goods.models import Product
 
     product = db.session.get(Product, product_id)
     data = {"code": product.code, "name": "改名", "category": product.category, "description": "",
@@ -234,8 +233,8 @@ def _ids(org, kind: str) -> tuple[int, int]:
 def _products(org, kind: str):
     """product: a product of 华东 (east) and one of 华南 (south), each with one picture;
     product_image: (product id, picture id) of each; thumb: the public thumbnail names."""
-    from portal.goods.services import add_image
     from portal.extensions import db
+    from portal.goods.services import add_image
     from portal.org.scope import scope_for
     from tests.factories import make_product, png_bytes
 

@@ -49,9 +49,14 @@ ODD_TEXT = ["", " ", "\n", "alice\n", "\x00", "\r\n", "NaN", "-NaN", "sNaN", "In
 
 def _form_field_names() -> list[str]:
     """Every field name of every form class in the app (walked through WTForms' subclasses)."""
-    import portal.campaigns.forms, portal.goods.forms, portal.shelf.forms, portal.assortments.forms  # noqa: F401,E401
-    import portal.decoration.blocks, portal.decoration.forms, portal.org.forms  # noqa: F401,E401
-    import portal.pushes.forms, portal.targets.forms, portal.auth.forms  # noqa: F401,E401
+    import portal.assortments.forms
+    import portal.auth.forms
+    import portal.campaigns.forms  # noqa: F401,E401
+    import portal.decoration.blocks  # noqa: F401,E401
+    import portal.decoration.forms
+    import portal.goods.forms
+    import portal.org.forms
+    import portal.pushes.forms  # noqa: F401,E401
 
     names, todo = set(), [Form]
     while todo:
@@ -155,7 +160,9 @@ def requests(draw, pool: Pool, rule, method: str):
         if draw(st.integers(0, 9)):
             form.add("csrf_token", "{csrf}")
         if draw(st.integers(0, 5)) == 0:
-            form.add("file", (io.BytesIO(draw(st.binary(max_size=300))), draw(st.sampled_from(["a.csv", "a.png", "x"]))))
+            form.add(
+                "file", (io.BytesIO(draw(st.binary(max_size=300))), draw(st.sampled_from(["a.csv", "a.png", "x"])))
+            )
         return method, url, query, {"form": form}
     return method, url, query, {}
 

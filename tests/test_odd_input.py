@@ -11,15 +11,15 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from portal.goods.models import Product, Sku
-from portal.shelf.models import Listing
 from portal.campaigns.models import CouponClaim
+from portal.goods.models import Product, Sku
 from portal.org.models import Store
+from portal.shelf.models import Listing
 from portal.targets.services import TargetSpec
 from tests import factories
 from tests.campaigns.helpers import key, make_campaign, push
 from tests.conftest import login
-from tests.test_access import ALL, API_KEY, PUBLIC, TABLE, _ids
+from tests.test_access import API_KEY, PUBLIC, TABLE, _ids
 
 BAD_IDS = (str(2**63), str(10**30), "-1", "abc")
 BAD_NUMBERS = (str(2**63), str(10**30), "-1", "abc", "²", "１２", "1e3", " ", "0")
@@ -170,8 +170,8 @@ def test_product_form_with_a_sku_id_beyond_64_bits_is_a_new_sku(client, org, db)
 
 def _shelf_good(db, org, *, local=False):
     from portal.assortments.models import Assortment, AssortmentItem
-    from portal.pushes import services as pushes
     from portal.org.scope import scope_for
+    from portal.pushes import services as pushes
 
     if local:
         product = factories.make_product(org.stores["sh1"], skus=1, list_price=500, floor=0, ceiling=500)

@@ -6,8 +6,8 @@ store or count one by one fails here (issue 8, point 4)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 

@@ -1,13 +1,12 @@
 """org tree, stores, users, audit log
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 02:24:21.846736
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'

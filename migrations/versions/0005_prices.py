@@ -10,9 +10,8 @@ gain ``code`` + ``params`` (translated when shown); rows written before keep the
 """
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_prices'

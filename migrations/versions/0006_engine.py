@@ -3,9 +3,8 @@
 Revision ID: 0006_engine
 Revises: 0005_prices
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_engine'
 down_revision = '0005_prices'

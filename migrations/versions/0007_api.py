@@ -3,9 +3,8 @@
 Revision ID: 0007_api
 Revises: 0006_engine
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007_api'
 down_revision = '0006_engine'

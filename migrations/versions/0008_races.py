@@ -3,9 +3,8 @@
 Revision ID: 0008_races
 Revises: 0007_api
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0008_races'
 down_revision = '0007_api'

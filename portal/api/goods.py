@@ -10,9 +10,9 @@ from portal.api.auth import current_store
 from portal.api.conditional import conditional
 from portal.api.schemas import ETAG_HEADER, StoreRefSchema
 from portal.api.spec import ApiBlueprint
-from portal.shelf import services as shelf
 from portal.kernel.ids import MAX_PAGE, parse_page
 from portal.kernel.money import yuan_text
+from portal.shelf import services as shelf
 
 bp = ApiBlueprint("api_goods", __name__, url_prefix="/api/v1", description="The store's goods")
 

@@ -13,8 +13,8 @@ from portal.api import services
 from portal.api.models import StoreApiKey
 from portal.extensions import db
 from portal.org import roles
-from portal.org.scope import get_store_or_404
 from portal.org.access import current_scope, roles_required
+from portal.org.scope import get_store_or_404
 
 bp = Blueprint("api", __name__)
 

@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 from portal.api.models import StoreApiKey
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.kernel.time import utcnow
 from portal.org import roles
 from portal.org.models import Store, User
-from portal.kernel.time import utcnow
 from portal.org.scope import Scope
 
 KEY_PREFIX = "fp_"

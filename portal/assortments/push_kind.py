@@ -5,8 +5,8 @@ from sqlalchemy import and_, delete, exists, insert, literal, select
 
 from portal.assortments.models import StoreAssortment
 from portal.extensions import db
-from portal.org.models import Store
 from portal.kernel.time import UTCDateTime, utcnow
+from portal.org.models import Store
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 

@@ -12,21 +12,33 @@ from portal.assortments.models import Assortment
 from portal.extensions import db, htmx
 from portal.goods.models import Product
 from portal.goods.services import pickable_products
+from portal.kernel.forms import form_status
 from portal.kernel.ids import parse_ids
 from portal.org import roles
+from portal.org.access import current_scope, roles_required
 from portal.org.scope import Scope
 from portal.pushes.forms import prepare_push_form, start_push
-from portal.org.access import current_scope, roles_required
 from portal.targets import services as target_services
-from portal.kernel.forms import form_status
 from portal.web import NavEntry
 
 bp = Blueprint("assortments", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
 NAV = (
-    NavEntry("assortments.list_assortments", _l("Assortments"), "send", roles.ADMINS, order=90,
-             pages=frozenset({"assortments.list_assortments", "assortments.create_assortment", "assortments.edit_assortment",
-              "assortments.push_assortment"})),
+    NavEntry(
+        "assortments.list_assortments",
+        _l("Assortments"),
+        "send",
+        roles.ADMINS,
+        order=90,
+        pages=frozenset(
+            {
+                "assortments.list_assortments",
+                "assortments.create_assortment",
+                "assortments.edit_assortment",
+                "assortments.push_assortment",
+            }
+        ),
+    ),
 )
 
 

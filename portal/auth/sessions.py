@@ -9,14 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-
 from flask import Flask, current_app, g, request, session
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_session._utils import retry_query
 from flask_session.base import ServerSideSessionInterface
 from flask_session.redis import RedisSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from itsdangerous import want_bytes
 from sqlalchemy import delete, insert, select, update
 

@@ -13,12 +13,12 @@ from werkzeug.security import check_password_hash
 
 from portal.auth import services
 from portal.auth.forms import ChangePasswordForm, LoginForm
+from portal.auth.sessions import renew_session
 from portal.auth.throttle import login_throttle
 from portal.extensions import db
+from portal.kernel.forms import form_status
 from portal.org.models import User
 from portal.org.services import hash_password
-from portal.auth.sessions import renew_session
-from portal.kernel.forms import form_status
 
 bp = Blueprint("auth", __name__)
 

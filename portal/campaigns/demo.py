@@ -18,12 +18,12 @@ MENU = {
 def seed_goods_and_campaign(hq) -> None:
     """An HQ menu of 15 goods (大杯/中杯), an assortment pushed to every store, and a running
     opt-in coupon campaign pushed to 上海区 that the demo owner's store has joined."""
+    from portal.assortments import services as assortments
     from portal.campaigns import services as campaigns
     from portal.campaigns.models import JOINED, CampaignStore
     from portal.goods import services as catalog
-    from portal.assortments import services as assortments
-    from portal.org.models import OrgNode, User
     from portal.kernel.time import utcnow
+    from portal.org.models import OrgNode, User
     from portal.org.scope import scope_for
     from portal.pushes.services import create_push, run_push
     from portal.targets.services import TargetSpec
@@ -54,10 +54,23 @@ def seed_goods_and_campaign(hq) -> None:
 
     now = utcnow()
     coupon = campaigns.create_campaign(
-        scope, "coupon", "夏日满30减5", {"discount": "amount", "amount_fen": 500, "percent": None, "threshold_fen": 3000,
-                                       "per_member": 2, "budget": 5000},
-        now - timedelta(days=1), now + timedelta(days=14), participation="opt_in",
-        join_deadline=now + timedelta(days=7), actor=hq)
+        scope,
+        "coupon",
+        "夏日满30减5",
+        {
+            "discount": "amount",
+            "amount_fen": 500,
+            "percent": None,
+            "threshold_fen": 3000,
+            "per_member": 2,
+            "budget": 5000,
+        },
+        now - timedelta(days=1),
+        now + timedelta(days=14),
+        participation="opt_in",
+        join_deadline=now + timedelta(days=7),
+        actor=hq,
+    )
     campaigns.publish_campaign(scope, coupon, actor=hq)
     sh = db.session.scalar(select(OrgNode).where(OrgNode.code == "R-SH"))
     push = create_push(scope, "campaign", coupon.id, coupon.name, TargetSpec(node_ids=[sh.id]), actor=hq,

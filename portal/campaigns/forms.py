@@ -2,7 +2,7 @@
 decoration blocks do): the create and edit pages and the service validate with it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -13,13 +13,13 @@ from wtforms import DateTimeLocalField, DecimalField, Form, SelectField, StringF
 from wtforms.validators import DataRequired, Length, NumberRange, StopValidation, ValidationError
 
 from portal.campaigns.labels import PARTICIPATION_LABELS
-from portal.goods.services import pickable_skus
 from portal.decoration.blocks import CODES, codes, present
+from portal.goods.services import pickable_skus
 from portal.kernel.fields import MoneyField, QuantityField
 from portal.kernel.money import MAX_QUANTITY, format_yuan
+from portal.kernel.time import local_tz
 from portal.org.forms import options, strip
 from portal.org.scope import Scope
-from portal.kernel.time import local_tz
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -28,7 +28,7 @@ def to_utc(local: datetime | None) -> datetime | None:
     """A naive local time typed in a form, as a UTC instant."""
     if local is None:
         return None
-    return local.replace(tzinfo=local_tz()).astimezone(timezone.utc)
+    return local.replace(tzinfo=local_tz()).astimezone(UTC)
 
 
 def to_local(value: datetime | None) -> datetime | None:
@@ -62,8 +62,11 @@ class CampaignForm(FlaskForm):
     name = StringField(_l("Campaign name"), filters=[strip], validators=[DataRequired(), Length(max=100)])
     starts_at = DateTimeLocalField(_l("Starts at"), format=DT_FORMAT, validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends at"), format=DT_FORMAT, validators=[DataRequired()])
-    participation = SelectField(_l("Participation"), choices=options(PARTICIPATION_LABELS.items()),
-                                description=_l("Mandatory: every store reached runs it. Opt-in: stores join or decline."))
+    participation = SelectField(
+        _l("Participation"),
+        choices=options(PARTICIPATION_LABELS.items()),
+        description=_l("Mandatory: every store reached runs it. Opt-in: stores join or decline."),
+    )
     join_deadline = DateTimeLocalField(_l("Join deadline"), format=DT_FORMAT, validators=[blank_ok],
                                        description=_l("Opt-in only: stores decide before this time."))
 
@@ -220,7 +223,9 @@ class GroupBuyRules(OneSkuRules):
     hours = count(_l("Hours to fill the group"), 1, 168)
 
     def validate_price(self, field):
-        self.below_list_price(field, self.goods, _l("The group price must be below the list price %(price)s of %(sku)s."))
+        self.below_list_price(
+            field, self.goods, _l("The group price must be below the list price %(price)s of %(sku)s.")
+        )
 
 
 def rate(label, **kw):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import and_, delete, exists, insert, literal, select
 
-from portal.campaigns.models import JOINED, INVITED, MANDATORY, Campaign, CampaignStore
+from portal.campaigns.models import INVITED, JOINED, MANDATORY, Campaign, CampaignStore
 from portal.extensions import db
-from portal.org.models import Store
 from portal.kernel.time import UTCDateTime, utcnow
+from portal.org.models import Store
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 

@@ -8,19 +8,32 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, literal, or_, select, update
 
 from portal.audit import services as audit
 from portal.campaigns.forms import money_keys, rule_errors
-from portal.campaigns.models import (CANCELLED, DECLINED, DRAFT, INVITED, JOINED, MANDATORY, OPT_IN, PUBLISHED,
-                                     STOPPED, Campaign, CampaignStore, CouponClaim)
+from portal.campaigns.models import (
+    CANCELLED,
+    DECLINED,
+    DRAFT,
+    INVITED,
+    JOINED,
+    MANDATORY,
+    OPT_IN,
+    PUBLISHED,
+    STOPPED,
+    Campaign,
+    CampaignStore,
+    CouponClaim,
+)
 from portal.extensions import db
-from portal.kernel.money import yuan_text
-from portal.org.models import Store, User
-from portal.kernel.time import UTCDateTime, utcnow
-from portal.org.scope import Scope
 from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.money import yuan_text
+from portal.kernel.time import UTCDateTime, utcnow
+from portal.org.models import Store, User
+from portal.org.scope import Scope
 
 STATES = ("draft", "scheduled", "running", "ended", "cancelled")
 STORE_STATUSES = (INVITED, JOINED, DECLINED, STOPPED)

@@ -5,23 +5,30 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.campaigns import services
 from portal.campaigns.forms import RULE_FORMS, CampaignForm, rules_data, rules_form, to_local, to_utc
-from portal.campaigns.labels import (KIND_ICONS, KIND_LABELS, PARTICIPATION_LABELS, STATE_BADGES, STATE_LABELS,
-                                     STORE_STATUS_BADGES, STORE_STATUS_LABELS)
+from portal.campaigns.labels import (
+    KIND_ICONS,
+    KIND_LABELS,
+    PARTICIPATION_LABELS,
+    STATE_BADGES,
+    STATE_LABELS,
+    STORE_STATUS_BADGES,
+    STORE_STATUS_LABELS,
+)
 from portal.campaigns.models import DRAFT, Campaign, CampaignStore
 from portal.extensions import db, htmx
+from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.forms import flag, flash_outcome, form_status, one_of
 from portal.kernel.ids import parse_ids
 from portal.kernel.paging import paginate
 from portal.org import roles
-from portal.org.scope import Scope
-from portal.kernel.errors import Conflict, RuleError
-from portal.pushes.forms import prepare_push_form, start_push
 from portal.org.access import current_scope, roles_required
+from portal.org.scope import Scope
+from portal.pushes.forms import prepare_push_form, start_push
 from portal.targets import services as target_services
-from portal.kernel.forms import flag, flash_outcome, form_status, one_of
 from portal.web import NavEntry
 
 bp = Blueprint("campaigns", __name__)
@@ -186,8 +193,14 @@ def push_campaign(campaign_id: int):
             flash(_("Pushing %(what)s. Stores that already have it are skipped.", what=campaign.name), "success")
             return redirect(url_for("pushes.view_push", push_id=push.id))
     spec = form.chosen_spec(saved)[0]
-    return render_template("campaigns/push.html", campaign=campaign, form=form, reach=target_services.reach(scope, spec),
-                           errors=[], action=url_for("campaigns.push_campaign", campaign_id=campaign.id)), form_status()
+    return render_template(
+        "campaigns/push.html",
+        campaign=campaign,
+        form=form,
+        reach=target_services.reach(scope, spec),
+        errors=[],
+        action=url_for("campaigns.push_campaign", campaign_id=campaign.id),
+    ), form_status()
 
 
 @bp.route("/campaigns/<int:campaign_id>/stop", methods=["POST"])

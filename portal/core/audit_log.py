@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from portal.audit.labels import ACTION_LABELS
 from portal.audit.services import query_entries
 from portal.extensions import htmx
 from portal.kernel.paging import paginate
 from portal.org import roles
-from portal.web import NavEntry
 from portal.org.access import current_scope, roles_required
+from portal.web import NavEntry
 
 bp = Blueprint("audit", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).

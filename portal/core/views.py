@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 
-from flask_babel import lazy_gettext as _l
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
@@ -13,10 +13,10 @@ from portal.audit.services import query_entries
 from portal.extensions import db
 from portal.i18n import LANG_COOKIE
 from portal.org import roles
+from portal.org.access import current_scope, roles_required
 from portal.org.models import OrgNode, Store
 from portal.org.services import build_tree, status_by_city
 from portal.web import NavEntry
-from portal.org.access import current_scope, roles_required
 
 bp = Blueprint("core", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).

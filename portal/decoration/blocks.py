@@ -2,17 +2,15 @@
 its schema: the HQ editor, a store's own edits and the publish check all validate with it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.i18n import translations as flask_wtf_translations
 from werkzeug.datastructures import MultiDict
-from wtforms import (BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField,
-                     TextAreaField)
-from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Regexp, StopValidation,
-                                ValidationError)
+from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
 
 from portal.kernel.text import whole
 from portal.org.forms import options, strip
@@ -208,37 +206,93 @@ class BlockType:
         return self.sample()
 
 
-BLOCK_TYPES: dict[str, BlockType] = {b.name: b for b in (
-    BlockType("banner", _l("Banner carousel"), "photo", BannerForm,
-              lambda: {"slides": [{"image": "/static/img/sample-banner.svg", "title": "新品上市", "link": ""}],
-                       "interval": 4},
-              _banner),
-    BlockType("notice", _l("Notice bar"), "speakerphone", NoticeForm,
-              lambda: {"text": "欢迎光临，会员下单享积分", "link": ""},
-              lambda d: _short(d.get("text", ""))),
-    BlockType("goods_grid", _l("Goods grid"), "layout-grid", GoodsGridForm,
-              lambda: {"title": "人气推荐", "source": "category", "category": "招牌", "goods": "", "columns": 2, "limit": 6},
-              _goods_grid),
-    BlockType("live_entry", _l("Live-room entry"), "broadcast", LiveEntryForm,
-              lambda: {"title": "直播间", "show": "always", "style": "card"},
-              _live_entry),
-    BlockType("coupon_strip", _l("Coupon strip"), "ticket", CouponStripForm,
-              lambda: {"title": "领券中心", "source": "auto", "coupons": "", "limit": 3},
-              _coupon_strip),
-    BlockType("store_card", _l("Store card"), "building-store", StoreCardForm,
-              lambda: {"show_address": True, "show_map": True, "show_phone": True, "hours": "09:00-22:00"},
-              _store_card),
-    BlockType("rich_text", _l("Rich text"), "align-left", RichTextForm,
-              lambda: {"title": "品牌故事", "body": "每一杯都用当季鲜果现做。"},
-              lambda d: _short(d.get("title") or d.get("body", ""))),
-    BlockType("image_hotspot", _l("Image hotspots"), "hand-click", ImageHotspotForm,
-              lambda: {"image": "/static/img/sample-hotspot.svg",
-                       "hotspots": [{"x": 0, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index"}]},
-              lambda d: _("%(n)s tappable areas", n=len(d.get("hotspots") or []))),
-)}
+BLOCK_TYPES: dict[str, BlockType] = {
+    b.name: b
+    for b in (
+        BlockType(
+            "banner",
+            _l("Banner carousel"),
+            "photo",
+            BannerForm,
+            lambda: {
+                "slides": [{"image": "/static/img/sample-banner.svg", "title": "新品上市", "link": ""}],
+                "interval": 4,
+            },
+            _banner,
+        ),
+        BlockType(
+            "notice",
+            _l("Notice bar"),
+            "speakerphone",
+            NoticeForm,
+            lambda: {"text": "欢迎光临，会员下单享积分", "link": ""},
+            lambda d: _short(d.get("text", "")),
+        ),
+        BlockType(
+            "goods_grid",
+            _l("Goods grid"),
+            "layout-grid",
+            GoodsGridForm,
+            lambda: {
+                "title": "人气推荐",
+                "source": "category",
+                "category": "招牌",
+                "goods": "",
+                "columns": 2,
+                "limit": 6,
+            },
+            _goods_grid,
+        ),
+        BlockType(
+            "live_entry",
+            _l("Live-room entry"),
+            "broadcast",
+            LiveEntryForm,
+            lambda: {"title": "直播间", "show": "always", "style": "card"},
+            _live_entry,
+        ),
+        BlockType(
+            "coupon_strip",
+            _l("Coupon strip"),
+            "ticket",
+            CouponStripForm,
+            lambda: {"title": "领券中心", "source": "auto", "coupons": "", "limit": 3},
+            _coupon_strip,
+        ),
+        BlockType(
+            "store_card",
+            _l("Store card"),
+            "building-store",
+            StoreCardForm,
+            lambda: {"show_address": True, "show_map": True, "show_phone": True, "hours": "09:00-22:00"},
+            _store_card,
+        ),
+        BlockType(
+            "rich_text",
+            _l("Rich text"),
+            "align-left",
+            RichTextForm,
+            lambda: {"title": "品牌故事", "body": "每一杯都用当季鲜果现做。"},
+            lambda d: _short(d.get("title") or d.get("body", "")),
+        ),
+        BlockType(
+            "image_hotspot",
+            _l("Image hotspots"),
+            "hand-click",
+            ImageHotspotForm,
+            lambda: {
+                "image": "/static/img/sample-hotspot.svg",
+                "hotspots": [{"x": 0, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index"}],
+            },
+            lambda d: _("%(n)s tappable areas", n=len(d.get("hotspots") or [])),
+        ),
+    )
+}
 
 
-def form_for(block_type: str, data: dict | None = None, formdata: MultiDict | None = None, prefix: str = "") -> BlockForm:
+def form_for(
+    block_type: str, data: dict | None = None, formdata: MultiDict | None = None, prefix: str = ""
+) -> BlockForm:
     """The block's form: filled from a posted form, or from stored data."""
     form_class = BLOCK_TYPES[block_type].form
     if formdata is not None:

@@ -16,15 +16,31 @@ def seed_decoration(hq) -> None:
     scope = scope_for(hq)
     template = deco.create_template(scope, "夏季首页", actor=hq)
     content = {
-        "banner": {"slides": [{"image": "/static/img/sample-banner.svg", "title": "夏日新品", "link": "/pages/goods/index"},
-                              {"image": "/static/img/sample-banner.svg", "title": "", "link": ""}], "interval": 4},
+        "banner": {
+            "slides": [
+                {"image": "/static/img/sample-banner.svg", "title": "夏日新品", "link": "/pages/goods/index"},
+                {"image": "/static/img/sample-banner.svg", "title": "", "link": ""},
+            ],
+            "interval": 4,
+        },
         "notice": {"text": "会员日每周三：全场饮品第二杯半价，积分翻倍", "link": "/pages/member/index"},
         "live_entry": {"title": "店长直播 · 夏日新品试饮", "show": "always", "style": "card"},
         "coupon_strip": {"title": "领券中心", "source": "auto", "coupons": "", "limit": 3},
-        "goods_grid": {"title": "人气推荐", "source": "category", "category": "招牌", "goods": "", "columns": 2, "limit": 4},
-        "image_hotspot": {"image": "/static/img/sample-hotspot.svg",
-                          "hotspots": [{"x": 0, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index?cat=tea"},
-                                       {"x": 50, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index?cat=food"}]},
+        "goods_grid": {
+            "title": "人气推荐",
+            "source": "category",
+            "category": "招牌",
+            "goods": "",
+            "columns": 2,
+            "limit": 4,
+        },
+        "image_hotspot": {
+            "image": "/static/img/sample-hotspot.svg",
+            "hotspots": [
+                {"x": 0, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index?cat=tea"},
+                {"x": 50, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index?cat=food"},
+            ],
+        },
         "store_card": {"show_address": True, "show_map": True, "show_phone": True, "hours": "09:00-22:00"},
         "rich_text": {"title": "品牌故事", "body": "每一杯都用当季鲜果现做。\n从产地到门店，冷链直送，不隔夜。"},
     }

@@ -26,7 +26,7 @@ class Template(db.Model):
     # revision only the first one's write lands; the editor's forms carry the revision they show.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    versions: Mapped[list["TemplateVersion"]] = relationship(
+    versions: Mapped[list[TemplateVersion]] = relationship(
         back_populates="template", order_by="TemplateVersion.number.desc()")
 
     __mapper_args__ = {"version_id_col": revision}

@@ -4,7 +4,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -12,11 +13,11 @@ from portal.audit import services as audit
 from portal.decoration.blocks import BLOCK_TYPES, validate_block_data
 from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
 from portal.extensions import db
-from portal.org.models import Store, User
-from portal.kernel.time import UTCDateTime, utcnow
-from portal.org.scope import Scope
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.sql import insert_missing
+from portal.kernel.time import UTCDateTime, utcnow
+from portal.org.models import Store, User
+from portal.org.scope import Scope
 from portal.pushes.models import Delivery, Push
 from portal.pushes.services import register_kind
 

@@ -19,15 +19,15 @@ from portal.decoration.forms import AddBlockForm, PublishForm, TemplateForm
 from portal.decoration.labels import BLOCK_LABELS, DROP_REASONS
 from portal.decoration.models import StorePage, Template, TemplateVersion
 from portal.extensions import db, htmx
+from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.forms import flag, form_status, rule_error
+from portal.kernel.ids import parse_id
 from portal.org import roles
+from portal.org.access import current_scope, roles_required
 from portal.org.models import OrgNode, Store, User
 from portal.org.scope import Scope, get_store_or_404
-from portal.kernel.errors import Conflict, RuleError
-from portal.kernel.ids import parse_id
 from portal.pushes.forms import prepare_push_form, start_push
-from portal.org.access import current_scope, roles_required
 from portal.targets import services as target_services
-from portal.kernel.forms import flag, form_status, rule_error
 from portal.web import NavEntry
 
 bp = Blueprint("decoration", __name__)
@@ -254,7 +254,7 @@ def move_block(template_id: int, key: str):
     scope = current_scope()
     template = get_template_or_404(scope, template_id)
     services.check_revision(template, _seen_revision())
-    block = _draft_block_or_404(template, key)
+    _draft_block_or_404(template, key)           # 404 for a key the draft does not have
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if step is None:
         abort(400, _("Move a block up or down."))

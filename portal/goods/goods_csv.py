@@ -20,10 +20,10 @@ from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 from portal.audit import services as audit
+from portal.extensions import db
 from portal.goods import services
 from portal.goods.forms import CODE_RE, SkuRowForm, commission_bp, commission_pct
 from portal.goods.models import Product, Sku
-from portal.extensions import db
 from portal.kernel.tabular import ImportResult, RowError, TableError, read_table
 from portal.org.models import User
 from portal.org.scope import Scope

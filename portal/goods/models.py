@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, ForeignKey, Integer, String,
-                        Text)
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -23,15 +22,17 @@ class Product(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     direct_sale: Mapped[bool] = mapped_column(Boolean, default=False)   # HQ ships, the store earns a commission
     commission_rate: Mapped[int] = mapped_column(Integer, default=0)    # basis points of the sale for the store
-    path: Mapped[str] = mapped_column(String(255), index=True)          # owner: HQ/distributor subtree
-    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)  # a store's own
+    path: Mapped[str] = mapped_column(String(255), index=True)  # owner: HQ/distributor subtree
+    store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), index=True
+    )  # a store's own
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    skus: Mapped[list["Sku"]] = relationship(back_populates="product", order_by="Sku.id",
+    skus: Mapped[list[Sku]] = relationship(back_populates="product", order_by="Sku.id",
                                              cascade="all, delete-orphan")
-    images: Mapped[list["ProductImage"]] = relationship(back_populates="product", order_by="ProductImage.position",
+    images: Mapped[list[ProductImage]] = relationship(back_populates="product", order_by="ProductImage.position",
                                                         cascade="all, delete-orphan")
 
     __table_args__ = (CheckConstraint("commission_rate >= 0 AND commission_rate <= 10000", name="commission"),)

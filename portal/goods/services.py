@@ -15,22 +15,21 @@ import secrets
 from dataclasses import dataclass
 
 from blinker import Namespace
-
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.audit import services as audit
-from portal.goods.models import Product, ProductImage, Sku
 from portal.extensions import db
+from portal.goods.models import Product, ProductImage, Sku
+from portal.kernel.errors import RuleError
 from portal.kernel.ids import parse_page
-from portal.kernel.paging import Page, paginate
 from portal.kernel.money import format_yuan, parse_yuan, yuan_text  # noqa: F401  (one implementation)
+from portal.kernel.paging import Page, paginate
 from portal.kernel.text import whole
 from portal.org.models import Store, User
 from portal.org.scope import Scope
-from portal.kernel.errors import RuleError
 
 PER_PAGE = 50
 
@@ -112,7 +111,7 @@ class ProductFilter:
     page: int = 1
 
     @classmethod
-    def from_args(cls, args) -> "ProductFilter":
+    def from_args(cls, args) -> ProductFilter:
         page = parse_page(args.get("page"))
         direct = args.get("direct", "")
         return cls(q=args.get("q", "").strip()[:100], category=args.get("category", "").strip()[:50],
@@ -335,8 +334,9 @@ def image_dir() -> str:
 def add_image(scope: Scope, product: Product, raw: bytes, *, actor: User) -> ProductImage:
     """Check the upload is a JPEG, PNG or WebP picture by opening it, then keep it re-encoded
     (dropping anything hidden in it) with a thumbnail of at most 400 px, under random names."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
     import io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not can_edit(scope, product):
         raise RuleError(_("Only the owner of this product may change it."))

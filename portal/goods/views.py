@@ -6,22 +6,22 @@ part of the tree answer 404, like everything else outside the scope.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
-from flask_babel import format_decimal, gettext as _
-
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
+from portal.extensions import db, htmx
 from portal.goods import goods_csv, services
 from portal.goods.forms import ImageForm, ImportForm, ProductForm, commission_text
 from portal.goods.models import Product
 from portal.goods.services import ProductFilter
-from portal.extensions import db, htmx
-from portal.org import roles
 from portal.kernel.errors import RuleError
-from portal.org.access import current_scope, roles_required
 from portal.kernel.forms import flag, form_status, rule_error
+from portal.org import roles
+from portal.org.access import current_scope, roles_required
 from portal.web import NavEntry, import_done_response, run_csv_import
 
 bp = Blueprint("goods", __name__)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
 from typing import TypeAlias
 
 from flask_babel import format_currency

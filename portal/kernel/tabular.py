@@ -244,7 +244,7 @@ def read_table(raw: bytes, columns: Sequence[Column], required: Iterable[str], *
             errors.append(RowError(start, "", _("This row has more values than the header has columns.")))
             continue
         row = {}
-        for f, v in zip(fields, values):
+        for f, v in zip(fields, values, strict=False):
             if f is None:
                 continue
             if len(v) > MAX_CELL:

@@ -7,7 +7,7 @@ no zone, included — so no caller needs to patch a tzinfo in.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -16,7 +16,7 @@ from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -32,14 +32,14 @@ class UTCDateTime(TypeDecorator):
             raise TypeError(f"UTCDateTime takes a datetime, not {type(value).__name__}.")
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"Naive datetime {value.isoformat()}: give an aware one (utcnow(), or .astimezone()).")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def local_tz() -> ZoneInfo:
@@ -48,7 +48,7 @@ def local_tz() -> ZoneInfo:
 
 def day_start_utc(day: date) -> datetime:
     """The UTC instant at which ``day`` starts in the portal's time zone."""
-    return datetime.combine(day, time.min, tzinfo=local_tz()).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=local_tz()).astimezone(UTC)
 
 
 def day_end_utc(day: date) -> datetime:

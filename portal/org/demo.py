@@ -114,9 +114,12 @@ def insert_stores(rows: list[dict], tags: list[list[str]]) -> None:
     for name in TAGS:
         tag_ids[name] = db.session.scalar(select(Tag.id).where(Tag.name == name)) or \
             db.session.execute(insert(Tag).values(name=name)).inserted_primary_key[0]
-    ids = dict(db.session.execute(select(Store.code, Store.id).where(Store.code.in_([r["code"] for r in rows]))).all()) \
-        if len(rows) < 30000 else dict(db.session.execute(select(Store.code, Store.id)).all())
-    links = [{"store_id": ids[r["code"]], "tag_id": tag_ids[t]} for r, ts in zip(rows, tags) for t in ts]
+    ids = (
+        dict(db.session.execute(select(Store.code, Store.id).where(Store.code.in_([r["code"] for r in rows]))).all())
+        if len(rows) < 30000
+        else dict(db.session.execute(select(Store.code, Store.id)).all())
+    )
+    links = [{"store_id": ids[r["code"]], "tag_id": tag_ids[t]} for r, ts in zip(rows, tags, strict=True) for t in ts]
     if links:
         db.session.execute(insert(store_tags), links)
 

@@ -2,7 +2,6 @@
 both the store form and every row of a CSV import."""
 from __future__ import annotations
 
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as flask_wtf_translations
@@ -55,8 +54,14 @@ class StoreFields(Form):
     appid = StringField(_l("Mini-program AppID"), filters=[strip], validators=[
         Optional(), Regexp(whole(r"wx[0-9a-f]{16}"), message=_l("An AppID is 'wx' followed by 16 hex digits."))])
     owner_name = StringField(_l("Owner"), filters=[strip], validators=[Optional(), Length(max=50)])
-    owner_phone = StringField(_l("Owner phone"), filters=[strip], validators=[
-        Optional(), Regexp(whole(r"1[3-9]\d{9}"), message=_l("A mainland mobile number: 11 digits starting with 13 to 19."))])
+    owner_phone = StringField(
+        _l("Owner phone"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Regexp(whole(r"1[3-9]\d{9}"), message=_l("A mainland mobile number: 11 digits starting with 13 to 19.")),
+        ],
+    )
 
     def store_data(self) -> dict:
         return {k: (getattr(self, k).data or "") for k in (
@@ -82,7 +87,9 @@ class StoreRowForm(StoreFields):
 
 class NodeForm(FlaskForm):
     parent_id = SelectField(_l("Parent"), coerce=int, validators=[DataRequired()])
-    kind = SelectField(_l("Kind"), choices=options([(roles.DISTRIBUTOR, _l("Distributor")), (roles.REGION, _l("Region"))]))
+    kind = SelectField(
+        _l("Kind"), choices=options([(roles.DISTRIBUTOR, _l("Distributor")), (roles.REGION, _l("Region"))])
+    )
     code = StringField(_l("Code"), filters=[strip], validators=[
         DataRequired(), Length(max=32), Regexp(CODE_RE, message=CODE_MESSAGE)])
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=100)])

@@ -29,7 +29,7 @@ class Scope:
     store_id: int | None    # the one store for store owners
 
     @classmethod
-    def of_path(cls, path: str) -> "Scope":
+    def of_path(cls, path: str) -> Scope:
         """The scope a job acts in: the subtree recorded when the person started it."""
         return cls(user=None, path=path, store_id=None)
 

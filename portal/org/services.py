@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, delete, func, insert, literal, or_, select, update
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager
 from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
@@ -15,11 +15,10 @@ from portal.extensions import db
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.ids import parse_id, parse_ids, parse_page
 from portal.kernel.paging import Page, paginate  # noqa: F401  (Page: what list_stores returns)
+from portal.kernel.time import utcnow
 from portal.org import paths, roles
 from portal.org.models import OrgNode, Store, Tag, User, store_tags
-from portal.kernel.time import utcnow
 from portal.org.scope import Scope, path_range
-
 
 # --------------------------------------------------------------------------- the tree
 
@@ -46,7 +45,7 @@ def _by_status() -> dict[str, int]:
 @dataclass
 class TreeNode:
     node: OrgNode
-    children: list["TreeNode"] = field(default_factory=list)
+    children: list[TreeNode] = field(default_factory=list)
     direct: dict[str, int] = field(default_factory=_by_status)    # stores hanging right here
     by_status: dict[str, int] = field(default_factory=_by_status)  # the whole subtree
 
@@ -205,7 +204,7 @@ class StoreFilter:
     page: int = 1
 
     @classmethod
-    def from_args(cls, args) -> "StoreFilter":
+    def from_args(cls, args) -> StoreFilter:
         sort = args.get("sort", "code")
         status = args.get("status", "")
         page = parse_page(args.get("page"))

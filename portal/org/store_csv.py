@@ -9,7 +9,8 @@ keeps the status of an existing store, and makes a new one active).
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 from werkzeug.datastructures import MultiDict
 
@@ -20,8 +21,7 @@ from portal.org import roles
 from portal.org.forms import STATUS_LABELS, StoreRowForm
 from portal.org.models import OrgNode, Store, Tag, User, store_tags
 from portal.org.scope import Scope
-from portal.org.services import (STORE_FIELDS, StoreFilter, filtered_stores, follow_stores, parse_tags,
-                                 set_store_tags)
+from portal.org.services import STORE_FIELDS, StoreFilter, filtered_stores, follow_stores, parse_tags, set_store_tags
 
 # (field, English header, Chinese header). Either header names the column on import.
 COLUMNS = (

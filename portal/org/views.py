@@ -3,35 +3,75 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode
 
-from flask_babel import lazy_gettext as _l
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal, gettext as _
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from portal.audit.services import query_entries
 from portal.extensions import db, htmx
+from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.forms import form_status, rule_error
 from portal.kernel.ids import parse_id
 from portal.org import roles, services, store_csv
-from portal.org.forms import (EditUserForm, ImportForm, MoveNodeForm, NodeForm, RenameNodeForm,
-                              ResetPasswordForm, StoreForm, UserForm, ROLE_LABELS, KIND_LABELS, options, tag_text)
+from portal.org.access import current_scope, roles_required
+from portal.org.forms import (
+    KIND_LABELS,
+    ROLE_LABELS,
+    EditUserForm,
+    ImportForm,
+    MoveNodeForm,
+    NodeForm,
+    RenameNodeForm,
+    ResetPasswordForm,
+    StoreForm,
+    UserForm,
+    options,
+    tag_text,
+)
 from portal.org.models import OrgNode, User
 from portal.org.scope import get_node_or_404, get_store_or_404, get_user_or_404
-from portal.kernel.errors import Conflict, RuleError
 from portal.org.services import StoreFilter
-from portal.kernel.forms import form_status, rule_error
 from portal.web import NavEntry, import_done_response, run_csv_import
-from portal.org.access import current_scope, roles_required
-from portal.audit.services import query_entries
 
 bp = Blueprint("org", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
 NAV = (
-    NavEntry("org.list_stores", _l("Stores"), "building-store", roles.STAFF, order=20,
-             pages=frozenset({"org.list_stores", "org.view_store", "org.create_store", "org.edit_store", "org.import_stores",
-              "decoration.view_store_page", "shelf.view_store_goods"})),
-    NavEntry("org.tree", _l("Organization"), "sitemap", roles.STAFF, order=30,
-             pages=frozenset({"org.tree", "org.create_node", "org.edit_node"})),
-    NavEntry("org.list_users", _l("Users"), "users", roles.ADMINS, order=130,
-             pages=frozenset({"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"})),
+    NavEntry(
+        "org.list_stores",
+        _l("Stores"),
+        "building-store",
+        roles.STAFF,
+        order=20,
+        pages=frozenset(
+            {
+                "org.list_stores",
+                "org.view_store",
+                "org.create_store",
+                "org.edit_store",
+                "org.import_stores",
+                "decoration.view_store_page",
+                "shelf.view_store_goods",
+            }
+        ),
+    ),
+    NavEntry(
+        "org.tree",
+        _l("Organization"),
+        "sitemap",
+        roles.STAFF,
+        order=30,
+        pages=frozenset({"org.tree", "org.create_node", "org.edit_node"}),
+    ),
+    NavEntry(
+        "org.list_users",
+        _l("Users"),
+        "users",
+        roles.ADMINS,
+        order=130,
+        pages=frozenset({"org.list_users", "org.create_user", "org.edit_user", "org.reset_password"}),
+    ),
 )
 
 

@@ -2,7 +2,7 @@
 assortments, campaigns): build the form with its choices, and validate it into a push."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,12 +13,12 @@ from portal.extensions import db
 from portal.kernel.errors import RuleError
 from portal.kernel.forms import rule_error
 from portal.kernel.ids import coerce_id
+from portal.kernel.time import local_tz
 from portal.org.scope import Scope
 from portal.pushes import services
 from portal.targets import services as target_services
 from portal.targets.forms import TargetFields, fill_choices
 from portal.targets.services import TargetSpec
-from portal.kernel.time import local_tz
 
 
 class PushForm(TargetFields):
@@ -31,7 +31,7 @@ class PushForm(TargetFields):
     def when(self) -> datetime | None:
         if not self.scheduled_for.data:
             return None
-        return self.scheduled_for.data.replace(tzinfo=local_tz()).astimezone(timezone.utc)
+        return self.scheduled_for.data.replace(tzinfo=local_tz()).astimezone(UTC)
 
     def chosen_spec(self, saved: dict[int, dict]) -> tuple[TargetSpec, int | None]:
         if self.target_id.data and self.target_id.data in saved:

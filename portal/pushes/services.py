@@ -22,22 +22,40 @@ from typing import Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, or_, select,
-                        update)
+from sqlalchemy import ColumnElement, and_, case, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.jobs import enqueue, job
+from portal.kernel.errors import Conflict, RuleError
+from portal.kernel.time import utcnow
 from portal.org import roles
 from portal.org.models import Store, User
-from portal.kernel.time import utcnow
 from portal.org.scope import Scope
-from portal.kernel.errors import Conflict, RuleError
 from portal.pushes.labels import CANCELLED_BY, DELIVERY_FAILED, PUSH_STOPPED
-from portal.pushes.models import (ALREADY, CANCELLED, CHANGED_SINCE, CLOSED, DELIVERED, DONE, ERROR, FAILED,
-                                  MOVING, OUT_OF_SCOPE, PENDING, QUEUED, REVERTED, ROLLED_BACK,
-                                  ROLLING_BACK, RUNNING, SCHEDULED, SKIPPED, Delivery, Push)
+from portal.pushes.models import (
+    ALREADY,
+    CANCELLED,
+    CHANGED_SINCE,
+    CLOSED,
+    DELIVERED,
+    DONE,
+    ERROR,
+    FAILED,
+    MOVING,
+    OUT_OF_SCOPE,
+    PENDING,
+    QUEUED,
+    REVERTED,
+    ROLLED_BACK,
+    ROLLING_BACK,
+    RUNNING,
+    SCHEDULED,
+    SKIPPED,
+    Delivery,
+    Push,
+)
 from portal.targets.services import TargetSpec, selection
 
 SUSPENDED = "store_suspended"
@@ -117,8 +135,15 @@ def create_push(scope: Scope, kind: str, payload_id: int, label: str, spec: Targ
                 state=SCHEDULED if scheduled_for else QUEUED, scheduled_for=scheduled_for)
     db.session.add(push)
     db.session.flush()
-    audit.record(actor, "push.create", "push", push.id, label, scope.path,
-                 {"kind": kind, "target": target_label, "scheduled_for": scheduled_for.isoformat() if scheduled_for else None})
+    audit.record(
+        actor,
+        "push.create",
+        "push",
+        push.id,
+        label,
+        scope.path,
+        {"kind": kind, "target": target_label, "scheduled_for": scheduled_for.isoformat() if scheduled_for else None},
+    )
     if push.state == QUEUED:
         enqueue(run_push, push.id)
     return push

@@ -7,16 +7,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db, htmx
+from portal.kernel.forms import flash_outcome, one_of
 from portal.kernel.paging import paginate
 from portal.org import roles
+from portal.org.access import current_scope, roles_required
 from portal.org.models import Store
 from portal.org.scope import Scope
 from portal.pushes import services
 from portal.pushes.models import OUTCOMES, Delivery, Push
-from portal.org.access import current_scope, roles_required
-from portal.kernel.forms import flash_outcome, one_of
-from portal.web import NavEntry
 from portal.targets.services import TargetSpec
+from portal.web import NavEntry
 
 bp = Blueprint("pushes", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).

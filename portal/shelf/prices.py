@@ -3,7 +3,6 @@ notice), and store prices outside new bounds are clamped into them. Set-based: o
 SKU whatever the number of stores."""
 from __future__ import annotations
 
-
 from sqlalchemy import JSON, String, and_, case, false, func, insert, literal, or_, select, union, update
 
 from portal.assortments.models import AssortmentItem, StoreAssortment

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select, update
 
-from portal.audit import services as audit
 from portal.assortments.models import AssortmentItem, StoreAssortment
-from portal.goods.models import Product, ProductImage, Sku
-from portal.shelf.models import Listing, StoreNotice
+from portal.audit import services as audit
 from portal.extensions import db
+from portal.goods.models import Product, ProductImage, Sku
+from portal.kernel.errors import RuleError
 from portal.kernel.money import MAX_FEN, format_yuan, yuan_text
 from portal.kernel.paging import page_count
-from portal.org.models import Store, User
-from portal.kernel.time import utcnow
-from portal.org.scope import Scope
-from portal.kernel.errors import RuleError
 from portal.kernel.sql import insert_missing
+from portal.kernel.time import utcnow
+from portal.org.models import Store, User
+from portal.org.scope import Scope
+from portal.shelf.models import Listing, StoreNotice
 
 SHELF_FILTERS = ("on", "off")
 LOCAL_CEILING = MAX_FEN               # fen: a store's own goods are bounded by the portal's one ceiling

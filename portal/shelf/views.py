@@ -2,22 +2,21 @@
 store's goods); the mini-program goods API is portal.api.goods."""
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db, htmx
 from portal.goods.models import Product
+from portal.kernel.errors import RuleError
+from portal.kernel.forms import flag, form_status, rule_error
 from portal.kernel.ids import parse_page
 from portal.org import roles
+from portal.org.access import current_scope, roles_required
 from portal.org.models import Store
 from portal.org.scope import Scope, get_store_or_404
-from portal.kernel.errors import RuleError
-from portal.org.access import current_scope, roles_required
 from portal.shelf import services as shelf
 from portal.shelf.forms import ListingForm, LocalProductForm
-from portal.kernel.forms import flag, form_status, rule_error
 from portal.web import NavEntry
 
 bp = Blueprint("shelf", __name__)

@@ -5,11 +5,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import Length, Optional, ValidationError
 
-from portal.org import roles, services as org_services
+from portal.org import roles
+from portal.org import services as org_services
 from portal.org.forms import strip
 from portal.org.scope import Scope
-from portal.targets.services import (TargetSpec, parse_id, unknown_codes, unknown_message, unknown_nodes,
-                                     unknown_tags)
+from portal.targets.services import TargetSpec, parse_id, unknown_codes, unknown_message, unknown_nodes, unknown_tags
 
 
 class CheckboxList(SelectMultipleField):
@@ -41,8 +41,12 @@ class TargetFields(FlaskForm):
     everything = BooleanField(_l("Every store in my part of the organization"))
     node_ids = IdCheckboxList(_l("Regions and distributors"), coerce=int, validate_choice=False)
     tags = CheckboxList(_l("Stores with any of these tags"), validate_choice=False)
-    store_codes = TextAreaField(_l("These stores (codes)"), filters=[strip], validators=[Optional(), Length(max=200000)],
-                                description=_l("Separate codes with commas, spaces or new lines."))
+    store_codes = TextAreaField(
+        _l("These stores (codes)"),
+        filters=[strip],
+        validators=[Optional(), Length(max=200000)],
+        description=_l("Separate codes with commas, spaces or new lines."),
+    )
     exclude_codes = TextAreaField(_l("Except these stores (codes)"), filters=[strip],
                                   validators=[Optional(), Length(max=200000)])
     active_only = BooleanField(_l("Only stores that are open (skip suspended ones)"), default=True)

@@ -15,11 +15,11 @@ from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.kernel.errors import RuleError
+from portal.kernel.ids import MAX_ID, parse_id
 from portal.org import roles
 from portal.org.models import OrgNode, Store, Tag, store_tags
 from portal.org.scope import Scope, path_range
-from portal.kernel.errors import RuleError
-from portal.kernel.ids import MAX_ID, parse_id
 from portal.targets.models import Target
 
 CODE_MAX, TAG_MAX = 32, 32  # the widths of stores.code and tags.name
@@ -49,7 +49,7 @@ class TargetSpec:
     active_only: bool = True
 
     @classmethod
-    def from_dict(cls, data) -> "TargetSpec":
+    def from_dict(cls, data) -> TargetSpec:
         """Read a stored spec. Whatever an old row holds, this never fails: values that cannot
         be ids, tags or codes are dropped (so they reach nothing, like an unknown one)."""
         data = data if isinstance(data, dict) else {}
@@ -203,7 +203,7 @@ def counts(scope: Scope, specs: dict[int, TargetSpec]) -> dict[int, int]:
     row = db.session.execute(
         select(*[func.count(case((selection(specs[k], scope, nodes=nodes), 1))) for k in keys])
         .select_from(Store).where(scope.stores())).one()
-    return dict(zip(keys, row))
+    return dict(zip(keys, row, strict=True))
 
 
 def sample(scope: Scope, spec: TargetSpec, n: int = 8) -> list[Store]:

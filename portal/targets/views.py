@@ -7,15 +7,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.kernel.errors import RuleError
+from portal.kernel.forms import form_status, rule_error
 from portal.kernel.ids import parse_id
 from portal.org import roles
-from portal.kernel.errors import RuleError
 from portal.org.access import current_scope, roles_required
+from portal.org.scope import Scope
 from portal.targets import services
 from portal.targets.forms import TargetFields, TargetForm, fill_choices
 from portal.targets.models import Target
-from portal.org.scope import Scope
-from portal.kernel.forms import form_status, rule_error
 from portal.web import NavEntry
 
 bp = Blueprint("targets", __name__)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from portal.campaigns import services as campaigns
 from portal.assortments.models import Assortment, AssortmentItem
+from portal.campaigns import services as campaigns
 from portal.goods import services as catalog
 from portal.goods.models import Product, ProductImage
-from portal.shelf import services as shelf
 from portal.org import services as org_services
 from portal.org.models import Store
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
+from portal.shelf import services as shelf
 from portal.targets.services import TargetSpec
 from tests import factories
 from tests.campaigns.helpers import key, make_campaign, push

@@ -15,8 +15,8 @@ from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
 from tests import factories
-from tests.factories import sql_log
 from tests.conftest import login
+from tests.factories import sql_log
 
 KEY = re.compile(r"fp_[0-9a-f]{10}_[A-Za-z0-9_-]{43}")
 

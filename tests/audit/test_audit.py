@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from portal.audit import services as audit
 from portal.audit.models import AuditEntry
@@ -9,8 +9,10 @@ def _entries(db, org):
     hq = org.users["hq"]
     audit.record(hq, "store.update", "store", org.stores["sh1"].id, "上海南京路店 (SH001)", org.stores["sh1"].path)
     audit.record(hq, "store.update", "store", org.stores["gd1"].id, "广州天河店 (GD001)", org.stores["gd1"].path)
-    old = audit.record(hq, "store.status", "store", org.stores["js1"].id, "南京新街口店 (JS001)", org.stores["js1"].path)
-    old.created_at = datetime.now(timezone.utc) - timedelta(days=40)
+    old = audit.record(
+        hq, "store.status", "store", org.stores["js1"].id, "南京新街口店 (JS001)", org.stores["js1"].path
+    )
+    old.created_at = datetime.now(UTC) - timedelta(days=40)
     db.session.commit()
 
 
@@ -33,7 +35,7 @@ def test_filters_by_action_person_text_and_date(client, org, db):
     assert "南京新街口店" in body and "上海南京路店" not in body and "<html" not in body
     body = client.get("/audit?q=天河", hx="audit-rows").get_data(as_text=True)
     assert "广州天河店" in body and "上海南京路店" not in body
-    since = (datetime.now(timezone.utc) - timedelta(days=7)).date().isoformat()
+    since = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
     body = client.get(f"/audit?from={since}&action=store.status", hx="audit-rows").get_data(as_text=True)
     assert "南京新街口店" not in body
     body = client.get("/audit?actor=nobody", hx="audit-rows").get_data(as_text=True)

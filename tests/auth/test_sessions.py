@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import select, update
 
 from portal.auth.models import ServerSession

@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 from portal.api.services import issue_key
 from portal.campaigns.models import Campaign, CampaignStore
 from portal.extensions import db
-from portal.org import roles
 from portal.kernel.time import local_tz
+from portal.org import roles
 from tests import factories
 from tests.browser.test_flows import log_in, no_horizontal_scroll
 
@@ -91,11 +91,17 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
     expect(page.locator("[data-count=declined]")).to_have_text("1")
 
     db.session.rollback()
-    assert {p.status for p in db.session.query(CampaignStore).filter_by(campaign_id=campaign.id)} == {"joined", "declined"}
+    assert {p.status for p in db.session.query(CampaignStore).filter_by(campaign_id=campaign.id)} == {
+        "joined",
+        "declined",
+    }
     keys = {code: issue_key(world.stores[name], actor=None)[1] for code, name in (("SH001", "sh1"), ("SH002", "sh2"))}
     db.session.commit()
     client = app.test_client()
-    listed = lambda code: [c["name"] for c in client.get(
-        f"/api/v1/stores/{code}/campaigns", headers={"Authorization": f"Bearer {keys[code]}"}).get_json()["campaigns"]]
+
+    def listed(code):
+        response = client.get(f"/api/v1/stores/{code}/campaigns", headers={"Authorization": f"Bearer {keys[code]}"})
+        return [c["name"] for c in response.get_json()["campaigns"]]
+
     assert listed("SH001") == ["周末秒杀"]
     assert listed("SH002") == []

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.browser
 RECORD_VIOLATIONS = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (e) {
-  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sourceFile || "") + ":" + e.lineNumber);
+  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " "
+                    + (e.sourceFile || "") + ":" + e.lineNumber);
 });
 """
 

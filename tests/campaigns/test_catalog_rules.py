@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from portal.campaigns.models import Campaign
 from portal.goods.models import Sku
-from portal.shelf.models import StoreNotice
 from portal.kernel.time import utcnow
+from portal.shelf.models import StoreNotice
 from portal.targets.services import TargetSpec
 from tests.campaigns.helpers import api_campaigns, claim, key, make_campaign, push
 from tests.campaigns.test_rules import BASE, GOOD
@@ -273,7 +273,10 @@ def test_migration_moves_string_money_to_fen_and_back(app, org, db):
             back = {r.kind: r.rules for r in conn.execute(sa.select(campaigns.c.kind, campaigns.c.rules))}
             texts = [r.message for r in conn.execute(sa.select(notices.c.message).order_by(notices.c.id))]
         assert back == old_rules
-        assert texts == ["旧的通知", "总部已将 乌龙茶 的价格从 ¥10.00 调整为 ¥12.00：您的门店跟随总部价，现按 ¥12.00 销售。"]
+        assert texts == [
+            "旧的通知",
+            "总部已将 乌龙茶 的价格从 ¥10.00 调整为 ¥12.00：您的门店跟随总部价，现按 ¥12.00 销售。",
+        ]
     finally:
         db.session.remove()
         upgrade()

@@ -15,7 +15,6 @@ from tests.campaigns.helpers import api_campaigns, claim, key, make_campaign, pu
 from tests.factories import make_product
 
 
-
 def _status(db, campaign, store):
     db.session.expire_all()
     part = db.session.get(CampaignStore, (campaign.id, store.id))
@@ -91,9 +90,20 @@ def test_push_form_errors_show(en, org):
 def test_opt_in_join_decline_and_deadline(en, org, db):
     hq = org.users["hq"]
     make_product(org.nodes["hq"], "SKU", skus=1, list_price=1990, floor=1000, ceiling=3000)
-    c = make_campaign(hq, kind="flash_sale", name="周末秒杀", participation="opt_in", deadline=2,
-                      rules={"skus": ["SKU-1"], "price_fen": 990, "quantity": 10,
-                             "sale_starts": utcnow().isoformat(), "sale_ends": (utcnow() + timedelta(days=1)).isoformat()})
+    c = make_campaign(
+        hq,
+        kind="flash_sale",
+        name="周末秒杀",
+        participation="opt_in",
+        deadline=2,
+        rules={
+            "skus": ["SKU-1"],
+            "price_fen": 990,
+            "quantity": 10,
+            "sale_starts": utcnow().isoformat(),
+            "sale_ends": (utcnow() + timedelta(days=1)).isoformat(),
+        },
+    )
     late = make_campaign(hq, name="已截止", participation="opt_in", deadline=-0.5)
     for x in (c, late):
         push(hq, x, TargetSpec(node_ids=[org.nodes["r_sh"].id, org.nodes["r_gd"].id]))
@@ -123,7 +133,9 @@ def test_opt_in_join_decline_and_deadline(en, org, db):
     rows = client.get(f"/campaigns/{c.id}?status=declined", hx="participant-rows").get_data(as_text=True)
     assert "<html" not in rows and 'data-store="GD001"' in rows and 'data-store="SH001"' not in rows
     # The API: in the joined store, not in the declining one.
-    names = lambda store: [x["name"] for x in api_campaigns(client, store, key(store)).get_json()["campaigns"]]
+    def names(store):
+        return [x["name"] for x in api_campaigns(client, store, key(store)).get_json()["campaigns"]]
+
     assert names(org.stores["sh1"]) == ["周末秒杀"]
     assert names(org.stores["gd1"]) == []
 
@@ -170,7 +182,9 @@ def test_stopping_a_campaign_that_is_not_running_is_refused(en, org, db):
 
 def test_claim_reasons(client, org, db):
     hq = org.users["hq"]
-    coupon = make_campaign(hq, rules={"discount": "percent", "percent": 20, "threshold_fen": 0, "per_member": 2, "budget": 3})
+    coupon = make_campaign(
+        hq, rules={"discount": "percent", "percent": 20, "threshold_fen": 0, "per_member": 2, "budget": 3}
+    )
     make_product(org.nodes["hq"], "A", skus=1)
     flash = make_campaign(hq, kind="bargain", name="砍价", rules={"sku": "A-1", "floor_price_fen": 100, "helpers": 3,
                                                                 "hours": 24})
@@ -216,7 +230,9 @@ def test_budget_holds_under_concurrent_claims(app, org, db):
     from sqlalchemy.exc import OperationalError
 
     hq = org.users["hq"]
-    c = make_campaign(hq, rules={"discount": "amount", "amount_fen": 500, "threshold_fen": 0, "per_member": 1, "budget": 20})
+    c = make_campaign(
+        hq, rules={"discount": "amount", "amount_fen": 500, "threshold_fen": 0, "per_member": 1, "budget": 20}
+    )
     push(hq, c, TargetSpec(store_codes=["SH001"]))
     k = key(org.stores["sh1"])
     cid = c.id                     # threads read plain values, not ORM rows
@@ -251,7 +267,9 @@ def test_member_limit_holds_under_concurrent_claims(app, org, db):
     from sqlalchemy.exc import OperationalError
 
     hq = org.users["hq"]
-    c = make_campaign(hq, rules={"discount": "amount", "amount_fen": 500, "threshold_fen": 0, "per_member": 2, "budget": 100})
+    c = make_campaign(
+        hq, rules={"discount": "amount", "amount_fen": 500, "threshold_fen": 0, "per_member": 2, "budget": 100}
+    )
     push(hq, c, TargetSpec(store_codes=["SH001"]))
     k = key(org.stores["sh1"])
     cid = c.id

@@ -128,7 +128,12 @@ def test_editing_only_while_draft(login_as, db):
     cid = int(r.headers["Location"].rsplit("/", 1)[1])
     page = client.get(f"/campaigns/{cid}/edit").get_data(as_text=True)
     assert 'value="19.90"' in page and 'value="SKU-1"' in page
-    data = {**BASE, "name": "三人团", **{f"rules-{k}": v for k, v in GOOD["group_buy"].items()}, "rules-group_size": "5"}
+    data = {
+        **BASE,
+        "name": "三人团",
+        **{f"rules-{k}": v for k, v in GOOD["group_buy"].items()},
+        "rules-group_size": "5",
+    }
     assert client.post(f"/campaigns/{cid}/edit", data=data).status_code == 302
     db.session.expire_all()
     c = db.session.get(Campaign, cid)

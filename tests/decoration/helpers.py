@@ -52,5 +52,7 @@ def compose(client, name: str = "春季首页") -> tuple[int, dict[str, str]]:
     tid = new_template(client, name)
     keys = {t: add_block(client, tid, t) for t in ("banner", "notice", "rich_text")}
     for t in ("notice", "rich_text"):
-        assert client.post(f"/templates/{tid}/blocks/{keys[t]}/lock", data={"locked": "0"}, hx="editor").status_code == 200
+        assert (
+            client.post(f"/templates/{tid}/blocks/{keys[t]}/lock", data={"locked": "0"}, hx="editor").status_code == 200
+        )
     return tid, keys

@@ -8,8 +8,7 @@ from portal.decoration.blocks import BLOCK_TYPES
 from portal.decoration.models import Template, TemplateVersion
 from portal.extensions import db
 from tests import factories
-from tests.decoration.helpers import (NOTICE_TEXT, add_block, block, draft, key_of, new_template,
-                                      publish)
+from tests.decoration.helpers import NOTICE_TEXT, add_block, block, draft, key_of, new_template, publish
 
 
 def test_compose_a_page_with_every_block_type(login_as):
@@ -99,7 +98,9 @@ def test_without_htmx_every_action_redirects_back_to_the_full_editor(login_as):
 def test_invalid_block_content_is_refused_beside_the_field_and_nothing_is_saved(login_as):
     client = login_as("hq")
     tid = new_template(client)
-    notice, banner, hotspot, grid = (add_block(client, tid, t) for t in ("notice", "banner", "image_hotspot", "goods_grid"))
+    notice, banner, hotspot, grid = (
+        add_block(client, tid, t) for t in ("notice", "banner", "image_hotspot", "goods_grid")
+    )
     before = draft(tid)
 
     r = client.post(f"/templates/{tid}/blocks/{notice}", data={"text": "", "link": "ftp://nope"}, hx="editor")

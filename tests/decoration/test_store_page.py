@@ -84,7 +84,9 @@ def test_store_owner_edits_an_editable_block_and_the_edit_survives_a_new_version
 
     # HQ changes other things, publishes v2 and pushes it: the store's notice stays its own.
     client = login_as("hq")
-    client.post(f"/templates/{tid}/blocks/{keys['rich_text']}", data={"title": "新故事", "body": "全新配方"}, hx="editor")
+    client.post(
+        f"/templates/{tid}/blocks/{keys['rich_text']}", data={"title": "新故事", "body": "全新配方"}, hx="editor"
+    )
     client.post(f"/templates/{tid}/blocks", data={"type": "store_card"}, hx="editor")
     assert publish(client, tid, "v2").status_code == 302
     push_to_region(client, tid, 2, org.nodes["r_sh"].id)

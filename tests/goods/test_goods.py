@@ -8,11 +8,11 @@ import os
 import pytest
 from sqlalchemy import func, select
 
+from portal.extensions import db
 from portal.goods import services
 from portal.goods.models import Product, ProductImage, Sku
-from portal.shelf.models import Listing, StoreNotice
-from portal.extensions import db
 from portal.org.scope import scope_for
+from portal.shelf.models import Listing, StoreNotice
 from tests.factories import make_product, png_bytes, sql_log
 
 
@@ -29,7 +29,7 @@ def _form(code="CF-001", name="拿铁", category="咖啡", skus=(("CF-001-L", "�
     if direct:
         data["direct_sale"] = "y"
     for i, row in enumerate(skus):
-        for key, value in zip(("code", "spec", "list_price", "price_floor", "price_ceiling"), row):
+        for key, value in zip(("code", "spec", "list_price", "price_floor", "price_ceiling"), row, strict=True):
             data[f"skus-{i}-{key}"] = value
     data.update(extra)
     return data
@@ -323,7 +323,9 @@ def test_bad_uploads_are_refused(login_as, org, client, raw, message):
 def test_images_are_served_only_to_those_who_see_the_product(app, login_as, org, client):
     south = make_product(org.nodes["south"], "SO-IMG")
     hq_product = make_product(org.nodes["hq"], "HQ-IMG")
-    south_img = services.add_image(scope_for(org.users["south_admin"]), south, png_bytes(), actor=org.users["south_admin"])
+    south_img = services.add_image(
+        scope_for(org.users["south_admin"]), south, png_bytes(), actor=org.users["south_admin"]
+    )
     hq_img = services.add_image(scope_for(org.users["hq"]), hq_product, png_bytes(), actor=org.users["hq"])
     db.session.commit()
     for who in ("east_admin", "sh_manager", "owner1"):
@@ -351,13 +353,20 @@ def test_delete_image_removes_the_files(app, login_as, org, client):
 # --------------------------------------------------------------------------- CSV import
 
 HEADER_ZH = "商品编码,商品名称,分类,SKU编码,规格,建议零售价,最低价,最高价,直营商品,佣金比例\n"
-HEADER_EN = "product_code,product_name,category,sku_code,spec,list_price,price_floor,price_ceiling,direct_sale,commission\n"
+HEADER_EN = (
+    "product_code,product_name,category,sku_code,spec,list_price,price_floor,price_ceiling,direct_sale,commission\n"
+)
 
 
 def _import(client, text: str, encoding="utf-8", hx=False):
     raw = text.encode(encoding) if isinstance(text, str) else text
-    return client.post("/goods/import", data={"csrf_token": client.csrf_token(), "file": (io.BytesIO(raw), "goods.csv")},
-                       content_type="multipart/form-data", csrf=False, headers={"HX-Request": "true"} if hx else {})
+    return client.post(
+        "/goods/import",
+        data={"csrf_token": client.csrf_token(), "file": (io.BytesIO(raw), "goods.csv")},
+        content_type="multipart/form-data",
+        csrf=False,
+        headers={"HX-Request": "true"} if hx else {},
+    )
 
 
 GOOD = HEADER_ZH + ("CF-1,拿铁,咖啡,CF-1-M,规格:中杯,18,15,22,是,10\n"

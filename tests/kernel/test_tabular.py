@@ -95,4 +95,7 @@ def test_writers_keep_formulas_as_text_and_read_back(app):
     with app.test_request_context():
         for data in (csv_text.encode("utf-8"), raw):
             _labels, back, errors = read_table(data, COLUMNS, ("code",))
-            assert errors == [] and [(r["code"], r["name"]) for r in back] == [("=1+1", "@SUM(A1)"), ("SH001", "上海店")]
+            assert errors == [] and [(r["code"], r["name"]) for r in back] == [
+                ("=1+1", "@SUM(A1)"),
+                ("SH001", "上海店"),
+            ]

@@ -1,5 +1,5 @@
 """UTCDateTime: aware UTC in, aware UTC out, on SQLite as on PostgreSQL."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,4 +48,4 @@ def test_now_compares_with_stored(org, db):
     store = factories.make_store(org.nodes["r_sh"])
     db.session.commit()
     db.session.expire_all()
-    assert db.session.get(Store, store.id).created_at <= datetime.now(timezone.utc)
+    assert db.session.get(Store, store.id).created_at <= datetime.now(UTC)

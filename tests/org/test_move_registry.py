@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from portal.assortments.models import Assortment
 from portal.audit.models import AuditEntry
 from portal.campaigns.models import Campaign
-from portal.assortments.models import Assortment
 from portal.decoration.models import Template
 from portal.extensions import db as _db
-from portal.org import paths
 from portal.kernel.time import utcnow
+from portal.org import paths
 from portal.pushes.models import Push
 from portal.targets.models import Target
 from tests import factories

@@ -151,8 +151,10 @@ def test_bulk_tag(client, many, db):
     body = client.get("/stores?tag=试点", hx="store-rows").get_data(as_text=True)
     assert sorted(_codes(body)) == ["GD001", "SH001"]
     r = client.post("/stores/bulk", data={"action": "tag", "tag": "", "ids": ids})
-    assert r.status_code == 303     # back to the list with the reason flashed
-    assert "1 to 32" in client.get("/stores").get_data(as_text=True) or "32" in client.get("/stores").get_data(as_text=True)
+    assert r.status_code == 303  # back to the list with the reason flashed
+    assert "1 to 32" in client.get("/stores").get_data(as_text=True) or "32" in client.get("/stores").get_data(
+        as_text=True
+    )
 
 
 def test_store_owner_home_is_their_store(client, org):

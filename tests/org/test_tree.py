@@ -16,7 +16,7 @@ def test_tree_page_shows_counts_per_node(client, org):
     html = client.get("/org").get_data(as_text=True)
     for name in ("品牌总部", "华东经销商", "上海区", "广东区"):
         assert name in html
-    assert 'href="/stores?node=%d"' % org.nodes["r_sh"].id in html
+    assert f'href="/stores?node={org.nodes["r_sh"].id}"' in html
 
 
 def test_distributor_sees_only_its_subtree(client, org):
@@ -34,7 +34,9 @@ def test_hq_adds_a_region(client, org, db):
     node = _node(db, "R-ZJ")
     assert node.path == f"{org.nodes['east'].path}{node.id}/"
     assert node.depth == 2
-    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "node.create")).object_label.startswith("浙江区")
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "node.create")).object_label.startswith(
+        "浙江区"
+    )
 
 
 def test_region_cannot_hang_under_hq_and_codes_are_unique(client, org, db):

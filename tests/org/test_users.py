@@ -467,7 +467,9 @@ def test_guessing_the_current_password_is_throttled(client, org, app):
     login(client, "owner1")
     limit = int(app.config["LOGIN_LIMIT_ACCOUNT_IP"].split()[0])
     for _ in range(limit):
-        r = client.post("/account/password", data={"current": "wrong-guess", "new": "n3w-password", "confirm": "n3w-password"})
+        r = client.post(
+            "/account/password", data={"current": "wrong-guess", "new": "n3w-password", "confirm": "n3w-password"}
+        )
         assert r.status_code == 422
     r = client.post("/account/password", data={"current": PASSWORD, "new": "n3w-password", "confirm": "n3w-password"})
     assert r.status_code == 429

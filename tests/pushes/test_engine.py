@@ -227,11 +227,12 @@ def _elsewhere(app, fn, *args):
 
 
 def test_cancel_and_rollback_that_lose_a_race_are_refused_and_change_nothing(app, db, org):
-    import pytest
     from datetime import timedelta
 
-    from portal.kernel.time import utcnow
+    import pytest
+
     from portal.kernel.errors import RuleError
+    from portal.kernel.time import utcnow
 
     hq = org.users["hq"]
     _t, v1 = factories.make_template_version(hq)

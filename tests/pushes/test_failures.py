@@ -14,8 +14,8 @@ from portal.pushes import services as pushes
 from portal.pushes.models import Delivery, Push
 from portal.targets.services import TargetSpec
 from tests import factories
-from tests.factories import sql_log
 from tests.conftest import login
+from tests.factories import sql_log
 
 
 class PickyTemplate(TemplatePush):

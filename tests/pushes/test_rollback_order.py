@@ -5,8 +5,8 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from portal.campaigns.models import CampaignStore
 from portal.assortments.models import Assortment, StoreAssortment
+from portal.campaigns.models import CampaignStore
 from portal.decoration import services as deco
 from portal.decoration.models import StorePage
 from portal.org.models import Store

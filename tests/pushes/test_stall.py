@@ -17,8 +17,8 @@ from portal.pushes import services as pushes
 from portal.pushes.models import Delivery, Push
 from portal.targets.services import TargetSpec
 from tests import factories
-from tests.factories import age_heartbeat
 from tests.conftest import login
+from tests.factories import age_heartbeat
 
 
 def _crashed_push(app, db, org, stores=20, batch_size=5):

@@ -7,14 +7,14 @@ import re
 
 from sqlalchemy import func, select
 
-from portal.shelf import services as shelf
 from portal.assortments.models import Assortment, AssortmentItem
-from portal.goods.models import Sku
-from portal.shelf.models import Listing, StoreNotice
 from portal.extensions import db
+from portal.goods.models import Sku
 from portal.org.models import User
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
+from portal.shelf import services as shelf
+from portal.shelf.models import Listing, StoreNotice
 from portal.targets.services import TargetSpec
 from tests.conftest import login
 from tests.factories import make_product, sql_log
@@ -37,7 +37,7 @@ def _product_form(product, prices):
     """The edit form of ``product`` as HQ posts it, with (list, floor, ceiling) yuan per SKU."""
     data = {"code": product.code, "name": product.name, "category": product.category, "description": "",
             "commission": "", "action": "save"}
-    for i, (sku, (lp, lo, hi)) in enumerate(zip(product.skus, prices)):
+    for i, (sku, (lp, lo, hi)) in enumerate(zip(product.skus, prices, strict=True)):
         data.update({f"skus-{i}-id": str(sku.id), f"skus-{i}-code": sku.code, f"skus-{i}-spec": "",
                      f"skus-{i}-list_price": lp, f"skus-{i}-price_floor": lo, f"skus-{i}-price_ceiling": hi})
     return data

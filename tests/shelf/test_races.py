@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from portal.shelf import services as shelf
 from portal.shelf.models import Listing
 from tests import factories
-from tests.shelf.test_shelf import _sh1_with_goods
 from tests.conftest import login
+from tests.shelf.test_shelf import _sh1_with_goods
 
 
 @pytest.mark.parametrize("second", [{"on_shelf": "0"}, {"price": "12.00", "stock": "5"}], ids=["shelf", "price"])

@@ -5,17 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from portal.api.services import issue_key
-from portal.shelf import services as shelf
 from portal.assortments.models import Assortment, AssortmentItem, StoreAssortment
 from portal.goods.models import Product, ProductImage, Sku
-from portal.shelf.models import Listing, StoreNotice
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.pushes.models import Push
+from portal.shelf import services as shelf
+from portal.shelf.models import Listing, StoreNotice
 from portal.targets.services import TargetSpec
 from tests import factories
-from tests.factories import sql_log
 from tests.conftest import login
+from tests.factories import sql_log
 
 
 def _assortment(db, org, products, name="春季新品", owner="hq") -> Assortment:
@@ -246,8 +246,13 @@ def test_store_owner_cannot_touch_another_store_or_hq_products(client, org, db):
     assert client.post(f"/stores/{gd1}/goods/{gd_local.skus[0].id}/shelf", data={"on_shelf": "0"}).status_code == 404
     assert client.get(f"/stores/{gd1}/products/{gd_local.id}/edit").status_code == 404
     # HQ's product is not the store's to edit: 404, and its fields are untouched.
-    assert client.post(f"/stores/{sh1}/products/{p.id}/edit",
-                       data={"name": "改名", "category": "x", "skus-0-spec": "a", "skus-0-price": "1"}).status_code == 404
+    assert (
+        client.post(
+            f"/stores/{sh1}/products/{p.id}/edit",
+            data={"name": "改名", "category": "x", "skus-0-spec": "a", "skus-0-price": "1"},
+        ).status_code
+        == 404
+    )
     db.session.expire_all()
     assert db.session.get(Product, p.id).name == "乌龙茶"
     assert db.session.get(Sku, p.skus[0].id).list_price == 1000
@@ -336,6 +341,8 @@ def test_goods_api(client, org, db):
                                                              "If-None-Match": etag}).status_code == 304
     db.session.add(Listing(store_id=sh1.id, sku_id=products[2].skus[0].id, price=2000))
     db.session.commit()
-    changed = client.get("/api/v1/stores/SH001/goods", headers={"Authorization": f"Bearer {key}", "If-None-Match": etag})
+    changed = client.get(
+        "/api/v1/stores/SH001/goods", headers={"Authorization": f"Bearer {key}", "If-None-Match": etag}
+    )
     assert changed.status_code == 200
     assert _api(client, "GD001", gd_key).get_json()["total"] == 62       # gd1 changed nothing

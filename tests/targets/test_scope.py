@@ -60,7 +60,9 @@ def test_unknown_and_foreign_codes_get_the_same_answer(client, login_as, org, db
     foreign = client.post(url, data={"store_codes": "GD001"}).get_data(as_text=True)
     unknown = client.post(url, data={"store_codes": "ZZ001"}).get_data(as_text=True)
     message = re.compile(r'data-field="store_codes">([^<]*)<')
-    assert message.search(foreign).group(1).replace("GD001", "X") == message.search(unknown).group(1).replace("ZZ001", "X")
+    assert message.search(foreign).group(1).replace("GD001", "X") == message.search(unknown).group(1).replace(
+        "ZZ001", "X"
+    )
     # The preview answers the same too, and the same as for a region id that does not exist.
     pf = client.get("/targets/preview?store_codes=GD001", hx="reach").get_data(as_text=True)
     pu = client.get("/targets/preview?store_codes=ZZ001", hx="reach").get_data(as_text=True)

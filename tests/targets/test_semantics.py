@@ -63,8 +63,10 @@ def test_preview_shows_the_breakdown_and_the_closed_note(client, login_as, org, 
     body = client.get(f"/targets/preview?node_ids={east}&tags=直营&active_only=y", hx="reach").get_data(as_text=True)
     assert _reach(body) == 5
     assert _part(body, "node_ids") == 8 and _part(body, "tags") == 9 and "华东经销商" in body
-    assert 'data-closed="1"' in body                           # JSC0 is named but not counted
-    body = client.get(f"/targets/preview?node_ids={east}&tags=直营&exclude_codes=SHD0", hx="reach").get_data(as_text=True)
+    assert 'data-closed="1"' in body  # JSC0 is named but not counted
+    body = client.get(f"/targets/preview?node_ids={east}&tags=直营&exclude_codes=SHD0", hx="reach").get_data(
+        as_text=True
+    )
     assert _reach(body) == 4 and _part(body, "excluded") == 1
     # A suspended store counts only when suspended stores are asked for.
     factories.make_store(org.nodes["r_sh"], "SHS0", tags=["直营"], status="suspended")
