@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 
-from portal.kernel.messages import define  # noqa: F401  (templates: push_labels.message)
+from portal.kernel.messages import define
+from portal.kernel.messages import render as message  # noqa: F401  (templates: push_labels.message)
 
 STATE_LABELS = {
     "scheduled": (_l("Scheduled"), "bg-purple-lt"),
