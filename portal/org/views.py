@@ -155,9 +155,8 @@ def list_stores():
     ctx = dict(page=page, flt=flt, query=urlencode(flt.args(page=1)))
     if htmx and htmx.target == "store-rows":
         return render_template("org/_store_rows.html", **ctx)
-    return render_template(
-        "org/stores.html", nodes=_node_choices(services.store_parent_choices(scope)),
-        tags=services.all_tags(scope), **ctx)
+    nodes, tags = services.store_filter_menus(scope)
+    return render_template("org/stores.html", nodes=_node_choices(nodes), tags=tags, **ctx)
 
 
 @bp.route("/stores/new", methods=["GET", "POST"])

@@ -170,3 +170,21 @@ def test_bulk_tag_refuses_separators(client, org, db):
     client.post("/stores/bulk", data={"action": "tag", "tag": "夏季,新品", "ids": [str(org.stores["sh1"].id)]})
     assert db.session.scalar(select(Tag).where(Tag.name == "夏季,新品")) is None
     assert "分隔符" in client.get("/stores").get_data(as_text=True)
+
+
+def test_the_filter_menus_read_in_one_statement_are_the_two_menus(app, org, db):
+    """store_filter_menus answers what store_parent_choices and all_tags answer, for every
+    user of the world, in one statement."""
+    from portal.org import services
+    from portal.org.scope import scope_for
+    from tests.factories import sql_log
+
+    for user in org.users.values():
+        if user.store_id is not None:
+            continue
+        scope = scope_for(user)
+        with sql_log() as statements:
+            nodes, tags = services.store_filter_menus(scope)
+        assert len(statements) == 1
+        assert [tuple(r[:5]) for r in nodes] == [tuple(r) for r in services.store_parent_choices(scope)]
+        assert tags == services.all_tags(scope) and tags
