@@ -197,3 +197,15 @@ def jobs_dropped():
     yield
     db.session.info.pop("after_commit_jobs", None)
     db.session.commit()
+
+
+def make_assortment(owner: OrgNode, products, name: str = "春季新品"):
+    """An assortment of ``products`` owned by ``owner``'s subtree, committed."""
+    from portal.assortments.models import Assortment, AssortmentItem
+
+    a = Assortment(name=name, path=owner.path)
+    db.session.add(a)
+    db.session.flush()
+    db.session.add_all([AssortmentItem(assortment_id=a.id, product_id=p.id) for p in products])
+    db.session.commit()
+    return a

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from portal.assortments.models import Assortment, AssortmentItem
 from portal.campaigns import services as campaigns
 from portal.goods import services as catalog
 from portal.goods.models import Product, ProductImage
@@ -35,11 +34,7 @@ def _selects(statements):
 
 def _push_goods(db, org, products, name="春季新品"):
     hq = org.users["hq"]
-    a = Assortment(name=name, path=org.nodes["hq"].path)
-    db.session.add(a)
-    db.session.flush()
-    db.session.add_all([AssortmentItem(assortment_id=a.id, product_id=p.id) for p in products])
-    db.session.commit()
+    a = factories.make_assortment(org.nodes["hq"], products, name)
     pushes.create_push(scope_for(hq), "goods", a.id, a.name, TargetSpec(store_codes=["SH001"]), actor=hq)
     db.session.commit()
     db.session.expire_all()

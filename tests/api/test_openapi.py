@@ -21,7 +21,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal import create_app
-from portal.assortments.models import Assortment, AssortmentItem
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
@@ -164,11 +163,7 @@ def seeded(org, db):
     pushes.create_push(scope_for(hq), "template", version.id, "v1", TargetSpec(store_codes=["SH001"]), actor=hq)
     db.session.commit()
     products = [factories.make_product(org.nodes["hq"], f"P{i}", skus=2) for i in range(3)]
-    a = Assortment(name="新品", path=org.nodes["hq"].path)
-    db.session.add(a)
-    db.session.flush()
-    db.session.add_all([AssortmentItem(assortment_id=a.id, product_id=p.id) for p in products])
-    db.session.commit()
+    a = factories.make_assortment(org.nodes["hq"], products, "新品")
     pushes.create_push(scope_for(hq), "goods", a.id, a.name, TargetSpec(store_codes=["SH001"]), actor=hq)
     db.session.commit()
     coupon = make_campaign(hq, rules={"discount": "percent", "percent": 20, "threshold_fen": 0, "per_member": 3,

@@ -19,12 +19,7 @@ from tests.factories import sql_log
 
 
 def _assortment(db, org, products, name="春季新品", owner="hq") -> Assortment:
-    a = Assortment(name=name, path=org.nodes[owner].path)
-    db.session.add(a)
-    db.session.flush()
-    db.session.add_all([AssortmentItem(assortment_id=a.id, product_id=p.id) for p in products])
-    db.session.commit()
-    return a
+    return factories.make_assortment(org.nodes[owner], products, name)
 
 
 def _push(db, user, assortment, spec: TargetSpec) -> Push:
