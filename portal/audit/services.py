@@ -3,7 +3,7 @@ an actor is anything with ``id`` and ``username``, a scope anything with ``paths
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from flask import has_request_context, request
 from sqlalchemy import Select, or_, select
@@ -12,9 +12,16 @@ from portal.audit.models import AuditEntry
 from portal.extensions import db
 from portal.kernel.time import day_end_utc, day_start_utc
 
-if TYPE_CHECKING:       # the log needs an actor's id and name and a scope's paths, nothing of org
-    from portal.org.models import User
-    from portal.org.scope import Scope
+
+class Actor(Protocol):
+    """What the log needs of whoever acted (org's User is one)."""
+    id: int
+    username: str
+
+
+class Scope(Protocol):
+    """What the log needs of a viewer's scope (org's Scope is one)."""
+    def paths(self, column): ...
 
 # Action names, with the object type they concern; the UI labels them (see audit/labels.py).
 ACTIONS = (
@@ -34,7 +41,7 @@ ACTIONS = (
 )
 
 
-def record(actor: User | None, action: str, obj_type: str, obj_id: int | None, label: str,
+def record(actor: Actor | None, action: str, obj_type: str, obj_id: int | None, label: str,
            path: str, details: dict | None = None, *, actor_name: str | None = None) -> AuditEntry:
     """Add an audit entry to the current transaction (committed with the change it records)."""
     assert action in ACTIONS, action
