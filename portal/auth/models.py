@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, LargeBinary, String
+from sqlalchemy import DateTime, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -21,3 +21,7 @@ class ServerSession(db.Model):
     session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
     expiry: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # Ours, not the library's: the signed-in user, written with the row, so that reading the
+    # session also reads its user (one statement per request for both). No foreign key: a
+    # session outliving its user simply finds none.
+    user_id: Mapped[int | None] = mapped_column(Integer)

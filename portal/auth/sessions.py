@@ -18,9 +18,11 @@ from flask_session.redis import RedisSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from itsdangerous import want_bytes
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import joinedload
 
 from portal.auth.models import ServerSession
 from portal.extensions import db, login_manager
+from portal.org.models import User
 
 
 def _text(obj):
@@ -65,10 +67,15 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
     @retry_query()
     def _retrieve_session_data(self, store_id: str) -> dict | None:
         table = self.sql_session_model.__table__
-        row = db.session.execute(select(table.c.data, table.c.expiry).where(table.c.session_id == store_id)).first()
+        # The row with its user (and the user's node or store), for org.access.load_user.
+        row = db.session.execute(
+            select(table.c.data, table.c.expiry, User).outerjoin(User, User.id == table.c.user_id)
+            .where(table.c.session_id == store_id)
+            .options(joinedload(User.node), joinedload(User.store))).first()
         g._session_row = (store_id, row.expiry if row is not None else None)
         if row is None:
             return None
+        g._session_user = row.User
         if row.expiry is None or row.expiry <= datetime.utcnow():
             try:
                 db.session.execute(delete(table).where(table.c.session_id == store_id))
@@ -87,7 +94,8 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
         if (not session.modified and read_id == store_id and read_expiry is not None
                 and (expiry - read_expiry).total_seconds() < current_app.config["SESSION_REFRESH_SECONDS"]):
             return                  # unchanged, and its expiry was pushed back moments ago
-        values = {"data": self.serializer.encode(session), "expiry": expiry}
+        values = {"data": self.serializer.encode(session), "expiry": expiry,
+                  "user_id": _user_id(session.get("_user_id"))}
         try:
             if not db.session.execute(update(table).where(table.c.session_id == store_id).values(values)).rowcount:
                 db.session.execute(insert(table).values(session_id=store_id, **values))
@@ -105,6 +113,12 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
                                .where(self.sql_session_model.session_id == self._get_store_id(session.sid)))
             session.sid = self._generate_sid(self.sid_length)
             session.modified = True
+
+
+def _user_id(login_id) -> int | None:
+    """Flask-Login keeps "<user id>.<session version>" in the session (see org.access)."""
+    head = str(login_id or "").partition(".")[0]
+    return int(head) if head.isdigit() and len(head) < 19 else None
 
 
 class RedisSessions(_PortalSessions, RedisSessionInterface):

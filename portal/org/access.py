@@ -21,9 +21,11 @@ def load_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split("."))
     except ValueError:
         return None
-    # With the node or store it is bound to (the scope, the breadcrumb): one query, not two.
-    user = db.session.scalar(select(User).where(User.id == user_id)
-                             .options(joinedload(User.node), joinedload(User.store)))
+    user = g.get("_session_user")          # read with the session row (auth.sessions), if it was
+    if user is None or user.id != user_id:
+        # With the node or store it is bound to (the scope, the breadcrumb): one query, not two.
+        user = db.session.scalar(select(User).where(User.id == user_id)
+                                 .options(joinedload(User.node), joinedload(User.store)))
     if user is None or not user.active or user.session_version != version:
         return None
     return user

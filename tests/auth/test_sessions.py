@@ -126,3 +126,16 @@ def test_the_redis_backend_ends_a_copied_session_too(make_app, redis_url, org):
     finally:
         for name in kept.scan_iter(prefix + "*"):
             kept.delete(name)
+
+
+def test_a_signed_in_request_reads_its_session_and_its_user_in_one_statement(client, org):
+    """The session row names its user, so one statement reads both (with the user's node or
+    store), not a session read and then the login manager's user query."""
+    from tests.factories import sql_log
+
+    login(client, "hq")
+    with sql_log() as statements:
+        assert client.get("/stores").status_code == 200
+    reads = [s for s in statements if " sessions" in s or " users" in s]
+    assert len(reads) == 1, reads
+    assert "FROM sessions LEFT OUTER JOIN users" in reads[0]
