@@ -48,7 +48,9 @@ class Config:
     SESSION_TYPE = os.environ.get("SESSION_TYPE") or ("redis" if os.environ.get("REDIS_URL") else "sqlalchemy")
     SESSION_PERMANENT = False
     SESSION_KEY_PREFIX = "session:"
-    SESSION_CLEANUP_N_REQUESTS = 1000          # expired rows are deleted on average every N requests
+    # Expired session rows are deleted by a periodic task (portal/auth/tasks.py), not by a random
+    # request as Flask-Session would (one request in a thousand paying for a DELETE).
+    SESSION_CLEANUP_SECONDS = 3600
     # A request that changes nothing in its session rewrites the database row (for its 12 h
     # expiry) only when the last write is older than this: one write a minute, not one a page.
     SESSION_REFRESH_SECONDS = 60

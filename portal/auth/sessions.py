@@ -22,6 +22,8 @@ from sqlalchemy.orm import joinedload
 
 from portal.auth.models import ServerSession
 from portal.extensions import db, login_manager
+from portal.kernel.ids import MAX_ID
+from portal.org.access import parse_login_id
 from portal.org.models import User
 
 
@@ -54,7 +56,7 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
         self.client = db
         self.sql_session_model = ServerSession
         ServerSideSessionInterface.__init__(self, app, **_common_options(app),
-                                            cleanup_n_requests=app.config["SESSION_CLEANUP_N_REQUESTS"])
+                                            cleanup_n_requests=None)
         self._accept_lazy_text()
 
     # Every signed-in request reads its session row; the library then reads it again and writes
@@ -95,7 +97,7 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
                 and (expiry - read_expiry).total_seconds() < current_app.config["SESSION_REFRESH_SECONDS"]):
             return                  # unchanged, and its expiry was pushed back moments ago
         values = {"data": self.serializer.encode(session), "expiry": expiry,
-                  "user_id": _user_id(session.get("_user_id"))}
+                  "user_id": _session_user_id(session)}
         try:
             if not db.session.execute(update(table).where(table.c.session_id == store_id).values(values)).rowcount:
                 db.session.execute(insert(table).values(session_id=store_id, **values))
@@ -115,10 +117,18 @@ class SqlSessionInterface(_PortalSessions, SqlAlchemySessionInterface):
             session.modified = True
 
 
-def _user_id(login_id) -> int | None:
-    """Flask-Login keeps "<user id>.<session version>" in the session (see org.access)."""
-    head = str(login_id or "").partition(".")[0]
-    return int(head) if head.isdigit() and len(head) < 19 else None
+def delete_expired_sessions() -> int:
+    """Delete the session rows past their expiry (naive UTC, as Flask-Session writes it); the
+    periodic task of portal/auth/tasks.py. A job commits for itself."""
+    table = ServerSession.__table__
+    deleted = db.session.execute(delete(table).where(table.c.expiry <= datetime.utcnow())).rowcount
+    db.session.commit()
+    return deleted
+
+
+def _session_user_id(session) -> int | None:
+    parsed = parse_login_id(session.get("_user_id")) if session.get("_user_id") else None
+    return parsed[0] if parsed and parsed[0] <= MAX_ID else None
 
 
 class RedisSessions(_PortalSessions, RedisSessionInterface):

@@ -16,9 +16,9 @@ from portal.campaigns.labels import PARTICIPATION_LABELS
 from portal.decoration.blocks import CODES, codes, present
 from portal.goods.services import pickable_skus
 from portal.kernel.fields import MoneyField, QuantityField
+from portal.kernel.forms import options, strip
 from portal.kernel.money import MAX_QUANTITY, format_yuan
 from portal.kernel.time import local_tz
-from portal.org.forms import options, strip
 from portal.org.scope import Scope
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"

@@ -12,8 +12,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
 
+from portal.kernel.forms import options, strip
 from portal.kernel.text import whole
-from portal.org.forms import options, strip
 
 LINK = Regexp(whole(r"(/pages/[A-Za-z0-9_/-]+(\?\S*)?|https://\S+)"),
               message=_l("A mini-program page (/pages/…) or an https:// address."))

@@ -7,7 +7,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.decoration.blocks import BLOCK_TYPES
-from portal.org.forms import options, strip
+from portal.kernel.forms import options, strip
 
 
 class TemplateForm(FlaskForm):

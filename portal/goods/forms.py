@@ -11,9 +11,9 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from portal.goods import services
 from portal.kernel.fields import MoneyField
+from portal.kernel.forms import strip
 from portal.kernel.ids import parse_id
 from portal.kernel.text import whole
-from portal.org.forms import strip
 
 CODE_RE = whole(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 CODE_MESSAGE = _l("Letters, digits, '-', '_' and '.' only.")

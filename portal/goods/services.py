@@ -25,7 +25,6 @@ from portal.extensions import db
 from portal.goods.models import Product, ProductImage, Sku
 from portal.kernel.errors import RuleError
 from portal.kernel.ids import parse_page
-from portal.kernel.money import format_yuan, parse_yuan, yuan_text  # noqa: F401  (one implementation)
 from portal.kernel.paging import Page, paginate
 from portal.kernel.text import whole
 from portal.org.models import Store, User

@@ -20,6 +20,7 @@ from portal.goods.models import Product
 from portal.goods.services import ProductFilter
 from portal.kernel.errors import RuleError
 from portal.kernel.forms import flag, form_status, rule_error
+from portal.kernel.money import yuan_text
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
 from portal.web import NavEntry, import_done_response, run_csv_import
@@ -65,9 +66,9 @@ def _sku_formdata(product: Product) -> MultiDict:
     data = MultiDict()
     for i, sku in enumerate(product.skus):
         for key, value in (("id", sku.id), ("code", sku.code), ("spec", services.spec_text(sku.spec)),
-                           ("list_price", services.yuan_text(sku.list_price)),
-                           ("price_floor", services.yuan_text(sku.price_floor)),
-                           ("price_ceiling", services.yuan_text(sku.price_ceiling))):
+                           ("list_price", yuan_text(sku.list_price)),
+                           ("price_floor", yuan_text(sku.price_floor)),
+                           ("price_ceiling", yuan_text(sku.price_ceiling))):
             data[f"skus-{i}-{key}"] = str(value)
     return data
 

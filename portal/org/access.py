@@ -14,13 +14,22 @@ from portal.org.models import User
 from portal.org.scope import Scope, scope_for
 
 
+def parse_login_id(login_id) -> tuple[int, int] | None:
+    """The (user id, session version) of the "<id>.<version>" Flask-Login keeps in a session."""
+    try:
+        user_id, version = (int(part) for part in str(login_id).split("."))
+    except ValueError:
+        return None
+    return user_id, version
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Sessions carry "<id>.<version>"; a disabled user or a bumped version ends the session."""
-    try:
-        user_id, version = (int(part) for part in session_id.split("."))
-    except ValueError:
+    parsed = parse_login_id(session_id)
+    if parsed is None:
         return None
+    user_id, version = parsed
     user = g.get("_session_user")          # read with the session row (auth.sessions), if it was
     if user is None or user.id != user_id:
         # With the node or store it is bound to (the scope, the breadcrumb): one query, not two.

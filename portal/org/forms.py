@@ -8,7 +8,7 @@ from flask_wtf.i18n import translations as flask_wtf_translations
 from wtforms import Form, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from portal.kernel.forms import options, strip  # noqa: F401  (campaigns, decoration import them from here)
+from portal.kernel.forms import options, strip
 from portal.kernel.ids import coerce_id
 from portal.kernel.text import whole
 from portal.org import roles

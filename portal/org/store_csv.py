@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal.audit import services as audit
 from portal.extensions import db
-from portal.kernel.tabular import ImportResult, RowError, TableError, csv_chunks, read_table  # noqa: F401
+from portal.kernel.tabular import ImportResult, RowError, TableError, csv_chunks, read_table
 from portal.org import roles
 from portal.org.forms import STATUS_LABELS, StoreRowForm
 from portal.org.models import OrgNode, Store, Tag, User, store_tags

@@ -33,7 +33,6 @@ LOCAL_CEILING = MAX_FEN               # fen: a store's own goods are bounded by 
 
 # --------------------------------------------------------------------------- money
 
-yuan = yuan_text       # fen as plain yuan, one implementation (portal.kernel.money)
 
 
 # --------------------------------------------------------------------------- effective goods
@@ -218,7 +217,7 @@ def save_listing(scope: Scope, store: Store, good: Good, *, price: int | None, s
     else:
         _upsert(store, good.sku_id, price=price, stock=stock)
     audit.record(actor, "listing.update", "store", store.id, f"{good.name} ({good.sku_code})", store.path,
-                 {"price": yuan(price) if price is not None else None, "stock": stock})
+                 {"price": yuan_text(price) if price is not None else None, "stock": stock})
 
 
 def set_on_shelf(scope: Scope, store: Store, good: Good, on_shelf: bool, *, actor: User) -> None:

@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import Length, Optional, ValidationError
 
+from portal.kernel.forms import strip
 from portal.org import roles
 from portal.org import services as org_services
-from portal.org.forms import strip
 from portal.org.scope import Scope
 from portal.targets.services import TargetSpec, parse_id, unknown_codes, unknown_message, unknown_nodes, unknown_tags
 

@@ -139,3 +139,20 @@ def test_a_signed_in_request_reads_its_session_and_its_user_in_one_statement(cli
     reads = [s for s in statements if " sessions" in s or " users" in s]
     assert len(reads) == 1, reads
     assert "FROM sessions LEFT OUTER JOIN users" in reads[0]
+
+
+def test_expired_sessions_are_deleted_by_a_periodic_task_not_by_a_random_request(app, client, org, db):
+    """Flask-Session would delete expired rows on one request in a thousand, at random (and a
+    page's statement count with it); here a periodic task does it, keeping live sessions."""
+    from portal import jobs
+    from portal.auth.sessions import delete_expired_sessions
+
+    assert jobs.PERIODIC["delete-expired-sessions"] == (delete_expired_sessions.job_name, "SESSION_CLEANUP_SECONDS")
+    assert not any(getattr(f, "__name__", "") == "_cleanup_n_requests"
+                   for f in app.before_request_funcs.get(None, ()))
+    login(client, "hq")
+    live = f"session:{_sid(client)}"
+    db.session.add(ServerSession(session_id="session:old", data=b"", expiry=datetime.utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert delete_expired_sessions() == 1
+    assert db.session.scalars(select(ServerSession.session_id)).all() == [live]
