@@ -1,7 +1,7 @@
 """Where a store-list request's server time goes, phase by phase (issue #8's profile).
 
 Wraps, in a running app, the session interface (open, save), the user loader, the list service,
-the two filter-menu queries, template rendering and the after-request hooks with thread-CPU-time
+the filter menus' one statement, template rendering and the after-request hooks with thread-CPU-time
 counters, sends each store-list case N times and prints the median per phase; what is left is
 Flask itself, routing, Flask-Login and the scope. Thread CPU time, because other processes on a
 shared machine inflate wall-clock time far more.
@@ -56,8 +56,7 @@ def main(argv=None) -> int:
     si.save_session = timed(si.save_session, "session: write back")
     app.login_manager._user_callback = timed(app.login_manager._user_callback, "user (with node/store)")
     services.list_stores = timed(services.list_stores, "list: count + page (SQL + objects)")
-    services.store_parent_choices = timed(services.store_parent_choices, "filter menu: regions")
-    services.all_tags = timed(services.all_tags, "filter menu: tags")
+    services.store_filter_menus = timed(services.store_filter_menus, "filter menus (regions + tags)")
     flask.templating._render = timed(flask.templating._render, "templates")
     hooks = app.after_request_funcs[None]
     hooks[:] = [timed(f, "after_request: commit + headers") for f in hooks]

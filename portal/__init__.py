@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import CONFIGS, INSTANCE
 from portal.extensions import babel, csrf, db, htmx, login_manager, migrate
+from portal.kernel import cache as derived
 
 
 def create_app(config: str | type | None = None, **overrides) -> Flask:
@@ -51,6 +52,7 @@ def _init_extensions(app: Flask) -> None:
     from portal.org import access  # noqa: F401  (the login manager's user loader)
 
     db.init_app(app)
+    derived.init_app(app)      # after the database: it watches the engine's writes
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)

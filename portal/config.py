@@ -68,6 +68,13 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "portal" / "translations")
     LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
 
+    # Derived data kept between requests (portal/kernel/cache.py): in Redis when REDIS_URL is set,
+    # so every worker drops an entry at once; else in the process's memory (the embedded install).
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache")
+    CACHE_REDIS_URL = os.environ.get("REDIS_URL", "")
+    CACHE_KEY_PREFIX = "portal:cache:"
+    CACHE_DEFAULT_TIMEOUT = 300
+
     # Background jobs (see portal/jobs.py): Celery on Redis when REDIS_URL is set, else a thread.
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or ("celery" if os.environ.get("REDIS_URL") else "thread")
     JOBS_RAISE = False
@@ -100,6 +107,7 @@ class TestConfig(Config):
     )
     LOGIN_THROTTLE_STORAGE = "memory://"
     SESSION_TYPE = "sqlalchemy"
+    CACHE_TYPE = "SimpleCache"        # per test process; the wipe empties it
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"   # fast hashing keeps the suite quick
     JOBS_BACKEND = "eager"
     JOBS_RAISE = True

@@ -24,6 +24,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
 from portal import create_app
+from portal.extensions import cache as _cache
 from portal.extensions import db as _db
 from tests import factories
 
@@ -154,6 +155,7 @@ def app(_shared_app):
             _join_job_threads()
             _db.session.remove()
             wipe()
+            _cache.clear()
             _restore(app, config, extensions)
 
 

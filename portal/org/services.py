@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -12,6 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.kernel import cache
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.ids import parse_id, parse_ids, parse_page
 from portal.kernel.paging import Page, paginate  # noqa: F401  (Page: what list_stores returns)
@@ -40,14 +42,32 @@ def store_parent_choices(scope: Scope) -> list:
     return list(db.session.execute(_parent_choices(scope).order_by(OrgNode.path)))
 
 
-def store_filter_menus(scope: Scope) -> tuple[list, list[str]]:
+class MenuNode(NamedTuple):
+    id: int
+    kind: str
+    code: str
+    name: str
+    depth: int
+
+
+# The store list's filter menus change only with the org tree and the stores' tags; every store
+# list page shows them, so they are cached per scope until one of these tables is written.
+FILTER_MENUS = cache.topic("store-filter-menus", "org_nodes", "stores", "tags", "store_tags")
+
+
+def store_filter_menus(scope: Scope) -> tuple[list[MenuNode], list[str]]:
     """The store list's two filter menus, the nodes a store may hang under (as
-    ``store_parent_choices``) and the tags in use (as ``all_tags``), read in ONE statement:
-    every store list page asks for both, and a second round trip cost more than either."""
+    ``store_parent_choices``) and the tags in use (as ``all_tags``): read in ONE statement (a
+    second round trip cost more than either), and cached until the org tree or a tag changes."""
+    return cache.remember(FILTER_MENUS, f"{scope.path}|{scope.store_id}", lambda: _read_filter_menus(scope))
+
+
+def _read_filter_menus(scope: Scope) -> tuple[list[MenuNode], list[str]]:
     nodes = _parent_choices(scope).add_columns(literal(0).label("section"), OrgNode.path.label("sort"))
     tags = select(null(), literal("tag"), null(), Tag.name, null(), literal(1), Tag.name).where(_tag_used(scope))
     rows = db.session.execute(union_all(nodes, tags).order_by(text("section"), text("sort"))).all()
-    return [r for r in rows if r.section == 0], [r.name for r in rows if r.section == 1]
+    return ([MenuNode(r.id, r.kind, r.code, r.name, r.depth) for r in rows if r.section == 0],
+            [r.name for r in rows if r.section == 1])
 
 
 def _by_status() -> dict[str, int]:
