@@ -1,6 +1,10 @@
 """Screenshots of the portal for the docs and for a look at the layout.
 
-    .venv/bin/python tests/browser/screenshots.py [--out docs/screenshots] [--stores 3000]
+    .venv/bin/python tests/browser/screenshots.py [--out docs/screenshots] [--stores 3000] [--only NAME ...]
+
+Pages in zh-CN at 1366×768, the store owner's at 390×844. Each part of the portal may add its
+pages as a *scene* module (``tests/browser/scenes_<part>.py`` with ``desktop(page, shot)`` signed
+in as hq and/or ``phone(page, shot)`` signed in as the owner) listed in SCENES below.
 
 Builds a demo brand in a throw-away SQLite database migrated with Alembic, serves it on a free
 local port, drives Debian's Chromium through the main pages in Chinese and writes PNGs.
@@ -22,7 +26,7 @@ CHROMIUM = "/usr/bin/chromium"
 # The browser's own widgets (file picker button, date fields) follow Chromium's UI language:
 # English unless Debian's chromium-l10n is installed.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--lang=zh-CN"]
-DESKTOP = {"width": 1440, "height": 900}
+DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
 BAD_CSV = ("门店编码,门店名称,城市,地址,区域编码,状态,标签\n"
@@ -114,10 +118,21 @@ def settle(page) -> None:
     page.evaluate("document.fonts.ready")
 
 
+# Modules of extra pages: each may define desktop(page, shot) and phone(page, shot).
+SCENES: list[str] = []
+
+
+def _scenes():
+    import importlib
+
+    return [importlib.import_module(f"tests.browser.{name}") for name in SCENES]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--stores", type=int, default=3000)
+    parser.add_argument("--only", nargs="*", help="write only these screenshots (names without .png)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,6 +146,8 @@ def main() -> int:
     shots: list[Path] = []
 
     def shot(page, name: str, full_page: bool = False) -> None:
+        if args.only and name not in args.only:
+            return
         settle(page)
         path = out / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
@@ -203,6 +220,10 @@ def main() -> int:
         page.click("form[enctype='multipart/form-data'] button[type=submit]")
         page.wait_for_selector("#import-errors")
         shot(page, "import-errors", full_page=True)
+        for scene in _scenes():
+            if hasattr(scene, "desktop"):
+                page.goto("/")
+                scene.desktop(page, shot)
         desk.close()
 
         phone = browser.new_context(base_url=server.url, viewport=PHONE, device_scale_factor=2,
@@ -222,6 +243,10 @@ def main() -> int:
         shot(page, "phone-owner-goods")
         page.goto("/my/campaigns")
         shot(page, "phone-owner-campaigns", full_page=True)
+        for scene in _scenes():
+            if hasattr(scene, "phone"):
+                page.goto("/")
+                scene.phone(page, shot)
         page.context.clear_cookies()
         log_in(page, "hq")
         page.goto("/stores")
