@@ -47,6 +47,11 @@ def _ngettext(singular, plural, num, **variables):
     text = catalog.get(key)
     if text is None:
         text = catalog[key] = get_translations().ungettext(singular, plural, num)
+    # Jinja's new-style ngettext formats what this returns with the template's variables (``num``
+    # defaults to the count; ``num=n|num`` shows it formatted): formatting here too would spend
+    # them on the raw count first.
+    if not variables:
+        return text
     variables.setdefault("num", num)
     return text % variables
 

@@ -30,7 +30,10 @@ class Push(db.Model):
     label: Mapped[str] = mapped_column(String(200))                    # what, for people
     target_spec: Mapped[dict] = mapped_column(JSON)                    # snapshot of the target used
     target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id", ondelete="SET NULL"))
+    # The target as people named it when the push was made ("上海区", a saved target's name,
+    # "3 个区域 + 12 家门店") and how many stores it reached then: the history shows both.
     target_label: Mapped[str] = mapped_column(String(200), default="")
+    target_count: Mapped[int | None] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(String(255), index=True)         # the actor's subtree at the time
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(64))
@@ -78,3 +81,22 @@ class Delivery(db.Model):
         UniqueConstraint("push_id", "store_id", name="uq_push_deliveries_store"),
         Index("ix_push_deliveries_push_outcome", "push_id", "outcome", "store_id"),
     )
+
+
+class PushReach(db.Model):
+    """Where a push went, per place of the tree its stores hang on (a region, or a distributor
+    for its own stores): the outcome counts of the stores at that path. Rewritten with the push's
+    own counts, so a distributor or a regional manager finds the pushes that reached its stores,
+    with its own stores' counts, by one indexed range over ``path`` instead of over deliveries."""
+
+    __tablename__ = "push_reaches"
+
+    push_id: Mapped[int] = mapped_column(ForeignKey("pushes.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(255), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    reverted: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_push_reaches_path", "path", "push_id"),)

@@ -17,19 +17,34 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.jobs import enqueue, job
 from portal.kernel.errors import Conflict, RuleError
-from portal.kernel.time import utcnow
+from portal.kernel.time import day_end_utc, day_start_utc, utcnow
 from portal.org import roles
 from portal.org.models import Store, User
 from portal.org.scope import Scope
@@ -46,6 +61,7 @@ from portal.pushes.models import (
     MOVING,
     OUT_OF_SCOPE,
     PENDING,
+    PUSH_STATES,
     QUEUED,
     REVERTED,
     ROLLED_BACK,
@@ -55,7 +71,9 @@ from portal.pushes.models import (
     SKIPPED,
     Delivery,
     Push,
+    PushReach,
 )
+from portal.targets import services as targets
 from portal.targets.services import TargetSpec, selection
 
 SUSPENDED = "store_suspended"
@@ -129,8 +147,15 @@ def create_push(scope: Scope, kind: str, payload_id: int, label: str, spec: Targ
         raise RuleError(_("Choose at least one region, tag or store."), "target")
     if scheduled_for is not None and scheduled_for <= utcnow():
         raise RuleError(_("The scheduled time must be in the future."), "scheduled_for")
+    # The target as people named it and what it reached when sent, kept for the history: an
+    # ad-hoc selection is described ("上海区", "3 个区域", "12 家门店"), a saved target by its name.
+    # Written once, in the portal's own language (a record, like the region names it quotes).
+    if not target_label:
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            target_label = targets.describe(scope, spec)
     push = Push(kind=kind, payload_id=payload_id, label=label[:200], target_spec=spec.to_dict(),
-                target_id=target_id, target_label=target_label[:200], path=scope.path,
+                target_id=target_id, target_label=target_label[:200], target_count=targets.count(scope, spec),
+                path=scope.path,
                 actor_id=actor.id, actor_name=actor.username,
                 state=SCHEDULED if scheduled_for else QUEUED, scheduled_for=scheduled_for)
     db.session.add(push)
@@ -212,6 +237,7 @@ def run_push(push_id: int, *, batch_size: int | None = None, max_batches: int | 
             db.session.rollback()
             return
         _plan(push, kind)
+        _count(push)            # the page shows every planned store (waiting) from here on
         db.session.commit()
         batch_size = batch_size or current_app.config["PUSH_BATCH_SIZE"]
         batches = 0
@@ -321,15 +347,28 @@ def _halves(batch: Batch) -> tuple[Batch, Batch] | None:
 
 
 def _count(push: Push) -> None:
-    counts = dict(db.session.execute(
-        select(Delivery.outcome, func.count()).where(Delivery.push_id == push.id).group_by(Delivery.outcome)).all())
-    push.total = sum(counts.values())
+    """The push's outcome counts, in all and per place of the tree its stores hang on
+    (``PushReach``, what distributors and regional managers read): one grouped read, one
+    delete and one insert of as many rows as places reached (regions, not stores)."""
+    rows = db.session.execute(
+        select(Store.path, Delivery.outcome, func.count()).join(Store, Store.id == Delivery.store_id)
+        .where(Delivery.push_id == push.id).group_by(Store.path, Delivery.outcome)).all()
+    per_path: dict[str, dict[str, int]] = {}
+    for path, outcome, n in rows:
+        per_path.setdefault(path, {})[outcome] = n
+    reaches = [dict(push_id=push.id, path=path, **_totals(counts)) for path, counts in per_path.items()]
+    for name in ("total", "delivered", "skipped", "failed", "reverted"):
+        setattr(push, name, sum(r[name] for r in reaches))
+    db.session.execute(delete(PushReach).where(PushReach.push_id == push.id))
+    if reaches:
+        db.session.execute(insert(PushReach), reaches)
+
+
+def _totals(counts: dict[str, int]) -> dict[str, int]:
     # Delivered counts every store the push reached, rolled back since or not: a rollback
     # records its own count (reverted) beside it.
-    push.delivered = counts.get(DELIVERED, 0) + counts.get(REVERTED, 0)
-    push.skipped = counts.get(SKIPPED, 0)
-    push.failed = counts.get(ERROR, 0)
-    push.reverted = counts.get(REVERTED, 0)
+    return dict(total=sum(counts.values()), delivered=counts.get(DELIVERED, 0) + counts.get(REVERTED, 0),
+                skipped=counts.get(SKIPPED, 0), failed=counts.get(ERROR, 0), reverted=counts.get(REVERTED, 0))
 
 
 def retry_failed(scope: Scope, push: Push, *, actor: User) -> int:
@@ -490,28 +529,149 @@ def cancel_scheduled(scope: Scope, push: Push, *, actor: User) -> None:
 
 # --------------------------------------------------------------------------- reading
 
-def scoped_pushes(scope: Scope):
-    return select(Push).where(scope.paths(Push.path)).order_by(Push.created_at.desc(), Push.id.desc())
+def visible(scope: Scope) -> ColumnElement[bool]:
+    """The pushes a scope sees: those made inside it (its own, which its admins may act on), and
+    those made above it that reached any of its stores (read only: a distributor sees what HQ sent
+    into its stores, a regional manager what reached its region). One indexed range over
+    ``push_reaches.path``, whatever the number of deliveries."""
+    if scope.store_id is not None:
+        return false()
+    if scope.is_everything():
+        return true()
+    reached = exists().where(PushReach.push_id == Push.id, scope.paths(PushReach.path))
+    return or_(scope.paths(Push.path), reached)
+
+
+def owns(scope: Scope, push: Push) -> bool:
+    """The push was made inside the scope: its admins may roll it back, cancel or retry it, and
+    every store it reached is theirs (counts are the push's own)."""
+    return scope.store_id is None and scope.covers_path(push.path)
+
+
+def may_act(scope: Scope, push: Push) -> bool:
+    return scope.role in roles.ADMINS and owns(scope, push)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """The history's filters, read from the query string by allow-list; ``errors`` by field."""
+
+    kind: str = ""
+    state: str = ""
+    since: date | None = None
+    until: date | None = None
+    errors: dict | None = None
+
+    @classmethod
+    def read(cls, args, kinds) -> HistoryFilter:
+        errors: dict[str, str] = {}
+        days = {}
+        for name in ("since", "until"):
+            text = (args.get(name) or "").strip()
+            days[name] = None
+            if text:
+                try:
+                    days[name] = date.fromisoformat(text[:10])
+                except ValueError:
+                    errors[name] = _("Enter a date such as 2026-12-01.")
+        if days["since"] and days["until"] and days["since"] > days["until"]:
+            errors["until"] = _("The end date comes before the start date.")
+        return cls(kind=args.get("kind") if args.get("kind") in kinds else "",
+                   state=args.get("state") if args.get("state") in PUSH_STATES else "",
+                   since=days["since"], until=days["until"] if "until" not in errors else None,
+                   errors=errors)
+
+    def args(self) -> dict:
+        return {k: v for k, v in dict(kind=self.kind, state=self.state,
+                                      since=self.since.isoformat() if self.since else "",
+                                      until=self.until.isoformat() if self.until else "").items() if v}
+
+
+def scoped_pushes(scope: Scope, filters: HistoryFilter | None = None):
+    """The history: the pushes the scope sees, newest first, filtered by kind, state and the
+    local days they were made on (server-side, on indexed columns)."""
+    stmt = select(Push).where(visible(scope))
+    f = filters or HistoryFilter()
+    if f.kind:
+        stmt = stmt.where(Push.kind == f.kind)
+    if f.state:
+        stmt = stmt.where(Push.state == f.state)
+    if f.since:
+        stmt = stmt.where(Push.created_at >= day_start_utc(f.since))
+    if f.until:
+        stmt = stmt.where(Push.created_at < day_end_utc(f.until))
+    return stmt.order_by(Push.created_at.desc(), Push.id.desc())
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    delivered: int = 0
+    skipped: int = 0
+    failed: int = 0
+    reverted: int = 0
+
+
+def counts_for(scope: Scope, pushes: list[Push]) -> dict[int, Counts]:
+    """What each listed push did in the viewer's stores: the push's own counts where the viewer
+    owns it, else the sum over the places of its tree it reached (one statement for the page)."""
+    out = {p.id: Counts(p.total, p.delivered, p.skipped, p.failed, p.reverted) for p in pushes if owns(scope, p)}
+    foreign = [p.id for p in pushes if p.id not in out]
+    if foreign:
+        for push_id, *values in db.session.execute(
+                select(PushReach.push_id, func.sum(PushReach.total), func.sum(PushReach.delivered),
+                       func.sum(PushReach.skipped), func.sum(PushReach.failed), func.sum(PushReach.reverted))
+                .where(PushReach.push_id.in_(foreign), scope.paths(PushReach.path))
+                .group_by(PushReach.push_id)):
+            out[push_id] = Counts(*(int(v or 0) for v in values))
+    return {p.id: out.get(p.id, Counts()) for p in pushes}
 
 
 @dataclass
 class Progress:
-    total: int
-    done: int
+    """Where a push (or its rollback) stands, in the viewer's stores."""
+
+    state: str
+    counts: Counts
+    pending: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.state in (QUEUED, RUNNING, ROLLING_BACK)
+
+    @property
+    def planning(self) -> bool:
+        """Sent, but its stores are not worked out yet (no delivery row planned)."""
+        return self.state in (QUEUED, RUNNING) and self.counts.total == 0
+
+    @property
+    def of(self) -> int:
+        """How many stores this stage works on: all planned ones; for a rollback, those reached."""
+        return self.counts.delivered if self.state in (ROLLING_BACK, ROLLED_BACK) else self.counts.total
+
+    @property
+    def done(self) -> int:
+        if self.state in (ROLLING_BACK, ROLLED_BACK):
+            return self.counts.reverted
+        return self.counts.total - self.pending
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else int(100 * self.done / self.total)
+        if not self.of:
+            return 0 if self.active else 100
+        return min(100, int(100 * self.done / self.of))
 
 
-def progress(push: Push) -> Progress:
-    counts = dict(db.session.execute(
-        select(Delivery.outcome, func.count()).where(Delivery.push_id == push.id).group_by(Delivery.outcome)).all())
-    total = sum(counts.values())
-    pending = counts.get(PENDING, 0) if push.state != ROLLING_BACK else counts.get(DELIVERED, 0)
-    return Progress(total=total, done=total - pending)
+def progress(scope: Scope, push: Push) -> Progress:
+    """Counted live from the delivery rows (one statement); only the viewer's stores when the
+    push was made above the viewer."""
+    stmt = select(Delivery.outcome, func.count()).where(Delivery.push_id == push.id)
+    if not owns(scope, push):
+        stmt = stmt.join(Store, Store.id == Delivery.store_id).where(scope.stores())
+    by_outcome = dict(db.session.execute(stmt.group_by(Delivery.outcome)).all())
+    return Progress(state=push.state, counts=Counts(**_totals(by_outcome)), pending=by_outcome.get(PENDING, 0))
 
 
 __all__ = ["PushKind", "register_kind", "create_push", "run_push", "rollback_push", "request_rollback",
            "retry_failed", "dispatch_due", "resume_stalled", "is_stalled", "cancel_scheduled", "scoped_pushes",
-           "progress", "FAILED"]
+           "visible", "owns", "may_act", "HistoryFilter", "counts_for", "Counts", "progress", "Progress", "FAILED"]

@@ -131,7 +131,9 @@ def test_a_rollback_records_who_and_when_beside_the_push_itself(client, org, db)
     assert push.finished_at == finished and push.delivered == delivered and push.reverted == 2
     assert push.rollback_requested_at is not None and push.rolled_back_at >= push.rollback_requested_at
     page = client.get(f"/pushes/{push.id}").get_data(as_text=True)
-    assert "回滚发起人" in page and "hq" in page and "east_admin" in page      # both facts
-    assert "hq 于 " in page and "发起回滚" in page and "回滚完成" in page
+    assert "回滚发起人" in page and "east_admin" in page      # both facts: who sent, who rolled back
+    assert 'class="datagrid-content push-rollback-by">hq · ' in page and "回滚完成" in page
     history = client.get("/pushes").get_data(as_text=True)
-    assert "hq 回滚" in history and "已回滚" in history
+    # Delivered, rolled back and who rolled it back when: separate cells, not one merged status.
+    assert '<td class="text-end" data-count="delivered">2</td>' in history
+    assert '<div data-count="reverted">2 家门店</div>' in history and "hq · " in history
