@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from portal.pushes.models import Push
 from portal.targets.models import Target
 from tests.conftest import login
 
@@ -65,9 +64,10 @@ TABLE = {
     "targets.edit_target": ("GET", "/targets/{id}/edit", ADMINS, "target", None),
     "targets.delete_target": ("POST", "/targets/{id}/delete", ADMINS, "target", {}),
     "targets.preview": ("GET", "/targets/preview?everything=y", ADMINS, None, None),
-    "pushes.list_pushes": ("GET", "/pushes", ADMINS, None, None),
-    "pushes.view_push": ("GET", "/pushes/{id}", ADMINS, "push", None),
-    "pushes.push_progress": ("GET", "/pushes/{id}/progress", ADMINS, "push", None),
+    # Regional managers read the pushes that reached their region (tests/pushes/test_read_access.py).
+    "pushes.list_pushes": ("GET", "/pushes", STAFF, None, None),
+    "pushes.view_push": ("GET", "/pushes/{id}", STAFF, "push", None),
+    "pushes.push_progress": ("GET", "/pushes/{id}/progress", STAFF, "push", None),
     "pushes.rollback": ("POST", "/pushes/{id}/rollback", ADMINS, "push", {}),
     "pushes.cancel": ("POST", "/pushes/{id}/cancel", ADMINS, "push", {}),
     "pushes.retry": ("POST", "/pushes/{id}/retry", ADMINS, "push", {}),
@@ -216,8 +216,7 @@ def _ids(org, kind: str) -> tuple[int, int]:
     if kind == "target":
         return _object(Target, org, name="t", spec={"everything": True})
     if kind == "push":
-        return _object(Push, org, kind="template", payload_id=0, label="p", target_spec={}, actor_name="x",
-                       state="done")
+        return _pushes(org)
     if kind in ("template", "store_page"):
         own, foreign = _templates(org)
         return (own, foreign) if kind == "template" else (org.stores["sh1"].id, org.stores["gd1"].id)
@@ -320,6 +319,25 @@ def _templates(org) -> tuple[int, int]:
         create_push(scope_for(user), "template", version.id, "v1", TargetSpec(store_codes=[store]), actor=user)
         db.session.commit()
         ids.append(template.id)
+    return ids[0], ids[1]
+
+
+def _pushes(org) -> tuple[int, int]:
+    """A push of 华东 (by east_admin, to sh1) and one of 华南 (by south_admin, to gd1): each reaches
+    a store of its side's region, so that region's manager reads it and the other side's does not."""
+    from portal.extensions import db
+    from portal.org.scope import scope_for
+    from portal.pushes.services import create_push
+    from portal.targets.services import TargetSpec
+    from tests.factories import make_template_version
+
+    ids = []
+    for admin, store in (("east_admin", "SH001"), ("south_admin", "GD001")):
+        user = org.users[admin]
+        _template, version = make_template_version(user, f"{admin} 推送")
+        ids.append(create_push(scope_for(user), "template", version.id, "v1", TargetSpec(store_codes=[store]),
+                               actor=user).id)
+        db.session.commit()
     return ids[0], ids[1]
 
 

@@ -313,6 +313,8 @@ CASES = {
     "org tree": Case("hq", lambda org, st: "/org", _nodes),
     "targets": Case("hq", lambda org, st: "/targets", _targets),
     "pushes": Case("hq", lambda org, st: "/pushes", _pushes),
+    "pushes (HQ's, read by a distributor)": Case("east_admin", lambda org, st: "/pushes", _pushes),
+    "pushes (HQ's, read by a regional manager)": Case("sh_manager", lambda org, st: "/pushes", _pushes),
     "push deliveries": Case("hq", lambda org, st: f"/pushes/{st['push']}", _deliveries),
     "templates": Case("hq", lambda org, st: "/templates", _templates),
     "template editor versions": Case("hq", lambda org, st: f"/templates/{st['template'].id}", _template_versions),
