@@ -55,7 +55,8 @@ def start_push(scope: Scope, form: PushForm, saved: dict[int, dict], kind: str, 
     if not form.validate_on_submit():
         return None
     spec, target_id = form.chosen_spec(saved)
-    target_label = dict(form.target_id.choices).get(target_id, "") if target_id else _("Ad-hoc selection")
+    # A saved target is named by its name; an ad-hoc selection is described by create_push.
+    target_label = dict(form.target_id.choices).get(target_id, "") if target_id else ""
     try:
         return services.create_push(scope, kind, payload_id, label, spec, actor=scope.user,
                                     target_id=target_id, target_label=str(target_label),
