@@ -6,6 +6,7 @@ Searches run in the database and show one page: fast with 2,000 goods and thousa
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+
 from portal.campaigns import services as campaign_services
 from portal.campaigns.labels import KIND_LABELS
 from portal.campaigns.models import PUBLISHED, Campaign
