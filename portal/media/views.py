@@ -7,7 +7,7 @@ one bad file spoils no other), or several at once from the plain form (all or no
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -102,7 +102,8 @@ def upload():
     if error:
         flash(error, "danger")
     else:
-        flash(_("%(n)s pictures uploaded.", n=format_decimal(len(made))), "success")
+        flash(ngettext("%(num)s picture uploaded.", "%(num)s pictures uploaded.", len(made),
+                       num=format_decimal(len(made))), "success")
     return redirect(url_for("media.list_images"), 303)
 
 
