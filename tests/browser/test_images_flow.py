@@ -93,7 +93,7 @@ def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
     _add_block(page, "image_hotspot")
     image = page.locator("#block-panel [data-hotspot-image]")
     expect(image).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-hotspot-image]').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('[data-hotspot-image]').naturalWidth > 0")
     expect(page.locator("#block-panel .hotspot-rect")).to_have_count(1)        # the sample's left half
     image.scroll_into_view_if_needed()
     box = image.bounding_box()
