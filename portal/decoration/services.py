@@ -4,9 +4,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import String, and_, delete, exists, func, insert, literal, select, update
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm.exc import StaleDataError
@@ -332,6 +332,5 @@ def _pictures_in_use(picture, **_kwargs) -> list[str]:
     stores = db.session.scalar(select(func.count(func.distinct(BlockOverride.store_id)))
                                .where(sa_cast(BlockOverride.data, String).like(like)))
     if stores:
-        places.append(ngettext("the page of %(num)s store", "the pages of %(num)s stores", stores,
-                               num=format_decimal(stores)))
+        places.append(ngettext("the page of %(num)s store", "the pages of %(num)s stores", stores))
     return places

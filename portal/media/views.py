@@ -7,9 +7,9 @@ one bad file spoils no other), or several at once from the plain form (all or no
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
-from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from portal.extensions import db, htmx
 from portal.kernel.errors import RuleError
@@ -102,8 +102,7 @@ def upload():
     if error:
         flash(error, "danger")
     else:
-        flash(ngettext("%(num)s picture uploaded.", "%(num)s pictures uploaded.", len(made),
-                       num=format_decimal(len(made))), "success")
+        flash(ngettext("%(num)s picture uploaded.", "%(num)s pictures uploaded.", len(made)), "success")
     return redirect(url_for("media.list_images"), 303)
 
 

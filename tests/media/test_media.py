@@ -270,3 +270,22 @@ def test_the_picker_offers_pick_buttons_and_upload_only_to_those_who_may(app, or
     assert f'data-media-url="{picture.url}"' in page and "data-media-upload" in page and "<html" not in page
     page = login_as("owner1").get("/media/picker").get_data(as_text=True)
     assert f'data-media-url="{picture.url}"' in page and "data-media-upload" not in page
+
+
+def test_a_picture_a_store_s_own_page_uses_is_not_deleted_either(app, org, login_as, db):
+    from portal.decoration.models import BlockOverride, StorePage
+
+    picture = _picture(org, "hq")
+    with app.test_request_context():
+        template, version = make_template_version(org.users["hq"], "首页", [
+            {"key": "b1", "type": "banner", "locked": False,
+             "data": {"slides": [{"image": "/static/img/sample-banner.svg", "title": "", "link": ""}],
+                      "interval": 4}}])
+    db.session.add(StorePage(store_id=org.stores["sh1"].id, version_id=version.id))
+    db.session.add(BlockOverride(store_id=org.stores["sh1"].id, template_id=template.id, block_key="b1",
+                                 data={"slides": [{"image": picture.url, "title": "", "link": ""}], "interval": 4}))
+    db.session.commit()
+    client = login_as("hq")
+    client.post(f"/media/{picture.id}/delete")
+    assert "1 家门店的页面" in client.get("/media").get_data(as_text=True)
+    assert db.session.get(MediaImage, picture.id) is not None
