@@ -86,16 +86,18 @@ def _register_blueprints(app: Flask) -> None:
     from portal.assortments import views as assortments
     from portal.auth import views as auth
     from portal.campaigns import views as campaigns
-    from portal.core import audit_log
+    from portal.core import audit_log, link_picker
     from portal.core import views as core
     from portal.decoration import views as decoration
     from portal.goods import views as goods
+    from portal.media import views as media
     from portal.org import views as org
     from portal.pushes import views as pushes
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
-    for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods):
+    for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
+                   media, link_picker):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api
@@ -126,6 +128,7 @@ from portal.campaigns import models as _campaign_models  # noqa: E402,F401
 from portal.campaigns import push_kind as _campaign_push  # noqa: E402,F401
 from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.goods import models as _goods_models  # noqa: E402,F401
+from portal.media import models as _media_models  # noqa: E402,F401
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
 from portal.pushes import tasks as _push_tasks  # noqa: E402,F401

@@ -90,6 +90,9 @@ class Config:
 
     PASSWORD_HASH_METHOD = "scrypt"
     STORES_PER_PAGE = 50
+    # Where the image space keeps its pictures (default: instance/uploads/media), like
+    # GOODS_UPLOAD_DIR for goods pictures.
+    MEDIA_UPLOAD_DIR = os.environ.get("MEDIA_UPLOAD_DIR", "")
     IMPORT_MAX_ROWS = 20000
 
 
@@ -114,6 +117,7 @@ class TestConfig(Config):
     SERVER_NAME = None
     # Goods pictures of the tests go to a throw-away folder, not the instance folder.
     GOODS_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "portal-test-uploads", "goods")
+    MEDIA_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "portal-test-uploads", "media")
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": Config, "test": TestConfig}

@@ -95,6 +95,15 @@ TABLE = {
     "goods.delete_image": ("POST", "/goods/{id[0]}/images/{id[1]}/delete", ADMINS, "product_image", {}),
     "goods.product_image": ("GET", "/goods/{id[0]}/images/{id[1]}", ALL, "product_image", None),
     "goods.media": ("GET", "/media/goods/{id}", PUBLIC, "thumb", None),
+    "goods.add_media_image": ("POST", "/goods/{id}/images/from-media", ADMINS, "product", lambda org, role, own:
+                              {"media_id": str(_hq_picture(org).id)}),
+    "media.list_images": ("GET", "/media", ADMINS, None, None),
+    "media.picker": ("GET", "/media/picker", ADMINS + OWNERS, None, None),
+    "media.upload": ("POST", "/media/upload", ADMINS, None, lambda org, role, own: _picture_file()),
+    "media.rename": ("POST", "/media/{id}/rename", ADMINS, "media", {"name": "新名字"}),
+    "media.delete": ("POST", "/media/{id}/delete", ADMINS, "media", {}),
+    "media.file": ("GET", "/media/i/{id}", PUBLIC, "media_file", None),
+    "links.picker": ("GET", "/links/picker?tab=goods", ADMINS + OWNERS, None, None),
     "shelf.my_goods": ("GET", "/my/goods", OWNERS, None, None),
     "shelf.view_store_goods": ("GET", "/stores/{id}/goods", STAFF, "store", None),
     "shelf.save_listing": ("POST", "/stores/{id[0]}/goods/{id[1]}", OWNERS, "shelf_sku",
@@ -227,6 +236,42 @@ def _ids(org, kind: str) -> tuple[int, int]:
     if kind in ("product", "product_image", "thumb"):
         return _products(org, kind)
     raise AssertionError(kind)
+
+
+def _picture(org, node: str):
+    from portal.extensions import db
+    from portal.media.services import upload_image
+    from portal.org.scope import Scope
+    from tests.factories import png_bytes
+
+    picture = upload_image(Scope.of_path(org.nodes[node].path), png_bytes(40, 30), f"{node}.png",
+                           actor=org.users["hq"])
+    db.session.commit()
+    return picture
+
+
+def _picture_file() -> dict:
+    import io
+
+    from tests.factories import png_bytes
+
+    return {"files": (io.BytesIO(png_bytes(40, 30)), "横幅.png")}
+
+
+def _hq_picture(org):
+    """A picture of HQ's image space: every admin below may use it."""
+    return _picture(org, "hq")
+
+
+MEDIA_NODE = {"hq": "hq", "east_admin": "east", "south_admin": "south"}
+
+
+def _pictures(org, role: str):
+    """media: a picture of the acting user's own node (only its own people change it), and one of
+    the other distributor's; media_file: a kept picture's public name, and a name never kept."""
+    own = _picture(org, MEDIA_NODE.get(role, "south" if SIDE.get(role) == "south" else "east"))
+    foreign = _picture(org, "east" if SIDE.get(role) == "south" else "south")
+    return own.id, foreign.id
 
 
 def _products(org, kind: str):
@@ -379,6 +424,10 @@ CASES = ([(endpoint, TABLE[endpoint][0], role) for endpoint in TABLE for role in
 
 def _own_and_foreign(org, kind: str, role: str):
     """The object of the acting user's side of the tree, and the one of the other side."""
+    if kind == "media":
+        return _pictures(org, role)
+    if kind == "media_file":
+        return _hq_picture(org).thumb, "0" * 32 + ".png"
     east, south = _ids(org, kind)
     if kind == "thumb":            # public pictures: a real one and one that does not exist
         return east, south

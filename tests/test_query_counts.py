@@ -125,6 +125,18 @@ def _products(org, st, n):
     return product.code
 
 
+def _pictures(org, st, n):
+    """Pictures of HQ's and of 华东's image space (east_admin and sh1's owner see both)."""
+    from portal.media.services import upload_image
+    from portal.org.scope import Scope
+
+    for i in range(n):
+        node = org.nodes["hq" if i % 2 else "east"]
+        picture = upload_image(Scope.of_path(node.path), factories.png_bytes(20, 20), f"图{next(factories._seq)}.png",
+                               actor=_hq(org))
+    return picture.name
+
+
 def _assortments(org, st, n):
     from portal.assortments import services as shelf
 
@@ -344,6 +356,9 @@ CASES = {
                                                _campaign_push_targets),
     "assortment push form (saved targets)": Case("hq", lambda org, st: f"/assortments/{st['assortment']}/push",
                                                  _assortment_push_targets),
+    "image space": Case("east_admin", lambda org, st: "/media", _pictures),
+    "image picker (owner)": Case("owner1", lambda org, st: "/media/picker", _pictures),
+    "link picker: goods": Case("hq", lambda org, st: "/links/picker?tab=goods", _products),
 }
 
 

@@ -48,6 +48,9 @@ ACTION_LABELS = {
     "campaign.stop": _l("Stopped a campaign in stores"),
     "campaign.join": _l("Joined a campaign"),
     "campaign.decline": _l("Declined a campaign"),
+    "media.upload": _l("Uploaded a picture"),
+    "media.rename": _l("Renamed a picture"),
+    "media.delete": _l("Deleted a picture"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 

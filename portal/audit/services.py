@@ -38,6 +38,7 @@ ACTIONS = (
     "assortment.save", "listing.update", "local_product.save",
     "campaign.create", "campaign.update", "campaign.publish", "campaign.cancel", "campaign.stop",
     "campaign.join", "campaign.decline",
+    "media.upload", "media.rename", "media.delete",
 )
 
 

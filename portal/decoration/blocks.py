@@ -17,7 +17,10 @@ from portal.kernel.text import whole
 
 LINK = Regexp(whole(r"(/pages/[A-Za-z0-9_/-]+(\?\S*)?|https://\S+)"),
               message=_l("A mini-program page (/pages/…) or an https:// address."))
-IMAGE = Regexp(whole(r"(https://\S+|/static/\S+)"), message=_l("An https:// image address."))
+# A picture of the image space (/media/i/…, what its picker fills in), an https:// address or one
+# of the portal's own samples.
+IMAGE = Regexp(whole(r"(/media/i/[0-9a-f]{32}\.(jpg|png|webp)|https://\S+|/static/\S+)"),
+               message=_l("Choose a picture from the image space, or give an https:// address."))
 CODES = Regexp(whole(r"[A-Za-z0-9_,，\s-]*"), message=_l("Codes separated by commas."))
 HOURS = Regexp(whole(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d"), message=_l("Like 09:00-22:00."))
 
@@ -141,6 +144,9 @@ class HotspotForm(RowForm):
 
 
 class ImageHotspotForm(BlockForm):
+    # Every row is rendered (blank ones hidden) so drawing a new area on the picture has a row to
+    # fill (static/js/hotspots.js).
+    pad_to_max = ("hotspots",)
     image = StringField(_l("Image address"), filters=[strip], validators=[DataRequired(), IMAGE])
     hotspots = FieldList(FormField(HotspotForm), label=_l("Tappable areas"), min_entries=1, max_entries=10)
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
+from flask_babel import ngettext
+from sqlalchemy import String, and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit import services as audit
@@ -16,6 +18,7 @@ from portal.extensions import db
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.sql import insert_missing
 from portal.kernel.time import UTCDateTime, utcnow
+from portal.media.services import usage_asked as media_usage_asked
 from portal.org.models import Store, User
 from portal.org.scope import Scope
 from portal.pushes.models import Delivery, Push
@@ -309,3 +312,25 @@ class TemplatePush:
 
 
 register_kind(TemplatePush())
+
+
+# --------------------------------------------------------------------------- pictures in use
+
+@media_usage_asked.connect
+def _pictures_in_use(picture, **_kwargs) -> list[str]:
+    """Where a picture of the image space shows on a page (the image space refuses to delete it
+    then): template drafts and published versions, and stores' own edits. Three queries over the
+    blocks' JSON as text (the name is 128 random bits, so a match is the picture)."""
+    like = f"%{picture.filename}%"
+    places = [_("template “%(name)s”", name=name) for name in db.session.scalars(
+        select(Template.name).where(sa_cast(Template.draft, String).like(like)).order_by(Template.name).limit(5))]
+    versions = db.session.execute(
+        select(Template.name, TemplateVersion.number).join(Template, Template.id == TemplateVersion.template_id)
+        .where(sa_cast(TemplateVersion.blocks, String).like(like))
+        .order_by(Template.name, TemplateVersion.number).limit(5)).all()
+    places += [_("%(name)s v%(n)s", name=name, n=number) for name, number in versions]
+    stores = db.session.scalar(select(func.count(func.distinct(BlockOverride.store_id)))
+                               .where(sa_cast(BlockOverride.data, String).like(like)))
+    if stores:
+        places.append(ngettext("the page of %(num)s store", "the pages of %(num)s stores", stores))
+    return places

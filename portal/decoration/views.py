@@ -89,7 +89,10 @@ def _list_errors(field) -> list[str]:
 def _pad(form) -> None:
     """Give every list of rows (banner slides, hotspots) one blank row to add another with."""
     for field in form:
-        if isinstance(field, FieldList):
+        if isinstance(field, FieldList) and field.short_name in getattr(form, "pad_to_max", ()):
+            while len(field.entries) < field.max_entries:
+                field.append_entry()
+        elif isinstance(field, FieldList):
             blank = any(entry.form.is_blank() for entry in field.entries)
             if not blank and (field.max_entries is None or len(field.entries) < field.max_entries):
                 field.append_entry()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from dataclasses import dataclass
 
 from blinker import Namespace
@@ -27,6 +26,9 @@ from portal.kernel.errors import RuleError
 from portal.kernel.ids import parse_page
 from portal.kernel.paging import Page, paginate
 from portal.kernel.text import whole
+from portal.media import images
+from portal.media import services as media_services
+from portal.media.models import MediaImage
 from portal.org.models import Store, User
 from portal.org.scope import Scope
 
@@ -317,11 +319,8 @@ def pickable_skus(scope: Scope, codes: list[str]) -> dict[str, tuple[str, int]]:
 
 # --------------------------------------------------------------------------- images
 
-IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
-THUMB_SIZE = 400
+MAX_IMAGE_BYTES = images.MAX_BYTES
 MAX_IMAGES = 10
-IMAGE_NAME = whole(r"[0-9a-f]{32}(?:-t)?\.(?:jpg|png|webp)")
 
 
 def image_dir() -> str:
@@ -332,46 +331,32 @@ def image_dir() -> str:
 
 def add_image(scope: Scope, product: Product, raw: bytes, *, actor: User) -> ProductImage:
     """Check the upload is a JPEG, PNG or WebP picture by opening it, then keep it re-encoded
-    (dropping anything hidden in it) with a thumbnail of at most 400 px, under random names."""
-    import io
-
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
+    (dropping anything hidden in it) with a thumbnail of at most 400 px, under random names
+    (``portal.media.images``, which the image space uses too)."""
     if not can_edit(scope, product):
         raise RuleError(_("Only the owner of this product may change it."))
-    if len(raw) > MAX_IMAGE_BYTES:
-        raise RuleError(_("The picture is larger than 5 MB."), "image")
-    if not raw:
-        raise RuleError(_("Choose a picture."), "image")
+    encoded = images.encode(raw, "image")
+    _check_room(product)
+    name, thumb_name = images.save(image_dir(), encoded)
+    return _add_image_row(scope, product, name, thumb_name, actor=actor)
+
+
+def add_image_from_media(scope: Scope, product: Product, picture: MediaImage, *, actor: User) -> ProductImage:
+    """Give the product a picture of the image space (which the caller found in the scope): a
+    copy of its files, so deleting it from the image space leaves the product its picture."""
+    if not can_edit(scope, product):
+        raise RuleError(_("Only the owner of this product may change it."))
+    _check_room(product)
+    name, thumb_name = images.copy(media_services.media_dir(), picture.filename, picture.thumb, image_dir())
+    return _add_image_row(scope, product, name, thumb_name, actor=actor)
+
+
+def _check_room(product: Product) -> None:
     if len(product.images) >= MAX_IMAGES:
         raise RuleError(_("A product has at most %(n)s pictures.", n=MAX_IMAGES), "image")
-    try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            fmt = probe.format
-            probe.verify()
-        if fmt not in IMAGE_FORMATS:
-            raise RuleError(_("Upload a JPEG, PNG or WebP picture."), "image")
-        image = Image.open(io.BytesIO(raw))
-        if image.width * image.height > 40_000_000:
-            raise RuleError(_("The picture has too many pixels."), "image")
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    except RuleError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise RuleError(_("Upload a JPEG, PNG or WebP picture."), "image") from None
-    ext = IMAGE_FORMATS[fmt]
-    if ext == "jpg" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    token = secrets.token_hex(16)
-    folder = image_dir()
-    name, thumb_name = f"{token}.{ext}", f"{token}-t.{ext}"
-    save = {"jpg": dict(format="JPEG", quality=88), "png": dict(format="PNG", optimize=True),
-            "webp": dict(format="WEBP", quality=85)}[ext]
-    image.save(os.path.join(folder, name), **save)
-    thumb = image.copy()
-    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
-    thumb.save(os.path.join(folder, thumb_name), **save)
+
+
+def _add_image_row(scope: Scope, product: Product, name: str, thumb_name: str, *, actor: User) -> ProductImage:
     position = max((i.position for i in product.images), default=-1) + 1
     row = ProductImage(product_id=product.id, filename=name, thumb=thumb_name, position=position)
     db.session.add(row)
@@ -398,5 +383,5 @@ def remove_image(scope: Scope, product: Product, image: ProductImage, *, actor: 
 
 def public_thumb(filename: str) -> bool:
     """Is ``filename`` the thumbnail of some product's picture (served without login)?"""
-    return bool(IMAGE_NAME.match(filename)) and db.session.scalar(
+    return bool(images.NAME.match(filename)) and db.session.scalar(
         select(ProductImage.id).where(ProductImage.thumb == filename).limit(1)) is not None

@@ -20,7 +20,9 @@ from portal.goods.models import Product
 from portal.goods.services import ProductFilter
 from portal.kernel.errors import RuleError
 from portal.kernel.forms import flag, form_status, rule_error
+from portal.kernel.ids import parse_id
 from portal.kernel.money import yuan_text
+from portal.media import services as media_services
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
 from portal.web import NavEntry, import_done_response, run_csv_import
@@ -185,6 +187,31 @@ def upload_image(product_id: int):
         flash(error, "danger")
         return redirect(url_for("goods.edit_product", product_id=product.id), 303)
     flash(_("The picture was added."), "success")
+    return redirect(url_for("goods.edit_product", product_id=product.id), 303)
+
+
+@bp.route("/goods/<int:product_id>/images/from-media", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def add_media_image(product_id: int):
+    """A picture of the image space (picked in its modal) becomes one of the product's pictures."""
+    scope = current_scope()
+    product = _editable_or_403(product_id)
+    form = ImageForm(prefix="image")
+    error = None
+    picture = media_services.get_image(scope, parse_id(request.form.get("media_id")) or 0)
+    if not form.validate_on_submit():
+        error = _("The form expired. Please try again.")
+    elif picture is None:
+        error = _("Choose a picture from the image space.")
+    else:
+        try:
+            services.add_image_from_media(scope, product, picture, actor=scope.user)
+        except RuleError as exc:
+            error = exc.message
+    if htmx:
+        return render_template("goods/_images.html", product=product, image_form=ImageForm(prefix="image"),
+                               image_error=error, editable=True), 422 if error else 200
+    flash(error or _("The picture was added."), "danger" if error else "success")
     return redirect(url_for("goods.edit_product", product_id=product.id), 303)
 
 
