@@ -120,6 +120,7 @@ TABLE = {
     "campaigns.push_campaign": ("GET", "/campaigns/{id}/push", ADMINS, "campaign", None),
     "campaigns.stop_campaign": ("POST", "/campaigns/{id}/stop", ADMINS, "campaign", {"all": "1"}),
     "campaigns.my_campaigns": ("GET", "/my/campaigns", OWNERS, None, None),
+    "campaigns.view_offer": ("GET", "/my/campaigns/{id}", OWNERS, "offer", None),
     "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", OWNERS, "offer", {}),
     "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", OWNERS, "offer", {}),
 }
