@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from portal.assortments.models import StoreAssortment
 from portal.campaigns.models import Campaign, CampaignStore
 from portal.extensions import db
 from portal.goods.services import add_image
@@ -16,6 +17,7 @@ from portal.kernel.time import utcnow
 from portal.org.scope import scope_for
 from portal.targets.services import TargetSpec
 from tests import factories
+from tests.browser.test_csp import violations, watch
 from tests.browser.test_flows import log_in, no_horizontal_scroll
 from tests.campaigns.helpers import make_campaign, push
 
@@ -45,6 +47,7 @@ def _status(campaign, store) -> str:
 
 def test_the_owner_reviews_a_campaign_on_the_phone_and_joins(phone_page, world):
     page = phone_page
+    console = watch(page)
     c = _offer(world)
     log_in(page, "owner1")
     page.goto("/my/campaigns")
@@ -68,6 +71,7 @@ def test_the_owner_reviews_a_campaign_on_the_phone_and_joins(phone_page, world):
     expect(detail.locator(".offer-bearer-box")).to_contain_text("优惠由本店承担")
     expect(detail.locator("[data-term=quantity]")).to_have_text("限量 100 件")
     assert no_horizontal_scroll(page)
+    assert violations(page) == [] and console == []
 
     # Joining asks first; saying no changes nothing.
     asked = []
@@ -83,3 +87,33 @@ def test_the_owner_reviews_a_campaign_on_the_phone_and_joins(phone_page, world):
     expect(page.locator(".offer-detail [data-part]")).to_have_attribute("data-part", "joined")
     expect(page.locator(".offer-detail button[data-withdraw]")).to_be_visible()
     assert _status(c, world.stores["sh1"]) == "joined"
+
+
+def test_hq_picks_a_sample_store_and_the_editor_previews_its_goods(page, world):
+    console = watch(page)
+    hq = world.users["hq"]
+    tea = factories.make_product(world.nodes["hq"], "TEA", name="茉莉奶绿", category="招牌", skus=1)
+    assortment = factories.make_assortment(world.nodes["hq"], [tea])
+    db.session.add(StoreAssortment(store_id=world.stores["sh1"].id, assortment_id=assortment.id))
+    template, _version = factories.make_template_version(hq, blocks=[
+        {"key": "g1", "type": "goods_grid", "locked": True,
+         "data": {"title": "人气推荐", "source": "category", "category": "招牌", "goods": "", "columns": 2,
+                  "limit": 4}}])
+    db.session.commit()
+    log_in(page, "hq")
+    page.goto(f"/templates/{template.id}")
+    expect(page.locator(".mp-sample-ribbon")).to_be_visible()
+    page.locator("#sample-store input[name=q]").press_sequentially("南京路", delay=30)
+    option = page.locator("#sample-store-results [data-store='SH001']")
+    expect(option).to_be_visible()
+    option.click()
+    expect(page.locator("#sample-store [data-chosen-store]")).to_have_attribute("data-chosen-store", "SH001")
+    expect(page.locator(".mp-goods_grid [data-real-goods] .mp-good-name")).to_have_text("茉莉奶绿")
+    expect(page.locator(".mp-sample-ribbon")).to_have_count(0)
+    # Editing a block keeps the sample store (the choice is the user's, not the request's).
+    page.locator(".mp-block[data-block='g1']").click()
+    page.wait_for_selector("#block-panel")
+    expect(page.locator(".mp-goods_grid [data-real-goods]")).to_be_visible()
+    page.click("#sample-store [data-use-sample]")
+    expect(page.locator(".mp-sample-ribbon")).to_be_visible()
+    assert violations(page) == [] and console == []
