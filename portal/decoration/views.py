@@ -104,7 +104,7 @@ SAMPLE_RESULTS = 8
 def _sample_store(scope: Scope) -> Store | None:
     """The store HQ chose to preview its templates with (kept in its session, for every template
     and version it opens), if it is still in scope; None: placeholder data."""
-    store_id = parse_id(str(session.get(SAMPLE_STORE, "")))
+    store_id = parse_id(session.get(SAMPLE_STORE))
     if store_id is None:
         return None
     return db.session.scalar(select(Store).where(Store.id == store_id, scope.stores()))
@@ -350,8 +350,8 @@ def find_sample_stores(template_id: int):
     if q:
         stmt = stmt.where(Store.code.ilike(f"%{q}%") | Store.name.like(f"%{q}%") | Store.city.like(f"%{q}%"))
     stores = db.session.scalars(stmt.order_by(Store.code).limit(SAMPLE_RESULTS)).all()
-    return render_template("decoration/_sample_stores.html", template=template, stores=stores, q=q,
-                           chosen=parse_id(str(session.get(SAMPLE_STORE, ""))))
+    return _partial_or_page("decoration/_sample_stores.html", "decoration/sample_stores.html", template=template,
+                            stores=stores, q=q, chosen=parse_id(session.get(SAMPLE_STORE)))
 
 
 @bp.route("/templates/<int:template_id>/sample-store", methods=["POST"])

@@ -52,7 +52,7 @@ def _upload_pictures(page) -> None:
         page.wait_for_selector("#product-images img")
 
 
-def _campaign(page, kind: str, name: str, rules: dict, *, opt_in: bool, bearer: str) -> None:
+def _campaign(page, kind: str, name: str, rules: dict, *, opt_in: bool, bearer: str, shot=None) -> None:
     from zoneinfo import ZoneInfo
 
     from portal.config import Config
@@ -72,6 +72,8 @@ def _campaign(page, kind: str, name: str, rules: dict, *, opt_in: bool, bearer: 
         if field.startswith("sale_"):
             value = _local(now + timedelta(hours=value))
         page.fill(selector, value)
+    if shot is not None:
+        shot(page, "preview-campaign-form-bearer")
     page.click("form.campaign-form button[type=submit]")
     page.wait_for_url(re.compile(r"/campaigns/\d+$"))
     page.click("form[action$='/publish'] button[type=submit]")
@@ -93,7 +95,8 @@ def desktop(page, shot) -> None:
     _campaign(page, "flash_sale", "夏日招牌秒杀", {"skus": "G001-M, G002-M", "price": "9.9", "quantity": "200",
                                                "sale_starts": -1, "sale_ends": 48}, opt_in=False, bearer="hq")
     _campaign(page, "group_buy", "满杯红柚 3 人团",
-              {"sku": "G003-L", "group_size": "3", "price": "12.9", "hours": "24"}, opt_in=True, bearer="store")
+              {"sku": "G003-L", "group_size": "3", "price": "12.9", "hours": "24"}, opt_in=True, bearer="store",
+              shot=shot)
 
     page.goto("/templates")
     page.click("#template-rows a.fw-bold")

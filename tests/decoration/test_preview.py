@@ -121,6 +121,8 @@ def test_the_editor_previews_with_a_sample_store_it_picks(en, org, db):
     found = client.get(f"/templates/{template.id}/sample-stores?q=上海", hx="sample-store-results")
     fragment = found.get_data(as_text=True)
     assert "<html" not in fragment and 'data-store="SH001"' in fragment and 'data-store="GD001"' not in fragment
+    page = client.get(f"/templates/{template.id}/sample-stores?q=上海").get_data(as_text=True)
+    assert "<html" in page and 'data-store="SH001"' in page          # without htmx: a page of its own
     r = client.post(f"/templates/{template.id}/sample-store", data={"store_id": str(org.stores["sh1"].id)},
                     hx="editor")
     fragment = r.get_data(as_text=True)
