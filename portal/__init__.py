@@ -125,6 +125,7 @@ from portal.audit import models as _audit_models  # noqa: E402,F401
 from portal.auth import models as _auth_models  # noqa: E402,F401
 from portal.auth import tasks as _auth_tasks  # noqa: E402,F401  (jobs and periodic tasks, see portal.jobs)
 from portal.campaigns import models as _campaign_models  # noqa: E402,F401
+from portal.campaigns import preview as _campaign_preview  # noqa: E402,F401  (a page preview's coupons, promos)
 from portal.campaigns import push_kind as _campaign_push  # noqa: E402,F401
 from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.goods import models as _goods_models  # noqa: E402,F401
@@ -133,5 +134,6 @@ from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
 from portal.pushes import tasks as _push_tasks  # noqa: E402,F401
 from portal.shelf import models as _shelf_models  # noqa: E402,F401
+from portal.shelf import preview as _shelf_preview  # noqa: E402,F401  (a page preview's goods and prices)
 from portal.shelf import prices as _shelf_prices  # noqa: E402,F401  (answers the goods library's price signals)
 from portal.targets import models as _target_models  # noqa: E402,F401

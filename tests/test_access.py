@@ -82,6 +82,8 @@ TABLE = {
     "decoration.publish": ("POST", "/templates/{id}/publish", ADMINS, "template", {"note": ""}),
     "decoration.view_version": ("GET", "/templates/{id}/versions/1", ADMINS, "template", None),
     "decoration.push_version": ("GET", "/templates/{id}/versions/1/push", ADMINS, "template", None),
+    "decoration.find_sample_stores": ("GET", "/templates/{id}/sample-stores?q=店", ADMINS, "template", None),
+    "decoration.set_sample_store": ("POST", "/templates/{id}/sample-store", ADMINS, "template", {"store_id": ""}),
     "decoration.my_page": ("GET", "/my/page", OWNERS, None, None),
     "decoration.view_store_page": ("GET", "/stores/{id}/page", STAFF, "store", None),
     "decoration.edit_page_block": ("GET", "/stores/{id}/page/blocks/blk1", OWNERS, "store_page", None),
@@ -129,6 +131,7 @@ TABLE = {
     "campaigns.push_campaign": ("GET", "/campaigns/{id}/push", ADMINS, "campaign", None),
     "campaigns.stop_campaign": ("POST", "/campaigns/{id}/stop", ADMINS, "campaign", {"all": "1"}),
     "campaigns.my_campaigns": ("GET", "/my/campaigns", OWNERS, None, None),
+    "campaigns.view_offer": ("GET", "/my/campaigns/{id}", OWNERS, "offer", None),
     "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", OWNERS, "offer", {}),
     "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", OWNERS, "offer", {}),
 }

@@ -251,6 +251,45 @@ def _my_page(org, st, n):
     return "正文"
 
 
+def _my_page_goods(org, st, n):
+    """The store's page with real data: more goods grids (each a category of the store's own goods),
+    more goods in each, more coupons running in the store (issue 9, point 7)."""
+    from portal.decoration import services as deco
+    from portal.pushes import services as pushes
+    from portal.targets.services import TargetSpec
+    from tests.campaigns.helpers import push
+
+    hq, scope = _hq(org), scope_for(_hq(org))
+    template = st.setdefault("template", factories.make_template_version(hq, "实数据页")[0])
+    for _ in range(n):
+        i = next(factories._seq)
+        for _k in range(2):
+            factories.make_product(org.stores["sh1"], name=f"实物{i}", category=f"类{i}", skus=2)
+        block = deco.add_block(scope, template, "goods_grid", actor=hq)
+        deco.update_block(scope, template, block["key"], {"title": "", "source": "category", "category": f"类{i}",
+                                                           "goods": "", "columns": 2, "limit": 4}, True, actor=hq)
+        deco.add_block(scope, template, "coupon_strip", actor=hq)
+        push(hq, _campaign(org), TargetSpec(store_codes=["SH001"]))
+    version = deco.publish(scope, template, "", actor=hq)
+    pushes.create_push(scope, "template", version.id, "实数据页", TargetSpec(store_codes=["SH001"]), actor=hq)
+    db.session.commit()
+    return f"实物{i}"
+
+
+def _offer_goods(org, st, n):
+    """The owner's campaign cards, each with its goods (pictures, list prices) read for all at once."""
+    from portal.targets.services import TargetSpec
+    from tests.campaigns.helpers import push
+
+    for _ in range(n):
+        product = factories.make_product(org.nodes["hq"], name=f"团品{next(factories._seq)}", skus=1,
+                                         list_price=3000, floor=1000, ceiling=4000)
+        c = _campaign(org, kind="group_buy", rules={"sku": product.skus[0].code, "group_size": 3, "price_fen": 1990,
+                                                    "hours": 24})
+        push(_hq(org), c, TargetSpec(store_codes=["SH001"]))
+    return product.name
+
+
 def _distributors(org, st, n):
     for _ in range(n):
         node = factories.make_node(org.nodes["hq"], roles.DISTRIBUTOR)
@@ -339,6 +378,8 @@ CASES = {
     "campaign participants": Case("hq", lambda org, st: f"/campaigns/{st['campaign']}", _participants),
     "store owner's campaigns": Case("owner1", lambda org, st: "/my/campaigns", _offers),
     "store owner's page": Case("owner1", lambda org, st: "/my/page", _my_page),
+    "store owner's page (real goods and coupons)": Case("owner1", lambda org, st: "/my/page", _my_page_goods),
+    "store owner's campaigns (their goods)": Case("owner1", lambda org, st: "/my/campaigns", _offer_goods),
     "audit log": Case("hq", lambda org, st: "/audit", _audit),
     "store page (owners, API keys, history)": Case("hq", lambda org, st: f"/stores/{org.stores['sh1'].id}",
                                                    _store_page),

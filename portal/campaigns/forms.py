@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import DateTimeLocalField, DecimalField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, StopValidation, ValidationError
 
-from portal.campaigns.labels import PARTICIPATION_LABELS
+from portal.campaigns.labels import BEARER_LABELS, PARTICIPATION_LABELS
 from portal.decoration.blocks import CODES, codes, present
 from portal.goods.services import pickable_skus
 from portal.kernel.fields import MoneyField, QuantityField
@@ -69,6 +69,12 @@ class CampaignForm(FlaskForm):
     )
     join_deadline = DateTimeLocalField(_l("Join deadline"), format=DT_FORMAT, validators=[blank_ok],
                                        description=_l("Opt-in only: stores decide before this time."))
+    discount_bearer = SelectField(
+        _l("Who bears the discount"),
+        choices=options(BEARER_LABELS.items()),
+        default="hq",
+        description=_l("Store owners see it on the campaign before they join."),
+    )
 
     def validate_ends_at(self, field):
         if self.starts_at.data and field.data and field.data <= self.starts_at.data:

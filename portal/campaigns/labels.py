@@ -30,3 +30,14 @@ STORE_STATUS_LABELS = {
 }
 STORE_STATUS_BADGES = {"invited": "bg-blue-lt", "joined": "bg-green-lt", "declined": "bg-secondary-lt",
                        "stopped": "bg-red-lt"}
+BEARER_LABELS = {
+    "hq": _l("Borne by HQ"),
+    "distributor": _l("Borne by the distributor"),
+    "store": _l("Borne by the store"),
+}
+# What a store owner reads on a campaign offered to the store (and in the join confirmation).
+BEARER_SENTENCES = {
+    "hq": _l("HQ bears the discount."),
+    "distributor": _l("The distributor bears the discount."),
+    "store": _l("Your store bears the discount."),
+}

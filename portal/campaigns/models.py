@@ -16,6 +16,8 @@ DRAFT, PUBLISHED, CANCELLED = "draft", "published", "cancelled"
 MANDATORY, OPT_IN = "mandatory", "opt_in"
 # A store's participation
 INVITED, JOINED, DECLINED, STOPPED = "invited", "joined", "declined", "stopped"
+# Who bears the discount (or pays the commission): what a store owner weighs before joining.
+BEARERS = ("hq", "distributor", "store")
 
 
 class Campaign(db.Model):
@@ -32,6 +34,7 @@ class Campaign(db.Model):
     join_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     budget: Mapped[int | None] = mapped_column(Integer)         # coupons: how many may be issued
     issued: Mapped[int] = mapped_column(Integer, default=0)
+    discount_bearer: Mapped[str] = mapped_column(String(12), default="hq", server_default="hq")
     path: Mapped[str] = mapped_column(String(255), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -40,6 +43,7 @@ class Campaign(db.Model):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="window"),
         CheckConstraint("budget IS NULL OR issued <= budget", name="budget"),
+        CheckConstraint("discount_bearer IN ('hq', 'distributor', 'store')", name="discount_bearer"),
         Index("ix_campaigns_window", "status", "starts_at", "ends_at"),
     )
 

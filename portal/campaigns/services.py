@@ -6,6 +6,7 @@ current time), so lists filter and count by state without any job flipping rows.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -29,6 +30,7 @@ from portal.campaigns.models import (
     CouponClaim,
 )
 from portal.extensions import db
+from portal.goods.models import Product, ProductImage, Sku
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.money import yuan_text
 from portal.kernel.time import UTCDateTime, utcnow
@@ -80,12 +82,12 @@ def _budget(kind: str, rules: dict) -> int | None:
 
 def create_campaign(scope: Scope, kind: str, name: str, rules: dict, starts_at: datetime, ends_at: datetime, *,
                     participation: str = MANDATORY, join_deadline: datetime | None = None,
-                    actor: User | None) -> Campaign:
+                    discount_bearer: str = "hq", actor: User | None) -> Campaign:
     """A draft campaign owned by the acting subtree. ``rules`` were validated by the kind's form."""
     campaign = Campaign(kind=kind, name=name, rules=rules, starts_at=starts_at, ends_at=ends_at, status=DRAFT,
                         participation=participation,
                         join_deadline=join_deadline if participation == OPT_IN else None,
-                        budget=_budget(kind, rules), issued=0, path=scope.path,
+                        budget=_budget(kind, rules), issued=0, path=scope.path, discount_bearer=discount_bearer,
                         created_by_id=actor.id if actor else None)
     db.session.add(campaign)
     db.session.flush()
@@ -95,12 +97,13 @@ def create_campaign(scope: Scope, kind: str, name: str, rules: dict, starts_at: 
 
 def update_campaign(scope: Scope, campaign: Campaign, name: str, rules: dict, starts_at: datetime,
                     ends_at: datetime, *, participation: str, join_deadline: datetime | None,
-                    actor: User) -> None:
+                    discount_bearer: str | None = None, actor: User) -> None:
     if campaign.status != DRAFT:
         raise RuleError(_("Only a draft can be edited."))
     _set_if(campaign, Campaign.status == DRAFT, CHANGED_SINCE_EDIT,
             name=name, rules=rules, starts_at=starts_at, ends_at=ends_at, participation=participation,
-            join_deadline=join_deadline if participation == OPT_IN else None, budget=_budget(campaign.kind, rules))
+            join_deadline=join_deadline if participation == OPT_IN else None, budget=_budget(campaign.kind, rules),
+            discount_bearer=discount_bearer or campaign.discount_bearer)
     audit.record(actor, "campaign.update", "campaign", campaign.id, name, campaign.path)
 
 
@@ -189,6 +192,66 @@ def offers(store_id: int) -> list:
         .join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
         .where(CampaignStore.store_id == store_id, Campaign.status != DRAFT)
         .order_by(Campaign.starts_at.desc(), Campaign.id.desc())).all()
+
+
+@dataclass
+class OfferGood:
+    """A SKU a campaign sells, as its card shows it: picture, name, list price → campaign price."""
+
+    sku: str
+    name: str
+    spec: str
+    thumb: str | None
+    list_price: int
+    price: int | None          # the campaign's price (a bargain: the floor it can reach); None: unknown SKU
+
+
+# The rule holding each kind's price (in fen) for the SKUs it names.
+PRICE_RULE = {"flash_sale": "price_fen", "group_buy": "price_fen", "bargain": "floor_price_fen"}
+
+
+def rule_skus(campaign: Campaign) -> list[str]:
+    """The SKU codes a campaign's rules name, in their order (flash sales several, bargains and
+    group buys one, coupons and distribution plans none)."""
+    rules = campaign.rules or {}
+    if campaign.kind == "flash_sale":
+        return list(rules.get("skus") or [])
+    return [rules["sku"]] if rules.get("sku") else []
+
+
+def offer_goods(campaigns: list[Campaign]) -> dict[int, list[OfferGood]]:
+    """Campaign id → the goods it sells, with their pictures and both prices: ONE query for any
+    number of campaigns (or none when no campaign names a SKU)."""
+    wanted = {c.id: rule_skus(c) for c in campaigns}
+    codes = sorted({code for names in wanted.values() for code in names})
+    if not codes:
+        return {c.id: [] for c in campaigns}
+    thumb = (select(ProductImage.thumb).where(ProductImage.product_id == Product.id)
+             .order_by(ProductImage.position, ProductImage.id).limit(1).scalar_subquery())
+    found = {r.code: r for r in db.session.execute(
+        select(Sku.code, Sku.spec, Sku.list_price, Product.name, thumb.label("thumb"))
+        .join(Product, Product.id == Sku.product_id).where(Sku.code.in_(codes)))}
+    out = {}
+    for c in campaigns:
+        price = (c.rules or {}).get(PRICE_RULE.get(c.kind, ""))
+        goods = []
+        for code in wanted[c.id]:
+            r = found.get(code)
+            if r is None:       # deleted from the catalog since: still named, never hidden
+                goods.append(OfferGood(code, code, "", None, 0, price))
+                continue
+            spec = " / ".join(str(v) for v in (r.spec or {}).values())
+            goods.append(OfferGood(code, r.name, spec, r.thumb, r.list_price, price))
+        out[c.id] = goods
+    return out
+
+
+def sale_window(campaign: Campaign) -> tuple[datetime, datetime] | None:
+    """A flash sale's own sale window (inside the campaign's), as UTC instants."""
+    rules = campaign.rules or {}
+    if campaign.kind != "flash_sale" or not rules.get("sale_starts") or not rules.get("sale_ends"):
+        return None
+    return datetime.fromisoformat(rules["sale_starts"]), datetime.fromisoformat(rules["sale_ends"])
 
 
 def can_decide(campaign: Campaign, part: CampaignStore, now: datetime | None = None) -> bool:

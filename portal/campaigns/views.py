@@ -10,6 +10,8 @@ from sqlalchemy import select
 from portal.campaigns import services
 from portal.campaigns.forms import RULE_FORMS, CampaignForm, rules_data, rules_form, to_local, to_utc
 from portal.campaigns.labels import (
+    BEARER_LABELS,
+    BEARER_SENTENCES,
     KIND_ICONS,
     KIND_LABELS,
     PARTICIPATION_LABELS,
@@ -44,7 +46,8 @@ PER_PAGE = 50
 def _labels():
     return {"kind_labels": KIND_LABELS, "kind_icons": KIND_ICONS, "state_labels": STATE_LABELS,
             "state_badges": STATE_BADGES, "participation_labels": PARTICIPATION_LABELS,
-            "store_status_labels": STORE_STATUS_LABELS, "store_status_badges": STORE_STATUS_BADGES}
+            "store_status_labels": STORE_STATUS_LABELS, "store_status_badges": STORE_STATUS_BADGES,
+            "bearer_labels": BEARER_LABELS, "bearer_sentences": BEARER_SENTENCES}
 
 
 def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
@@ -97,7 +100,7 @@ def create_campaign(kind: str):
             campaign = services.create_campaign(
                 scope, kind, form.name.data, rules_data(rules), starts, ends,
                 participation=form.participation.data, join_deadline=to_utc(form.join_deadline.data),
-                actor=scope.user)
+                discount_bearer=form.discount_bearer.data, actor=scope.user)
             flash(_("Campaign “%(name)s” saved as a draft. Publish it, then push it to stores.",
                     name=campaign.name), "success")
             return redirect(url_for("campaigns.view_campaign", campaign_id=campaign.id))
@@ -120,7 +123,8 @@ def edit_campaign(campaign_id: int):
             try:
                 services.update_campaign(scope, campaign, form.name.data, rules_data(rules), starts, ends,
                                          participation=form.participation.data,
-                                         join_deadline=to_utc(form.join_deadline.data), actor=scope.user)
+                                         join_deadline=to_utc(form.join_deadline.data),
+                                         discount_bearer=form.discount_bearer.data, actor=scope.user)
             except Conflict as exc:
                 # Published or cancelled since the form was opened: nothing saved, the form as typed.
                 db.session.rollback()
@@ -131,7 +135,8 @@ def edit_campaign(campaign_id: int):
         return _form_page(form, rules, campaign.kind, campaign, status=422)
     form = CampaignForm(data={"name": campaign.name, "starts_at": to_local(campaign.starts_at),
                               "ends_at": to_local(campaign.ends_at), "participation": campaign.participation,
-                              "join_deadline": to_local(campaign.join_deadline)})
+                              "join_deadline": to_local(campaign.join_deadline),
+                              "discount_bearer": campaign.discount_bearer})
     return _form_page(form, rules_form(campaign.kind, scope=scope, data=campaign.rules), campaign.kind, campaign)
 
 
@@ -229,7 +234,19 @@ def stop_campaign(campaign_id: int):
 def my_campaigns():
     scope = current_scope()
     rows = services.offers(scope.store_id)
-    return render_template("campaigns/my.html", rows=rows, can_decide=services.can_decide)
+    return render_template("campaigns/my.html", rows=rows, can_decide=services.can_decide,
+                           goods=services.offer_goods([c for c, _part, _st in rows]))
+
+
+@bp.route("/my/campaigns/<int:campaign_id>")
+@roles_required(roles.STORE_OWNER)
+def view_offer(campaign_id: int):
+    """A campaign offered to the owner's store, with its full rules, before joining it."""
+    scope = current_scope()
+    campaign, part = _offer_or_404(scope, campaign_id)
+    return render_template("campaigns/offer.html", c=campaign, part=part, st=services.state_of(campaign),
+                           can_decide=services.can_decide, goods=services.offer_goods([campaign]),
+                           sale_window=services.sale_window)
 
 
 def _offer_or_404(scope: Scope, campaign_id: int) -> tuple[Campaign, CampaignStore]:
@@ -253,6 +270,8 @@ def _decide(campaign_id: int, join: bool):
     else:
         flash(_("You joined “%(name)s”.", name=campaign.name) if join else
               _("You declined “%(name)s”.", name=campaign.name), "success")
+    if request.form.get("back") == "offer":      # answered from the campaign's own page
+        return redirect(url_for("campaigns.view_offer", campaign_id=campaign.id), 303)
     return redirect(url_for("campaigns.my_campaigns"), 303)
 
 

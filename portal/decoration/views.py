@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from portal.decoration.blocks import BLOCK_TYPES, data_of, form_for
 from portal.decoration.forms import AddBlockForm, PublishForm, TemplateForm
 from portal.decoration.labels import BLOCK_LABELS, DROP_REASONS
 from portal.decoration.models import StorePage, Template, TemplateVersion
+from portal.decoration.preview import preview_data
 from portal.extensions import db, htmx
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import flag, form_status, rule_error
@@ -38,7 +39,8 @@ NAV = (
     NavEntry("decoration.list_templates", _l("Decoration templates"), "layout-grid", roles.ADMINS, order=70,
              pages=frozenset({"decoration.list_templates", "decoration.create_template", "decoration.edit_template",
               "decoration.add_block", "decoration.edit_block", "decoration.move_block", "decoration.lock_block",
-              "decoration.delete_block", "decoration.publish", "decoration.view_version", "decoration.push_version"})),
+              "decoration.delete_block", "decoration.publish", "decoration.view_version", "decoration.push_version",
+              "decoration.find_sample_stores", "decoration.set_sample_store"})),
 )
 
 
@@ -98,10 +100,17 @@ def _pad(form) -> None:
                 field.append_entry()
 
 
+SAMPLE_STORE = "preview_store_id"       # the session key of the store HQ's previews show
+SAMPLE_RESULTS = 8
+
+
 def _sample_store(scope: Scope) -> Store | None:
-    """The store the HQ preview shows in its store card: the first open store in scope."""
-    return db.session.scalar(select(Store).where(scope.stores(), Store.status == roles.STORE_ACTIVE)
-                             .order_by(Store.code).limit(1))
+    """The store HQ chose to preview its templates with (kept in its session, for every template
+    and version it opens), if it is still in scope; None: placeholder data."""
+    store_id = parse_id(session.get(SAMPLE_STORE))
+    if store_id is None:
+        return None
+    return db.session.scalar(select(Store).where(Store.id == store_id, scope.stores()))
 
 
 def _versions(scope: Scope, template: Template) -> list[dict]:
@@ -127,8 +136,9 @@ def _editor(scope: Scope, template: Template, *, editing: str | None = None, for
     ctx = dict(template=template, blocks=template.draft, editing=editing, form=form,
                publish_form=publish_form or PublishForm(), add_form=add_form or AddBlockForm(),
                versions=versions, latest=latest,
-               unpublished=latest is None or latest.blocks != template.draft,
-               store=_sample_store(scope), conflict=conflict)
+               unpublished=latest is None or latest.blocks != template.draft, conflict=conflict)
+    ctx["store"] = store = _sample_store(scope)
+    ctx["preview"] = preview_data(store, template.draft)
     return _partial_or_page("decoration/_editor.html", "decoration/editor.html", status, **ctx)
 
 
@@ -327,8 +337,41 @@ def view_version(template_id: int, number: int):
     template = get_template_or_404(scope, template_id)
     version = get_version_or_404(template, number)
     info = next(v for v in _versions(scope, template) if v["version"].id == version.id)
+    store = _sample_store(scope)
     return render_template("decoration/version.html", template=template, version=version, info=info,
-                           store=_sample_store(scope))
+                           store=store, preview=preview_data(store, version.blocks))
+
+
+@bp.route("/templates/<int:template_id>/sample-stores")
+@roles_required(*roles.ADMINS)
+def find_sample_stores(template_id: int):
+    """The few stores in scope whose name or code matches: the sample store picker's options."""
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    q = request.args.get("q", "").strip()[:50]
+    stmt = select(Store).where(scope.stores())
+    if q:
+        stmt = stmt.where(Store.code.ilike(f"%{q}%") | Store.name.like(f"%{q}%") | Store.city.like(f"%{q}%"))
+    stores = db.session.scalars(stmt.order_by(Store.code).limit(SAMPLE_RESULTS)).all()
+    return _partial_or_page("decoration/_sample_stores.html", "decoration/sample_stores.html", template=template,
+                            stores=stores, q=q, chosen=parse_id(session.get(SAMPLE_STORE)))
+
+
+@bp.route("/templates/<int:template_id>/sample-store", methods=["POST"])
+@roles_required(*roles.ADMINS)
+def set_sample_store(template_id: int):
+    """Preview with this store's goods, prices and coupons (``store_id`` empty: placeholders)."""
+    scope = current_scope()
+    template = get_template_or_404(scope, template_id)
+    raw = request.form.get("store_id", "").strip()
+    if raw:
+        store = get_store_or_404(scope, parse_id(raw) or 0)          # another distributor's store: 404
+        session[SAMPLE_STORE] = store.id
+        flash(_("The preview now shows %(store)s’s own goods, prices and coupons.", store=store.name), "success")
+    else:
+        session.pop(SAMPLE_STORE, None)
+        flash(_("The preview shows sample data again."), "info")
+    return _editor(scope, template) if htmx else _back_to_editor(template)
 
 
 @bp.route("/templates/<int:template_id>/versions/<int:number>/push", methods=["GET", "POST"])
@@ -359,7 +402,8 @@ def _store_page(scope: Scope, store: Store, *, editable: bool, editing: str | No
                 status: int = 200):
     page = services.effective_page(store)
     return _partial_or_page("decoration/_page.html", "decoration/page.html", status, page=page, store=store,
-                            editable=editable, editing=editing, form=form)
+                            editable=editable, editing=editing, form=form,
+                            preview=preview_data(store, page.blocks))
 
 
 def _page_block_or_404(page: services.EffectivePage, key: str) -> dict:

@@ -361,6 +361,7 @@ def _add_image_row(scope: Scope, product: Product, name: str, thumb_name: str, *
     row = ProductImage(product_id=product.id, filename=name, thumb=thumb_name, position=position)
     db.session.add(row)
     db.session.flush()
+    db.session.expire(product, ["images"])      # the page drawn next (the htmx swap) shows the new one
     audit.record(actor, "product.image", "product", product.id, f"{product.code} {product.name}", scope.path,
                  {"added": name})
     return row

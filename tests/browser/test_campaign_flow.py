@@ -72,6 +72,7 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
         "a.nav-link[href='/my/campaigns']").is_visible() else phone_page.goto("/my/campaigns")
     card = phone_page.locator(f".card[data-campaign='{campaign.id}']")
     expect(card).to_have_attribute("data-status", "invited")
+    phone_page.once("dialog", lambda dialog: dialog.accept())         # joining asks first
     card.locator(f"form[action$='/{campaign.id}/join'] button").click()
     expect(phone_page.locator(f".card[data-campaign='{campaign.id}']")).to_have_attribute("data-status", "joined")
     no_horizontal_scroll(phone_page)
@@ -81,6 +82,7 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
     other = context.new_page()
     log_in(other, "owner_sh2")
     other.goto("/my/campaigns")
+    other.once("dialog", lambda dialog: dialog.accept())
     other.locator(f"form[action$='/{campaign.id}/decline'] button").click()
     expect(other.locator(f".card[data-campaign='{campaign.id}']")).to_have_attribute("data-status", "declined")
     context.close()

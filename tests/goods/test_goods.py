@@ -290,6 +290,17 @@ def test_upload_makes_a_thumbnail_and_serves_it(app, login_as, org, client):
     assert client.get("/media/goods/..%2Fportal.db").status_code == 404
 
 
+def test_an_htmx_upload_shows_the_new_picture_at_once(login_as, org, client):
+    p = make_product(org.nodes["hq"], "IMG-HX")
+    db.session.commit()
+    login_as("hq")
+    r = client.post(f"/goods/{p.id}/images", data={"image-csrf_token": client.csrf_token(),
+                                                   "image": (io.BytesIO(png_bytes()), "a.png")},
+                    content_type="multipart/form-data", csrf=False, headers={"HX-Request": "true"})
+    image = db.session.scalar(select(ProductImage))
+    assert r.status_code == 200 and f"/goods/{p.id}/images/{image.id}?size=thumb" in r.get_data(as_text=True)
+
+
 def test_webp_and_jpeg_are_accepted(login_as, org, client):
     p = make_product(org.nodes["hq"], "IMG-2")
     db.session.commit()
