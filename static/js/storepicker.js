@@ -174,13 +174,13 @@
   // ------------------------------------------------------------------ bulk actions on the store list
   // No action is chosen until the user picks one; the confirmation names it and the count.
   function syncBulk(form) {
-    var select = form.querySelector("[data-bulk-action]");
+    var action = form.querySelector("[data-bulk-action]");
     var apply = form.querySelector("[data-bulk-apply]");
-    if (!select || !apply) { return; }
-    var option = select.options[select.selectedIndex];
+    if (!action || !apply) { return; }
+    var option = action.value ? form.querySelector("[data-bulk-choose='" + action.value + "']") : null;
     var all = form.querySelector("[name=all_matching]").value === "1";
     var count = all ? Number(form.getAttribute("data-total")) : form.querySelectorAll("input[name=ids]:checked").length;
-    var ready = option && option.value !== "" && count > 0;
+    var ready = option !== null && count > 0;
     apply.disabled = !ready;
     if (ready) {
       apply.setAttribute("data-confirm", fill(option.getAttribute(count === 1 ? "data-confirm-one" : "data-confirm-other"), count));
@@ -191,9 +191,29 @@
     }
   }
 
+  // Choosing an action in the menu: it becomes the menu's label and the form's action.
+  function chooseBulk(item) {
+    var form = item.closest("#bulk-form");
+    var value = item.getAttribute("data-bulk-choose");
+    form.querySelector("[data-bulk-action]").value = value;
+    form.querySelectorAll("[data-bulk-choose]").forEach(function (i) {
+      i.classList.toggle("active", i === item);
+      i.setAttribute("aria-current", i === item ? "true" : "false");
+    });
+    form.querySelector("[data-bulk-menu]").textContent = item.textContent.trim();
+    var tag = form.querySelector("[data-tag-input]");
+    if (tag) {
+      tag.hidden = value !== "tag";
+      if (value === "tag") { tag.focus(); }
+    }
+  }
+
   function bulkEvent(ev) {
     var form = ev.target.closest && ev.target.closest("#bulk-form");
-    if (form) { syncBulk(form); }
+    if (!form) { return; }
+    var item = ev.type === "click" && ev.target.closest("[data-bulk-choose]");
+    if (item) { chooseBulk(item); }
+    syncBulk(form);
   }
   document.addEventListener("change", bulkEvent);
   document.addEventListener("click", bulkEvent);
