@@ -65,6 +65,7 @@ TABLE = {
     "targets.edit_target": ("GET", "/targets/{id}/edit", ADMINS, "target", None),
     "targets.delete_target": ("POST", "/targets/{id}/delete", ADMINS, "target", {}),
     "targets.preview": ("GET", "/targets/preview?everything=y", ADMINS, None, None),
+    "targets.pick_stores": ("GET", "/targets/stores?pick_q=1", ADMINS, None, None),
     "pushes.list_pushes": ("GET", "/pushes", ADMINS, None, None),
     "pushes.view_push": ("GET", "/pushes/{id}", ADMINS, "push", None),
     "pushes.push_progress": ("GET", "/pushes/{id}/progress", ADMINS, "push", None),
