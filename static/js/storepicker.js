@@ -86,14 +86,18 @@
   }
 
   // ------------------------------------------------------------------ the dialog
+  // Ticked rows are remembered across searches and pages until they are added (or the
+  // dialog is closed): a store ticked on page 1 is still ticked when page 3 is shown.
+  var pending = {};
+
   function syncDialog(modal) {
-    var chips = chipsOf(document.querySelector("[data-picker-chips]") || modal);
+    var chips = chipsOf(modal);
     var have = chips ? picked(chips) : {};
-    var boxes = modal.querySelectorAll("input[data-pick]");
-    boxes.forEach(function (b) {
-      if (have[b.value]) { b.checked = true; b.disabled = true; }
+    modal.querySelectorAll("input[data-pick]").forEach(function (b) {
+      if (have[b.value]) { b.checked = true; b.disabled = true; delete pending[b.value]; }
+      else { b.disabled = false; b.checked = !!pending[b.value]; }
     });
-    var ticked = modal.querySelectorAll("input[data-pick]:checked:not(:disabled)").length;
+    var ticked = Object.keys(pending).length;
     var page = modal.querySelector("[data-pick-page]");
     if (page) {
       var open = modal.querySelectorAll("input[data-pick]:not(:disabled)").length;
@@ -114,10 +118,22 @@
         if (ev.target.matches("[data-pick-page]")) {
           modal.querySelectorAll("input[data-pick]:not(:disabled)").forEach(function (b) { b.checked = ev.target.checked; });
         }
+        if (ev.target.matches("input[data-pick], [data-pick-page]")) {
+          modal.querySelectorAll("input[data-pick]:not(:disabled)").forEach(function (b) {
+            if (b.checked) { pending[b.value] = { code: b.getAttribute("data-code"), name: b.getAttribute("data-name") }; }
+            else { delete pending[b.value]; }
+          });
+        }
         if (ev.target.matches("input[data-pick], [data-pick-page]")) { syncDialog(modal); }
         ev.stopPropagation();
       });
     });
+    modal.addEventListener("hidden.bs.modal", function () {
+      pending = {};
+      modal.querySelectorAll("input[data-pick]:checked:not(:disabled)").forEach(function (b) { b.checked = false; });
+      syncDialog(modal);
+    });
+    modal.addEventListener("show.bs.modal", function () { syncDialog(modal); });
     modal.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && ev.target.matches("input")) { ev.preventDefault(); }
     });
@@ -127,11 +143,12 @@
       var removeLabel = modal.getAttribute("data-remove-label");
       if (ev.target.closest("[data-pick-add]")) {
         var have = picked(chips);
-        modal.querySelectorAll("input[data-pick]:checked:not(:disabled)").forEach(function (b) {
-          if (have[b.value]) { return; }
-          chips.insertBefore(chip("store_ids", b.value, [{ text: b.getAttribute("data-code"), secondary: true },
-            { text: b.getAttribute("data-name") }], removeLabel), chips.querySelector("[data-chips-empty]"));
+        Object.keys(pending).forEach(function (id) {
+          if (have[id]) { return; }
+          chips.insertBefore(chip("store_ids", id, [{ text: pending[id].code, secondary: true },
+            { text: pending[id].name }], removeLabel), chips.querySelector("[data-chips-empty]"));
         });
+        pending = {};
         syncEmpty(chips);
         changed(chips);
         return;
