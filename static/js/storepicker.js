@@ -235,8 +235,18 @@
   document.addEventListener("change", bulkEvent);
   document.addEventListener("click", bulkEvent);
 
+  // A button whose confirmation names the reach ("… in the stores chosen (1,204 stores)?"):
+  // filled from the reach box each time it is swapped.
+  function syncReachConfirm() {
+    var reach = document.querySelector("#reach [data-reach]");
+    document.querySelectorAll("[data-confirm-reach]").forEach(function (btn) {
+      if (reach) { btn.setAttribute("data-confirm", fill(btn.getAttribute("data-confirm-reach"), reach.getAttribute("data-reach"))); }
+    });
+  }
+
   function setUp() {
     syncAllTrees();
+    syncReachConfirm();
     document.querySelectorAll("[data-store-picker]").forEach(function (m) { setUpDialog(m); syncDialog(m); });
     document.querySelectorAll("#bulk-form").forEach(syncBulk);
   }

@@ -163,14 +163,15 @@ def test_bulk_status_change_of_all_matching_stores(page, world):
     expect(page.locator("#bulk-form input[name=ids]:checked")).to_have_count(50)
     expect(apply).to_be_enabled()
     # The confirmation names the action, the count and the consequence.
-    expect(apply).to_have_attribute("data-confirm", "暂停营业 120 家门店？暂停后顾客无法在小程序下单，恢复营业后才能下单。")
+    said = "暂停营业 120 家门店？暂停后顾客无法在小程序下单，恢复营业后才能下单。"
+    expect(apply).to_have_attribute("data-confirm", said)
     messages = []
     page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
     page.click("#bulk-form button[type=submit]")
     page.wait_for_load_state()
 
     expect(page.locator(".alert-success")).to_contain_text("108")   # 12 were already suspended
-    assert messages == ["暂停营业 120 家门店？暂停后顾客无法在小程序下单，恢复营业后才能下单。"]
+    assert messages == [said]
     expect(page.locator(f"{ROWS} .badge.bg-yellow-lt")).to_have_count(50)
     assert query(page)["q"] == ["苏州"]
     assert count(select(Store.id).where(Store.city == "苏州", Store.status == "suspended")) == 120
