@@ -120,7 +120,7 @@ TABLE = {
     "campaigns.cancel_campaign": ("POST", "/campaigns/{id}/cancel", ADMINS, "campaign", {}),
     "campaigns.push_campaign": ("GET", "/campaigns/{id}/push", ADMINS, "campaign", None),
     "campaigns.stop_campaign": ("POST", "/campaigns/{id}/stop", ADMINS, "campaign", {"all": "1"}),
-    "campaigns.stop_form": ("GET", "/campaigns/{id}/stop", ADMINS, "campaign", None),
+    "campaigns.stop_form": ("GET", "/campaigns/{id}/stop-in-stores", ADMINS, "campaign", None),
     "campaigns.my_campaigns": ("GET", "/my/campaigns", OWNERS, None, None),
     "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", OWNERS, "offer", {}),
     "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", OWNERS, "offer", {}),

@@ -205,7 +205,7 @@ def push_campaign(campaign_id: int):
     ), form_status()
 
 
-@bp.route("/campaigns/<int:campaign_id>/stop", methods=["GET"])
+@bp.route("/campaigns/<int:campaign_id>/stop-in-stores")
 @roles_required(*roles.ADMINS)
 def stop_form(campaign_id: int):
     """Stop a campaign in stores chosen with the store picker (the org tree, the add-stores dialog,

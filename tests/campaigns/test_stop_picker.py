@@ -21,8 +21,8 @@ def test_the_stop_page_shows_the_picker_and_names_the_reach(login_as, org, db):
     c = make_campaign(hq, name="周末秒杀")
     push(hq, c, TargetSpec(everything=True))
     client = login_as("hq")
-    assert f'href="/campaigns/{c.id}/stop"' in client.get(f"/campaigns/{c.id}").get_data(as_text=True)
-    html = client.get(f"/campaigns/{c.id}/stop").get_data(as_text=True)
+    assert f'href="/campaigns/{c.id}/stop-in-stores"' in client.get(f"/campaigns/{c.id}").get_data(as_text=True)
+    html = client.get(f"/campaigns/{c.id}/stop-in-stores").get_data(as_text=True)
     assert 'data-picker-tree' in html and 'id="store-picker"' in html and 'name="picker" value="1"' in html
     assert 'name="active_only"' not in html          # a stop is for stores of any status
     assert re.search(r'data-confirm-reach="在所选门店停止“周末秒杀”（共 \{n\} 家门店）？', html)
