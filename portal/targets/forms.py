@@ -94,9 +94,17 @@ class TargetFields(FlaskForm):
             self._tree = org_services.build_tree(self.scope) or False
         return self._tree or None
 
-    def picked(self) -> list:
-        """The chosen stores, for their chips."""
-        return picked_stores(self.scope, self.store_ids.ids)
+    CHIPS = 300
+
+    def picked(self) -> tuple[list, list[int]]:
+        """The chosen stores, for their chips (the first ``CHIPS`` in code order), and the ids of
+        the others in the scope, kept as hidden values so that saving again loses none of them."""
+        ids = list(dict.fromkeys(self.store_ids.ids))
+        shown = picked_stores(self.scope, ids, limit=self.CHIPS)
+        if len(shown) < self.CHIPS:
+            return shown, []
+        seen = {s.id for s in shown}
+        return shown, [i for i in ids if i not in seen]
 
     def filter_chips(self) -> list[tuple[str, str]]:
         """(query, label) of each chosen filter."""

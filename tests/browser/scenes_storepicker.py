@@ -38,3 +38,13 @@ def desktop(page, shot) -> None:
     page.click("#bulk-form [data-bulk-choose=suspended]")
     page.click("#bulk-form [data-select-matching]")
     shot(page, "storepicker-bulk-chosen")
+
+    # Stopping a campaign in stores chosen with the picker: a region ticked, the reach beside it.
+    page.goto("/campaigns")
+    page.click("table a >> nth=0")
+    page.wait_for_url("**/campaigns/*")
+    page.goto(page.url.split("?")[0].rstrip("/") + "/stop-in-stores")
+    page.locator("[data-picker-tree] input[name=node_ids]").nth(4).check()
+    page.wait_for_selector("[data-reach]")
+    page.wait_for_timeout(300)
+    shot(page, "storepicker-campaign-stop")

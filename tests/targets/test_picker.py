@@ -154,3 +154,21 @@ def test_the_dialog_searches_filters_and_pages_inside_the_scope(client, login_as
     # Without htmx it is a page of its own.
     full = client.get("/targets/stores?pick_q=苏州").get_data(as_text=True)
     assert "<html" in full and "苏州观前街0号店" in full
+
+
+def test_many_picked_stores_are_all_kept_when_the_form_is_shown_again(client, login_as, org, db):
+    from portal.org.models import Store
+    from portal.targets.forms import TargetFields
+
+    _suzhou(org, TargetFields.CHIPS + 5)
+    db.session.commit()
+    login_as("hq")
+    ids = list(db.session.scalars(select(Store.id).where(Store.code.like("SZ%")).order_by(Store.code)))
+    target = services.save_target(scope_for(org.users["hq"]), "许多门店", TargetSpec(store_ids=ids),
+                                  actor=org.users["hq"])
+    db.session.commit()
+    html = client.get(f"/targets/{target.id}/edit").get_data(as_text=True)
+    # A page of chips, the rest kept as values: saving again loses none.
+    assert html.count("data-chip-store=") == TargetFields.CHIPS and 'data-chip-more="5"' in html
+    posted = re.findall(r'name="store_ids" value="(\d+)"', html)
+    assert sorted(map(int, posted)) == sorted(ids)
