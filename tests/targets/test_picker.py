@@ -172,3 +172,13 @@ def test_many_picked_stores_are_all_kept_when_the_form_is_shown_again(client, lo
     assert html.count("data-chip-store=") == TargetFields.CHIPS and 'data-chip-more="5"' in html
     posted = re.findall(r'name="store_ids" value="(\d+)"', html)
     assert sorted(map(int, posted)) == sorted(ids)
+
+
+def test_the_dialog_takes_odd_parameters_without_failing(client, login_as, org):
+    login_as("hq")
+    for query in ("pick_page=99999999999&pick_q=上海", f"pick_node={2**63}", "pick_status=gone&pick_tag=" + "x" * 500,
+                  "pick_sort=password_hash&pick_dir=desc", "pick_q=%25_%5C"):
+        r = client.get(f"/targets/stores?{query}", hx="pick-rows")
+        assert r.status_code == 200, query
+    body = client.get("/targets/stores?pick_page=99999&pick_q=上海", hx="pick-rows").get_data(as_text=True)
+    assert 'data-pick-total="2"' in body and "上海南京路店" in body          # the last page, not an empty one
