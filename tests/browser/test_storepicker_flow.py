@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.pushes.models import Push
 from portal.targets.models import Target
 from tests import factories
+from tests.browser.test_csp import violations, watch
 from tests.browser.test_flows import log_in
 
 
@@ -19,6 +20,7 @@ def test_build_a_target_with_the_picker_and_push_to_it(page, world):
     _t, version = factories.make_template_version(world.users["hq"])
     db.session.commit()
     template_id = version.template_id
+    console = watch(page)                   # the picker and its dialog break none of the CSP
     log_in(page, "hq")
     page.goto("/targets/new")
     page.fill("input[name=name]", "上海区加两家")
@@ -73,6 +75,7 @@ def test_build_a_target_with_the_picker_and_push_to_it(page, world):
     # Removing a chip takes its stores out again.
     page.click("[data-chip-filter] [data-chip-remove]")
     expect(reach).to_have_attribute("data-reach", "4")
+    assert violations(page) == [] and console == []
     # Pasting codes is still there, folded.
     expect(page.locator("textarea[name=store_codes]")).to_be_hidden()
     page.click("details.picker-paste summary")
