@@ -15,6 +15,7 @@ from portal.audit import services as audit
 from portal.extensions import db
 from portal.org import roles
 from portal.org.scope import scope_for
+from portal.targets.models import Target
 from tests import factories
 from tests.conftest import login
 
@@ -48,6 +49,22 @@ def _stores(org, st, n):
     for _ in range(n):
         store = factories.make_store(org.nodes["r_sh"], tags=[f"标签{next(factories._seq)}"])
     return store.code
+
+
+def _picked_stores(org, st, n):
+    """A saved target whose picked stores (chips) and tree (regions with counts) grow."""
+    from portal.targets import services as targets
+
+    hq, scope = _hq(org), scope_for(_hq(org))
+    picked = st.setdefault("picked", [])
+    for _ in range(n):
+        i = next(factories._seq)
+        region = factories.make_node(org.nodes["east"], roles.REGION, f"R-P{i}", f"区域{i}")
+        picked.append(factories.make_store(region, f"PK{i}", name=f"选中门店{i}").id)
+    target = targets.save_target(scope, "选中的门店", targets.TargetSpec(store_ids=picked), actor=hq,
+                                 target=db.session.get(Target, st["target"]) if "target" in st else None)
+    st["target"] = target.id
+    return f"选中门店{i}"
 
 
 def _nodes(org, st, n):
@@ -363,6 +380,10 @@ CASES = {
     "stores (htmx rows)": Case("hq", lambda org, st: ("/stores", "store-rows"), _stores),
     "org tree": Case("hq", lambda org, st: "/org", _nodes),
     "targets": Case("hq", lambda org, st: "/targets", _targets),
+    "store picker dialog (htmx rows)": Case(
+        "hq", lambda org, st: ("/targets/stores?pick_q=T&pick_dir=desc", "pick-rows"), _stores),
+    "target form (org tree, picked stores)": Case("hq", lambda org, st: f"/targets/{st['target']}/edit",
+                                                  _picked_stores),
     "pushes": Case("hq", lambda org, st: "/pushes", _pushes),
     "pushes (HQ's, read by a distributor)": Case("east_admin", lambda org, st: "/pushes", _pushes),
     "pushes (HQ's, read by a regional manager)": Case("sh_manager", lambda org, st: "/pushes", _pushes),

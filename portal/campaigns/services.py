@@ -165,9 +165,10 @@ def participants(scope: Scope, campaign: Campaign, *, status: str = "", q: str =
     return stmt
 
 
-def stop_campaign(scope: Scope, campaign: Campaign, store_ids: list[int] | None, *, actor: User) -> int:
-    """Stop a campaign in every store of the scope (``store_ids`` None) or in the named ones, in one
-    statement; ids outside the scope are ignored. Returns how many stores stopped."""
+def stop_campaign(scope: Scope, campaign: Campaign, store_ids: list[int] | Select | None, *, actor: User) -> int:
+    """Stop a campaign in every store of the scope (``store_ids`` None) or in the named ones (a
+    list, or a SELECT of ids such as a target's selection), in one statement; ids outside the
+    scope are ignored. Returns how many stores stopped."""
     if state_of(campaign) not in ("scheduled", "running"):
         raise RuleError(_("Only a scheduled or running campaign can be stopped."))
     stores = select(Store.id).where(scope.stores())

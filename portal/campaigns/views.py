@@ -28,9 +28,11 @@ from portal.kernel.ids import parse_ids
 from portal.kernel.paging import paginate
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
+from portal.org.models import Store
 from portal.org.scope import Scope
 from portal.pushes.forms import prepare_push_form, start_push
 from portal.targets import services as target_services
+from portal.targets.forms import TargetFields, fill_choices
 from portal.web import NavEntry
 
 bp = Blueprint("campaigns", __name__)
@@ -208,16 +210,49 @@ def push_campaign(campaign_id: int):
     ), form_status()
 
 
+@bp.route("/campaigns/<int:campaign_id>/stop-in-stores")
+@roles_required(*roles.ADMINS)
+def stop_form(campaign_id: int):
+    """Stop a campaign in stores chosen with the store picker (the org tree, the add-stores dialog,
+    pasted codes); the participants table's boxes and "everywhere" post to stop_campaign directly."""
+    scope = current_scope()
+    campaign = get_campaign_or_404(scope, campaign_id)
+    form = TargetFields(formdata=None)
+    fill_choices(form, scope)
+    form.active_only.data = False
+    return _stop_page(scope, campaign, form)
+
+
+def _stop_page(scope: Scope, campaign: Campaign, form: TargetFields, status: int = 200):
+    spec = form.spec()
+    return render_template("campaigns/stop.html", campaign=campaign, state=services.state_of(campaign), form=form,
+                           reach=target_services.reach(scope, spec), errors=[]), status
+
+
 @bp.route("/campaigns/<int:campaign_id>/stop", methods=["POST"])
 @roles_required(*roles.ADMINS)
 def stop_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
     everywhere = flag(request.form, "all")
-    ids = parse_ids(request.form.getlist("store_ids"))
-    if not everywhere and not ids:
-        flash(_("Choose the stores to stop it in."), "warning")
-        return _back(campaign)
+    if request.form.get("picker") == "1" and not everywhere:
+        # From the store picker: the stores its selection names (whatever their status), in one
+        # statement through the scope; a selection naming nothing, or anything outside the scope,
+        # is shown again beside its field.
+        form = TargetFields()
+        fill_choices(form, scope)
+        if not form.validate_on_submit():
+            return _stop_page(scope, campaign, form, 422)
+        spec = form.spec()
+        if spec.is_empty:
+            form.everything.errors = [_("Choose the stores to stop it in.")]
+            return _stop_page(scope, campaign, form, 422)
+        ids = select(Store.id).where(target_services.selection(spec, scope, with_status=False))
+    else:
+        ids = parse_ids(request.form.getlist("store_ids"))
+        if not everywhere and not ids:
+            flash(_("Choose the stores to stop it in."), "warning")
+            return _back(campaign)
     try:
         n = services.stop_campaign(scope, campaign, None if everywhere else ids, actor=scope.user)
     except RuleError as exc:

@@ -7,7 +7,21 @@ from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, delete, func, insert, literal, null, or_, select, text, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import contains_eager
 from werkzeug.security import generate_password_hash
 
@@ -262,20 +276,29 @@ class StoreFilter:
 def filtered_stores(scope: Scope, flt: StoreFilter) -> Select:
     """Stores in scope matching ``flt``: a SELECT of Store rows with no join, so that counting
     and listing ids is answered from the stores table and its indexes alone."""
-    stmt = select(Store).where(scope.stores())
-    if flt.q:
-        like = f"%{flt.q}%"
-        stmt = stmt.where(or_(Store.name.like(like), Store.code.ilike(like), Store.city.like(like)))
+    node = None
     if flt.node_id:
         node = db.session.scalar(select(OrgNode).where(OrgNode.id == flt.node_id, scope.nodes()))
-        stmt = stmt.where(path_range(Store.path, node.path) if node else Store.id.is_(None))
+    return select(Store).where(scope.stores(), *filter_conditions(flt, node.path if node else None))
+
+
+def filter_conditions(flt: StoreFilter, node_path: str | None) -> list[ColumnElement[bool]]:
+    """The conditions on Store that ``flt`` names (its sort and page aside). ``node_path``: the
+    path of ``flt.node_id`` looked up in the scope, None when it names no node there (then
+    nothing matches). A saved target's filter (``portal.targets``) is resolved by the same rules."""
+    conds: list[ColumnElement[bool]] = []
+    if flt.q:
+        like = f"%{flt.q}%"
+        conds.append(or_(Store.name.like(like), Store.code.ilike(like), Store.city.like(like)))
+    if flt.node_id:
+        conds.append(path_range(Store.path, node_path) if node_path else Store.id.is_(None))
     if flt.status:
-        stmt = stmt.where(Store.status == flt.status)
+        conds.append(Store.status == flt.status)
     if flt.tag:
-        stmt = stmt.where(Store.id.in_(
+        conds.append(Store.id.in_(
             select(store_tags.c.store_id).join(Tag, Tag.id == store_tags.c.tag_id).where(Tag.name == flt.tag)
         ))
-    return stmt
+    return conds
 
 
 @dataclass(frozen=True, slots=True)

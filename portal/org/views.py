@@ -251,7 +251,7 @@ def bulk_stores():
             n = services.bulk_add_tag(scope, selection, request.form.get("tag", ""), actor=scope.user)
             flash(_("Tag added to %(n)s stores.", n=format_decimal(n)), "success")
         else:
-            abort(400, _("Choose an action."))
+            flash(_("Choose a bulk action first: nothing was changed."), "warning")
     except RuleError as exc:
         flash(exc.message, "danger")
         return redirect(back, 303)

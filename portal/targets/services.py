@@ -4,7 +4,9 @@ A target is resolved inside the actor's scope only: a region, tag or store code 
 treated exactly like one that does not exist, so nothing built from a target (a preview, a
 push's delivery rows) ever names a store the actor cannot see. Conditions of different kinds
 combine with AND (a region and a tag reach the stores of that region with that tag); several
-values of one kind with OR.
+values of one kind with OR. Stores picked one by one (``store_ids``) and store-list filters
+(``filters``, "all N matching" of the store picker) are added on top: a target reaches what
+its kinds name OR a picked store OR a store a filter matches, minus the exclusions.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from babel.numbers import format_decimal
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select, true
 
 from portal.audit import services as audit
 from portal.extensions import db
@@ -22,9 +24,12 @@ from portal.kernel.ids import MAX_ID, parse_id
 from portal.org import roles
 from portal.org.models import OrgNode, Store, Tag, store_tags
 from portal.org.scope import Scope, path_range
+from portal.org.services import StoreFilter, filter_conditions
 from portal.targets.models import Target
 
 CODE_MAX, TAG_MAX = 32, 32  # the widths of stores.code and tags.name
+FILTER_KEYS = ("q", "node", "status", "tag")   # what a saved store-list filter keeps (no sort, no page)
+MAX_FILTERS = 20
 
 
 def _list(value) -> list:
@@ -41,6 +46,21 @@ def _texts(value, width: int, upper: bool = False) -> list[str]:
     return out
 
 
+def clean_filter(value) -> dict | None:
+    """A store-list filter as a target keeps it: ``{"q", "node", "status", "tag"}`` read by the
+    store list's own rules (``StoreFilter.from_args``), or None when it names nothing (a filter
+    of every store is the "everything" box, not a filter)."""
+    if not isinstance(value, dict):
+        return None
+    flt = StoreFilter.from_args({k: str(value.get(k) or "") for k in FILTER_KEYS})
+    out = {"q": flt.q, "node": flt.node_id, "status": flt.status, "tag": flt.tag}
+    return out if any(out.values()) else None
+
+
+def store_filter(data: dict) -> StoreFilter:
+    return StoreFilter(q=data["q"], node_id=data["node"], status=data["status"], tag=data["tag"])
+
+
 @dataclass
 class TargetSpec:
     everything: bool = False                 # the actor's whole subtree
@@ -49,6 +69,8 @@ class TargetSpec:
     store_codes: list[str] = field(default_factory=list)
     exclude_codes: list[str] = field(default_factory=list)
     active_only: bool = True
+    store_ids: list[int] = field(default_factory=list)      # picked one by one: added on top
+    filters: list[dict] = field(default_factory=list)       # store-list filters: added on top
 
     @classmethod
     def from_dict(cls, data) -> TargetSpec:
@@ -62,14 +84,35 @@ class TargetSpec:
             store_codes=_texts(data.get("store_codes"), CODE_MAX, upper=True),
             exclude_codes=_texts(data.get("exclude_codes"), CODE_MAX, upper=True),
             active_only=data.get("active_only", True) is not False,
+            store_ids=list(dict.fromkeys(i for i in (parse_id(v) for v in _list(data.get("store_ids")))
+                                         if i is not None)),
+            filters=_filters(data.get("filters")),
         )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @property
+    def names_kinds(self) -> bool:
+        """Whether the AND-ed kinds (everything, regions, tags, codes) name anything."""
+        return bool(self.everything or self.node_ids or self.tags or self.store_codes)
+
+    @property
     def is_empty(self) -> bool:
-        return not (self.everything or self.node_ids or self.tags or self.store_codes)
+        return not (self.names_kinds or self.store_ids or self.filters)
+
+    @property
+    def filter_node_ids(self) -> list[int]:
+        return [f["node"] for f in self.filters if f["node"]]
+
+
+def _filters(value) -> list[dict]:
+    out: list[dict] = []
+    for v in _list(value):
+        f = clean_filter(v)
+        if f is not None and f not in out:
+            out.append(f)
+    return out[:MAX_FILTERS]
 
 
 # --------------------------------------------------------------------------- what may be named
@@ -111,6 +154,23 @@ def unknown_codes(scope: Scope, codes: list[str]) -> list[str]:
     return [c for c in codes if c not in found]
 
 
+def unknown_store_ids(scope: Scope, ids: list[int]) -> list[int]:
+    """Ids of no store in the scope (another part of the tree's stores included)."""
+    ids = [i for i in dict.fromkeys(ids) if parse_id(i) is not None]
+    if not ids:
+        return []
+    found = set(db.session.scalars(select(Store.id).where(Store.id.in_(ids), scope.stores())))
+    return [i for i in ids if i not in found]
+
+
+def picked_stores(scope: Scope, ids: list[int], limit: int = 500) -> list[Store]:
+    """The picked stores the scope holds, for their chips (in code order)."""
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Store).where(Store.id.in_(ids), scope.stores()).order_by(Store.code).limit(limit)))
+
+
 def check_spec(scope: Scope, spec: TargetSpec) -> None:
     """Refuse a spec naming anything the scope does not hold; ``RuleError.field`` is the form
     field at fault."""
@@ -123,6 +183,10 @@ def check_spec(scope: Scope, spec: TargetSpec) -> None:
     for name in ("store_codes", "exclude_codes"):
         if bad := unknown_codes(scope, getattr(spec, name)):
             raise RuleError(unknown_message(name, bad), name)
+    if unknown_store_ids(scope, spec.store_ids):
+        raise RuleError(unknown_message("store_ids", []), "store_ids")
+    if unknown_nodes(scope, spec.filter_node_ids):
+        raise RuleError(unknown_message("filters", []), "filters")
 
 
 def unknown_message(field_name: str, values: list) -> str:
@@ -131,6 +195,10 @@ def unknown_message(field_name: str, values: list) -> str:
         return _("Unknown region or distributor: %(ids)s", ids=shown)
     if field_name == "tags":
         return _("Unknown tags: %(tags)s", tags=shown)
+    if field_name == "store_ids":
+        return _("Some of the chosen stores are not in your part of the organization. Remove them and choose again.")
+    if field_name == "filters":
+        return _("A chosen filter names a region outside your part of the organization.")
     return _("Unknown store codes: %(codes)s", codes=shown)
 
 
@@ -159,6 +227,32 @@ def conditions(spec: TargetSpec, scope: Scope,
     return parts
 
 
+def additions(spec: TargetSpec, scope: Scope,
+              nodes: dict[int, OrgNode] | None = None) -> dict[str, ColumnElement[bool]]:
+    """The conditions added on top of the kinds: the picked stores, and each filter (its region
+    looked up in the scope: one outside it matches nothing)."""
+    parts: dict[str, ColumnElement[bool]] = {}
+    if spec.store_ids:
+        parts["store_ids"] = Store.id.in_(spec.store_ids)
+    if spec.filters:
+        if nodes is None:
+            nodes = known_nodes(scope, spec.filter_node_ids)
+        parts["filters"] = or_(*[
+            and_(true(), *filter_conditions(store_filter(f), nodes[f["node"]].path if f["node"] in nodes else None))
+            for f in spec.filters])
+    return parts
+
+
+def named(spec: TargetSpec, scope: Scope, nodes: dict[int, OrgNode] | None = None,
+          parts: dict[str, ColumnElement[bool]] | None = None) -> ColumnElement[bool]:
+    """What the spec names inside the scope, before exclusions and status: the AND of its kinds,
+    OR any store added on top."""
+    parts = conditions(spec, scope, nodes) if parts is None else parts
+    base = and_(true(), *parts.values()) if spec.names_kinds else false()
+    added = additions(spec, scope, nodes)
+    return and_(scope.stores(), or_(base, *added.values()) if added else base)
+
+
 def status_condition(spec: TargetSpec) -> ColumnElement[bool]:
     """Stores a push will deliver to: never closed ones; open ones only when asked."""
     if spec.active_only:
@@ -173,7 +267,7 @@ def selection(spec: TargetSpec, scope: Scope, *, with_status: bool = True,
     caller (a push records closed and suspended stores as skipped rather than leaving them out)."""
     if spec.is_empty:
         return false()
-    cond = and_(scope.stores(), *conditions(spec, scope, nodes).values())
+    cond = named(spec, scope, nodes)
     if spec.exclude_codes:
         cond = and_(cond, not_(_code_in(spec.exclude_codes)))
     if with_status:
@@ -200,7 +294,7 @@ def counts(scope: Scope, specs: dict[int, TargetSpec]) -> dict[int, int]:
     the nodes they name, then one pass over the scope's stores counting each spec's selection."""
     if not specs:
         return {}
-    nodes = known_nodes(scope, [i for spec in specs.values() for i in spec.node_ids])
+    nodes = known_nodes(scope, [i for spec in specs.values() for i in spec.node_ids + spec.filter_node_ids])
     keys = list(specs)
     row = db.session.execute(
         select(*[func.count(case((selection(specs[k], scope, nodes=nodes), 1))) for k in keys])
@@ -237,17 +331,18 @@ def reach(scope: Scope, spec: TargetSpec) -> Reach:
     if spec.is_empty:
         return Reach()
     status = status_condition(spec)
-    parts = conditions(spec, scope)
-    nodes = known_nodes(scope, spec.node_ids)
+    nodes = known_nodes(scope, spec.node_ids + spec.filter_node_ids)
+    parts = conditions(spec, scope, nodes)
     values = {"node_ids": [nodes[i].name for i in spec.node_ids if i in nodes],
-              "tags": spec.tags, "store_codes": spec.store_codes}
+              "tags": spec.tags, "store_codes": spec.store_codes,
+              "store_ids": [], "filters": [filter_label(f, nodes) for f in spec.filters]}
     breakdown = [Part(name, values[name], _count(and_(scope.stores(), cond, status)))
-                 for name, cond in parts.items()]
-    named = and_(scope.stores(), *parts.values())
-    kept = and_(named, not_(_code_in(spec.exclude_codes))) if spec.exclude_codes else named
+                 for name, cond in (parts | additions(spec, scope, nodes)).items()]
+    everything = named(spec, scope, nodes, parts)
+    kept = and_(everything, not_(_code_in(spec.exclude_codes))) if spec.exclude_codes else everything
     by_status = dict(db.session.execute(
         select(Store.status, func.count()).where(kept).group_by(Store.status)).all())
-    excluded = _count(and_(named, status, _code_in(spec.exclude_codes))) if spec.exclude_codes else 0
+    excluded = _count(and_(everything, status, _code_in(spec.exclude_codes))) if spec.exclude_codes else 0
     # What the push delivers (``count``), read off the same per-status counts: open stores, and
     # suspended ones unless only open stores are asked for.
     delivered = by_status.get(roles.STORE_ACTIVE, 0) + (
@@ -267,8 +362,9 @@ def describe(scope: Scope, spec: TargetSpec) -> str:
     parts: list[str] = []
     if spec.everything:
         parts.append(_("All stores"))
+    named_ids = spec.node_ids + [f["node"] for f in spec.filters if f["node"]]
+    nodes = known_nodes(scope, named_ids) if named_ids else {}
     if spec.node_ids:
-        nodes = known_nodes(scope, spec.node_ids)
         named = [nodes[i] for i in dict.fromkeys(spec.node_ids) if i in nodes]
         if len(named) <= 2:
             parts.append("、".join(n.name for n in named) or _("no region"))
@@ -287,6 +383,12 @@ def describe(scope: Scope, spec: TargetSpec) -> str:
         parts.append("、".join(codes) if len(codes) <= 2 else
                      ngettext("%(num)s store", "%(num)s stores", len(codes)))
     text = " · ".join(parts)
+    # Stores picked one by one and saved searches come on top of what the rest reaches.
+    extra = [filter_label(f, nodes) for f in spec.filters]
+    if spec.store_ids:
+        extra.append(ngettext("%(num)s picked store", "%(num)s picked stores", len(spec.store_ids)))
+    if extra:
+        text = " + ".join(([text] if text else []) + extra)
     if spec.exclude_codes:
         n = len(set(spec.exclude_codes))
         text = _("%(target)s, excluding %(stores)s", target=text,
@@ -298,6 +400,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     """Flask-Babel's ngettext, with ``%(num)s`` formatted for the locale ("10,000 家门店"); named
     so that ``pybabel extract`` finds its messages."""
     return get_translations().ungettext(singular, plural, n) % {"num": format_decimal(n, locale=get_locale())}
+def filter_label(data: dict, nodes: dict[int, OrgNode]) -> str:
+    """A saved filter as people read it: "“上海” · 华东一区 · 营业中 · 旗舰店"."""
+    statuses = {roles.STORE_ACTIVE: _("Active"), roles.STORE_SUSPENDED: _("Suspended"), roles.STORE_CLOSED: _("Closed")}
+    bits = [f"“{data['q']}”" if data["q"] else "",
+            (nodes[data["node"]].name if data["node"] in nodes else _("an unknown region")) if data["node"] else "",
+            statuses.get(data["status"], "") if data["status"] else "",
+            data["tag"]]
+    return " · ".join(b for b in bits if b)
 
 
 # --------------------------------------------------------------------------- saved targets
@@ -325,5 +435,6 @@ def delete_target(scope: Scope, target: Target, *, actor) -> None:
 
 
 __all__ = ["TargetSpec", "MAX_ID", "parse_id", "selection", "resolve", "count", "counts", "sample", "reach", "Reach",
-           "describe", "known_nodes", "unknown_nodes", "unknown_tags", "unknown_codes", "check_spec", "unknown_message",
+           "describe", "known_nodes", "unknown_nodes", "unknown_store_ids", "picked_stores", "clean_filter",
+           "filter_label", "unknown_tags", "unknown_codes", "check_spec", "unknown_message",
            "scoped_targets", "save_target", "delete_target"]

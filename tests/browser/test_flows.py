@@ -148,16 +148,30 @@ def test_bulk_status_change_of_all_matching_stores(page, world):
     expect(page.locator("[data-all-selected]")).to_be_visible()
     expect(page.locator("[data-selected-count]")).to_have_text(re.compile(r"\(120\)"))
 
-    page.select_option("#bulk-form select[name=action]", "closed")
-    page.select_option("#bulk-form select[name=action]", "suspended")
+    # No action is preselected: Apply waits for one.
+    apply = page.locator("#bulk-form [data-bulk-apply]")
+    expect(apply).to_be_disabled()
+    expect(page.locator("#bulk-form [data-bulk-menu]")).to_have_text("批量操作…")
+    page.click("#bulk-form [data-bulk-menu]")
+    page.click("#bulk-form [data-bulk-choose=closed]")
+    expect(apply).to_have_attribute("data-confirm", re.compile(r"^关闭 120 家门店？"))
+    page.click("#bulk-form [data-bulk-menu]")
+    page.click("#bulk-form [data-bulk-choose=suspended]")
+    expect(page.locator("#bulk-form [data-bulk-menu]")).to_have_text("暂停营业")
     # Choosing an action is not a filter change: the list must not reload and drop the selection.
     expect(page.locator("[data-all-selected]")).to_be_visible()
     expect(page.locator("#bulk-form input[name=ids]:checked")).to_have_count(50)
-    page.once("dialog", lambda dialog: dialog.accept())
+    expect(apply).to_be_enabled()
+    # The confirmation names the action, the count and the consequence.
+    said = "暂停营业 120 家门店？暂停后顾客无法在小程序下单，恢复营业后才能下单。"
+    expect(apply).to_have_attribute("data-confirm", said)
+    messages = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
     page.click("#bulk-form button[type=submit]")
     page.wait_for_load_state()
 
     expect(page.locator(".alert-success")).to_contain_text("108")   # 12 were already suspended
+    assert messages == [said]
     expect(page.locator(f"{ROWS} .badge.bg-yellow-lt")).to_have_count(50)
     assert query(page)["q"] == ["苏州"]
     assert count(select(Store.id).where(Store.city == "苏州", Store.status == "suspended")) == 120

@@ -188,3 +188,27 @@ def test_the_filter_menus_read_in_one_statement_are_the_two_menus(app, org, db):
         assert len(statements) == 1
         assert [tuple(r[:5]) for r in nodes] == [tuple(r) for r in services.store_parent_choices(scope)]
         assert tags == services.all_tags(scope) and tags
+
+
+def test_the_bulk_menu_has_no_preselected_action_and_names_action_and_count(client, many, db):
+    login(client, "hq")
+    html = client.get("/stores").get_data(as_text=True)
+    # The action is empty until one is chosen from the menu, and Apply is disabled until then.
+    assert re.search(r'<input type="hidden" name="action" value="" data-bulk-action>', html)
+    assert re.search(r'<button type="submit" class="btn btn-sm btn-primary" data-bulk-apply disabled>', html)
+    assert "批量操作…" in html and "<option" not in html.split('id="bulk-form"')[1]
+    # Each action carries the confirmation the page fills with the count ({n}).
+    assert 'data-confirm-other="暂停营业 {n} 家门店？暂停后顾客无法在小程序下单' in html
+    assert 'data-confirm-one="暂停营业 1 家门店？' in html and 'data-confirm-other="关闭 {n} 家门店？' in html
+
+
+def test_a_bulk_post_without_an_action_changes_nothing_and_says_so(client, many, db):
+    login(client, "hq")
+    ids = [str(many.stores["sh1"].id), str(many.stores["gd1"].id)]
+    r = client.post("/stores/bulk", data={"action": "", "ids": ids, "filter": "q=上海"})
+    assert r.status_code == 303 and "/stores?q=" in r.headers["Location"]
+    db.session.expire_all()
+    assert {db.session.get(Store, int(i)).status for i in ids} == {"active"}
+    assert "请先选择批量操作" in client.get("/stores").get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action.like("store.bulk%"))) == 0

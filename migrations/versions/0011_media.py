@@ -1,13 +1,13 @@
 """media_images: the image space (图片空间), pictures owned by an org node
 
-Revision ID: 0010_media
-Revises: 0009_session_user
+Revision ID: 0011_media
+Revises: 0010_pushes
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_media'
-down_revision = '0009_session_user'
+revision = '0011_media'
+down_revision = '0010_pushes'
 branch_labels = None
 depends_on = None
 

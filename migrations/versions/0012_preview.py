@@ -1,13 +1,13 @@
 """campaigns.discount_bearer: who bears the discount (HQ, the distributor or the store)
 
-Revision ID: 0010_preview
-Revises: 0009_session_user
+Revision ID: 0012_preview
+Revises: 0011_media
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_preview'
-down_revision = '0009_session_user'
+revision = '0012_preview'
+down_revision = '0011_media'
 branch_labels = None
 depends_on = None
 
