@@ -231,3 +231,17 @@ def test_a_rollback_in_progress_counts_what_it_rolled_back(client, org, db):
     poll = client.get(f"/pushes/{push.id}/progress", hx="push-progress").get_data(as_text=True)
     assert 'data-state="rolled_back"' in poll and 'hx-trigger="every 1s"' not in poll
     assert 'push-rolled-back-at">' in poll and "进行中" not in poll
+
+
+def test_the_reach_moves_with_the_region(client, org, db):
+    push = _push(db, org.users["hq"], TargetSpec(node_ids=[org.nodes["r_sh"].id]))
+    login(client, "hq")
+    r = client.post(f"/org/nodes/{org.nodes['r_sh'].id}/edit",
+                    data={"action": "move", "move-parent_id": org.nodes["south"].id})
+    assert r.status_code == 302
+    client.post("/logout")
+    login(client, "south_admin")                      # 上海区 is south's now, with HQ's push into it
+    assert _count(_history_row(client.get("/pushes").get_data(as_text=True), push.id), "delivered") == "2"
+    client.post("/logout")
+    login(client, "east_admin")
+    assert client.get(f"/pushes/{push.id}").status_code == 404
