@@ -260,38 +260,70 @@ def reach(scope: Scope, spec: TargetSpec) -> Reach:
 # --------------------------------------------------------------------------- describing
 
 def describe(scope: Scope, spec: TargetSpec) -> str:
-    """The target as people name it, for a push's history: "全部门店", "上海区", "上海区、江苏区",
-    "3 个区域", "标签 旗舰店", "SH001、SH002", "12 家门店"; kinds joined by " · " (they narrow
-    each other: a region and a tag reach that region's stores with the tag), exclusions last.
-    One statement (the names of the regions and distributors it names), none when it names no node."""
-    parts: list[str] = []
+    """The target as people name it, in the reader's language (see ``description`` and
+    ``render_description``)."""
+    return render_description(description(scope, spec))
+
+
+def description(scope: Scope, spec: TargetSpec) -> dict:
+    """What a push's history keeps of its target, in no language: the names of the regions and
+    distributors it names (up to two; else how many of each), its tags and store codes (up to
+    two; else how many), how many codes it excludes. ``render_description`` turns it into
+    "全部门店", "上海区、江苏区", "3 个区域", "上海区 · 标签 旗舰店", "12 家门店" for the reader. One
+    statement (the names of the nodes it names), none when it names no node."""
+    out: dict = {}
     if spec.everything:
-        parts.append(_("All stores"))
+        out["everything"] = True
     if spec.node_ids:
         nodes = known_nodes(scope, spec.node_ids)
         named = [nodes[i] for i in dict.fromkeys(spec.node_ids) if i in nodes]
         if len(named) <= 2:
-            parts.append("、".join(n.name for n in named) or _("no region"))
+            out["nodes"] = [n.name for n in named]
         else:
-            regions = sum(1 for n in named if n.kind == roles.REGION)
-            if regions:
-                parts.append(ngettext("%(num)s region", "%(num)s regions", regions))
-            if len(named) - regions:
-                parts.append(ngettext("%(num)s distributor", "%(num)s distributors", len(named) - regions))
-    if spec.tags:
-        tags = list(dict.fromkeys(spec.tags))
-        parts.append(_("tag %(tags)s", tags="、".join(tags)) if len(tags) <= 2 else
-                     ngettext("%(num)s tag", "%(num)s tags", len(tags)))
-    if spec.store_codes:
-        codes = list(dict.fromkeys(spec.store_codes))
-        parts.append("、".join(codes) if len(codes) <= 2 else
-                     ngettext("%(num)s store", "%(num)s stores", len(codes)))
-    text = " · ".join(parts)
+            out["regions"] = sum(1 for n in named if n.kind == roles.REGION)
+            out["distributors"] = len(named) - out["regions"]
+    for name in ("tags", "store_codes"):
+        values = list(dict.fromkeys(getattr(spec, name)))
+        if values:
+            out[name] = values if len(values) <= 2 else len(values)
     if spec.exclude_codes:
-        n = len(set(spec.exclude_codes))
+        out["excluded"] = len(set(spec.exclude_codes))
+    return out
+
+
+def _count_of(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def render_description(parts) -> str:
+    """A stored ``description`` in the reader's language; kinds joined by " · " (they narrow each
+    other: a region and a tag reach that region's stores with the tag), exclusions last. Never
+    fails on an odd stored value: what it cannot read it leaves out."""
+    parts = parts if isinstance(parts, dict) else {}
+    texts: list[str] = []
+    if parts.get("everything") is True:
+        texts.append(_("All stores"))
+    if "nodes" in parts:
+        names = [str(v) for v in parts["nodes"]] if isinstance(parts["nodes"], list) else []
+        texts.append("、".join(names) or _("no region"))
+    if n := _count_of(parts.get("regions")):
+        texts.append(ngettext("%(num)s region", "%(num)s regions", n))
+    if n := _count_of(parts.get("distributors")):
+        texts.append(ngettext("%(num)s distributor", "%(num)s distributors", n))
+    tags, codes = parts.get("tags"), parts.get("store_codes")
+    if isinstance(tags, list):
+        texts.append(_("tag %(tags)s", tags="、".join(str(t) for t in tags)))
+    elif n := _count_of(tags):
+        texts.append(ngettext("%(num)s tag", "%(num)s tags", n))
+    if isinstance(codes, list):
+        texts.append("、".join(str(c) for c in codes))
+    elif n := _count_of(codes):
+        texts.append(ngettext("%(num)s store", "%(num)s stores", n))
+    text = " · ".join(texts)
+    if n := _count_of(parts.get("excluded")):
         text = _("%(target)s, excluding %(stores)s", target=text,
                  stores=ngettext("%(num)s store", "%(num)s stores", n))
-    return text[:200]
+    return text
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -325,5 +357,6 @@ def delete_target(scope: Scope, target: Target, *, actor) -> None:
 
 
 __all__ = ["TargetSpec", "MAX_ID", "parse_id", "selection", "resolve", "count", "counts", "sample", "reach", "Reach",
-           "describe", "known_nodes", "unknown_nodes", "unknown_tags", "unknown_codes", "check_spec", "unknown_message",
+           "describe", "description", "render_description",
+           "known_nodes", "unknown_nodes", "unknown_tags", "unknown_codes", "check_spec", "unknown_message",
            "scoped_targets", "save_target", "delete_target"]
