@@ -116,6 +116,18 @@ def _deliveries(org, st, n):
     return store.code
 
 
+def _delivered_in_region(org, st, n):
+    """``_deliveries``, as the status card of the region's manager shows it: its stores' count."""
+    from portal.org.models import Store
+    from portal.pushes.models import Delivery
+
+    _deliveries(org, st, n)
+    delivered = db.session.scalar(
+        db.select(db.func.count()).select_from(Delivery).join(Store, Store.id == Delivery.store_id)
+        .where(Delivery.push_id == st["push"], Delivery.outcome == "delivered", Store.node_id == org.nodes["r_gd"].id))
+    return f'data-count="delivered">{delivered}<'
+
+
 def _templates(org, st, n):
     for _ in range(n):
         name = f"模板{next(factories._seq)}"
@@ -388,6 +400,10 @@ CASES = {
     "pushes (HQ's, read by a distributor)": Case("east_admin", lambda org, st: "/pushes", _pushes),
     "pushes (HQ's, read by a regional manager)": Case("sh_manager", lambda org, st: "/pushes", _pushes),
     "push deliveries": Case("hq", lambda org, st: f"/pushes/{st['push']}", _deliveries),
+    "push deliveries (HQ's, read by a regional manager)": Case("gd_manager", lambda org, st: f"/pushes/{st['push']}",
+                                                              _deliveries),
+    "push progress poll (HQ's, read by a regional manager)": Case(
+        "gd_manager", lambda org, st: (f"/pushes/{st['push']}/progress", "push-progress"), _delivered_in_region),
     "templates": Case("hq", lambda org, st: "/templates", _templates),
     "template editor versions": Case("hq", lambda org, st: f"/templates/{st['template'].id}", _template_versions),
     "goods library": Case("hq", lambda org, st: "/goods", _products),

@@ -1,4 +1,4 @@
-"""pushes.target_count and push_reaches: where a push went, as people named it and per place
+"""pushes.target_count, target_parts and push_reaches: where a push went, as people named it and per place
 
 Revision ID: 0010_pushes
 Revises: 0009_session_user
@@ -16,6 +16,7 @@ def upgrade():
     # Nullable: pushes made before this revision recorded no count; the history shows their total.
     with op.batch_alter_table('pushes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target_count', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('target_parts', sa.JSON(), nullable=True))
     op.create_table(
         'push_reaches',
         sa.Column('push_id', sa.Integer(), nullable=False),
@@ -44,4 +45,5 @@ def downgrade():
     op.drop_index('ix_push_reaches_path', table_name='push_reaches')
     op.drop_table('push_reaches')
     with op.batch_alter_table('pushes', schema=None) as batch_op:
+        batch_op.drop_column('target_parts')
         batch_op.drop_column('target_count')

@@ -49,6 +49,11 @@ PATH_TABLES: tuple[PathTable, ...] = (
               "recorded at a node above — the old distributor's — is that actor's history and is not "
               "touched; the moved stores are then outside it, hidden from its page and skipped as "
               "out_of_scope if still pending"),
+    PathTable("push_reaches", MOVES,
+              "where a push's stores hang (a region, or a distributor for its own stores), with their "
+              "counts: the pushes that reached the moved stores go with them, so their new distributor "
+              "and manager read them and the old ones no longer do (a single store re-hung elsewhere "
+              "keeps its old place here until the push's counts are next written)"),
     PathTable("audit_entries", MOVES,
               "where a change happened: the history of a moved store or node goes with it, so the new "
               "owner reads it and the old one no longer sees the moved stores' names"),

@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.kernel.messages import define
 from portal.kernel.messages import render as message  # noqa: F401  (templates: push_labels.message)
+from portal.targets.services import render_description
 
 STATE_LABELS = {
     "scheduled": (_l("Scheduled"), "bg-purple-lt"),
@@ -36,3 +37,8 @@ define({
     PUSH_STOPPED: _l("The push stopped on an error: %(error)s"),
     DELIVERY_FAILED: _l("Delivery failed: %(error)s"),
 })
+
+
+def target(push) -> str:
+    """Where the push went, as people named it, in the reader's language."""
+    return push.target_label or render_description(push.target_parts) or "—"

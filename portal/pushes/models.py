@@ -31,8 +31,12 @@ class Push(db.Model):
     target_spec: Mapped[dict] = mapped_column(JSON)                    # snapshot of the target used
     target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id", ondelete="SET NULL"))
     # The target as people named it when the push was made ("上海区", a saved target's name,
-    # "3 个区域 + 12 家门店") and how many stores it reached then: the history shows both.
+    # "3 个区域") and how many stores it reached then: the history shows both.
+    # ``target_label`` is a saved target's name (or, for pushes made before 0010, what was typed
+    # then); ``target_parts`` describes an ad-hoc selection in no language (see
+    # ``targets.services.description``), shown in the reader's.
     target_label: Mapped[str] = mapped_column(String(200), default="")
+    target_parts: Mapped[dict | None] = mapped_column(JSON)
     target_count: Mapped[int | None] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(String(255), index=True)         # the actor's subtree at the time
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

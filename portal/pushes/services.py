@@ -147,19 +147,20 @@ def create_push(scope: Scope, kind: str, payload_id: int, label: str, spec: Targ
         raise RuleError(_("Choose at least one region, tag or store."), "target")
     if scheduled_for is not None and scheduled_for <= utcnow():
         raise RuleError(_("The scheduled time must be in the future."), "scheduled_for")
-    # The target as people named it and what it reached when sent, kept for the history: an
-    # ad-hoc selection is described ("上海区", "3 个区域", "12 家门店"), a saved target by its name.
-    # Written once, in the portal's own language (a record, like the region names it quotes).
-    if not target_label:
-        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            target_label = targets.describe(scope, spec)
+    # The target as people named it and what it reached when sent, kept for the history: a saved
+    # target by its name, an ad-hoc selection described ("上海区", "3 个区域", "12 家门店").
+    parts = None if target_label else targets.description(scope, spec)
     push = Push(kind=kind, payload_id=payload_id, label=label[:200], target_spec=spec.to_dict(),
-                target_id=target_id, target_label=target_label[:200], target_count=targets.count(scope, spec),
+                target_id=target_id, target_label=target_label[:200], target_parts=parts,
+                target_count=targets.count(scope, spec),
                 path=scope.path,
                 actor_id=actor.id, actor_name=actor.username,
                 state=SCHEDULED if scheduled_for else QUEUED, scheduled_for=scheduled_for)
     db.session.add(push)
     db.session.flush()
+    if not target_label:            # the log's details are written once, in the portal's language
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            target_label = targets.render_description(parts)
     audit.record(
         actor,
         "push.create",

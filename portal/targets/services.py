@@ -355,45 +355,90 @@ def reach(scope: Scope, spec: TargetSpec) -> Reach:
 # --------------------------------------------------------------------------- describing
 
 def describe(scope: Scope, spec: TargetSpec) -> str:
-    """The target as people name it, for a push's history: "全部门店", "上海区", "上海区、江苏区",
-    "3 个区域", "标签 旗舰店", "SH001、SH002", "12 家门店"; kinds joined by " · " (they narrow
-    each other: a region and a tag reach that region's stores with the tag), exclusions last.
-    One statement (the names of the regions and distributors it names), none when it names no node."""
-    parts: list[str] = []
+    """The target as people name it, in the reader's language (see ``description`` and
+    ``render_description``)."""
+    return render_description(description(scope, spec))
+
+
+def description(scope: Scope, spec: TargetSpec) -> dict:
+    """What a push's history keeps of its target, in no language: the names of the regions and
+    distributors it names (up to two; else how many of each), its tags and store codes (up to
+    two; else how many), how many codes it excludes. ``render_description`` turns it into
+    "全部门店", "上海区、江苏区", "3 个区域", "上海区 · 标签 旗舰店", "12 家门店" for the reader. One
+    statement (the names of the nodes it names), none when it names no node."""
+    out: dict = {}
     if spec.everything:
-        parts.append(_("All stores"))
-    named_ids = spec.node_ids + [f["node"] for f in spec.filters if f["node"]]
-    nodes = known_nodes(scope, named_ids) if named_ids else {}
+        out["everything"] = True
     if spec.node_ids:
         named = [nodes[i] for i in dict.fromkeys(spec.node_ids) if i in nodes]
         if len(named) <= 2:
-            parts.append("、".join(n.name for n in named) or _("no region"))
+            out["nodes"] = [n.name for n in named]
         else:
-            regions = sum(1 for n in named if n.kind == roles.REGION)
-            if regions:
-                parts.append(ngettext("%(num)s region", "%(num)s regions", regions))
-            if len(named) - regions:
-                parts.append(ngettext("%(num)s distributor", "%(num)s distributors", len(named) - regions))
-    if spec.tags:
-        tags = list(dict.fromkeys(spec.tags))
-        parts.append(_("tag %(tags)s", tags="、".join(tags)) if len(tags) <= 2 else
-                     ngettext("%(num)s tag", "%(num)s tags", len(tags)))
-    if spec.store_codes:
-        codes = list(dict.fromkeys(spec.store_codes))
-        parts.append("、".join(codes) if len(codes) <= 2 else
-                     ngettext("%(num)s store", "%(num)s stores", len(codes)))
-    text = " · ".join(parts)
-    # Stores picked one by one and saved searches come on top of what the rest reaches.
-    extra = [filter_label(f, nodes) for f in spec.filters]
+            out["regions"] = sum(1 for n in named if n.kind == roles.REGION)
+            out["distributors"] = len(named) - out["regions"]
+    for name in ("tags", "store_codes"):
+        values = list(dict.fromkeys(getattr(spec, name)))
+        if values:
+            out[name] = values if len(values) <= 2 else len(values)
+    # Stores picked one by one and saved store-list searches come on top of the rest.
+    if spec.filters:
+        filter_nodes = known_nodes(scope, [f["node"] for f in spec.filters if f["node"]]) \
+            if any(f["node"] for f in spec.filters) else {}
+        out["filters"] = [{"q": f["q"], "status": f["status"], "tag": f["tag"],
+                           "node": filter_nodes[f["node"]].name if f["node"] in filter_nodes else None}
+                          for f in spec.filters]
     if spec.store_ids:
-        extra.append(ngettext("%(num)s picked store", "%(num)s picked stores", len(spec.store_ids)))
+        out["picked"] = len(spec.store_ids)
+    if spec.exclude_codes:
+        out["excluded"] = len(set(spec.exclude_codes))
+    return out
+
+
+def _count_of(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def render_description(parts) -> str:
+    """A stored ``description`` in the reader's language; kinds joined by " · " (they narrow each
+    other: a region and a tag reach that region's stores with the tag), exclusions last. Never
+    fails on an odd stored value: what it cannot read it leaves out."""
+    parts = parts if isinstance(parts, dict) else {}
+    texts: list[str] = []
+    if parts.get("everything") is True:
+        texts.append(_("All stores"))
+    if "nodes" in parts:
+        names = [str(v) for v in parts["nodes"]] if isinstance(parts["nodes"], list) else []
+        texts.append("、".join(names) or _("no region"))
+    if n := _count_of(parts.get("regions")):
+        texts.append(ngettext("%(num)s region", "%(num)s regions", n))
+    if n := _count_of(parts.get("distributors")):
+        texts.append(ngettext("%(num)s distributor", "%(num)s distributors", n))
+    tags, codes = parts.get("tags"), parts.get("store_codes")
+    if isinstance(tags, list):
+        texts.append(_("tag %(tags)s", tags="、".join(str(t) for t in tags)))
+    elif n := _count_of(tags):
+        texts.append(ngettext("%(num)s tag", "%(num)s tags", n))
+    if isinstance(codes, list):
+        texts.append("、".join(str(c) for c in codes))
+    elif n := _count_of(codes):
+        texts.append(ngettext("%(num)s store", "%(num)s stores", n))
+    text = " · ".join(texts)
+    extra = [_filter_text(f) for f in parts.get("filters") or [] if isinstance(f, dict)]
+    if n := _count_of(parts.get("picked")):
+        extra.append(ngettext("%(num)s picked store", "%(num)s picked stores", n))
     if extra:
         text = " + ".join(([text] if text else []) + extra)
-    if spec.exclude_codes:
-        n = len(set(spec.exclude_codes))
+    if n := _count_of(parts.get("excluded")):
         text = _("%(target)s, excluding %(stores)s", target=text,
                  stores=ngettext("%(num)s store", "%(num)s stores", n))
-    return text[:200]
+    return text
+
+
+def _filter_text(data: dict) -> str:
+    statuses = {roles.STORE_ACTIVE: _("Active"), roles.STORE_SUSPENDED: _("Suspended"), roles.STORE_CLOSED: _("Closed")}
+    bits = [f"“{data['q']}”" if data.get("q") else "", str(data.get("node") or ""),
+            statuses.get(data.get("status"), ""), str(data.get("tag") or "")]
+    return " · ".join(b for b in bits if b)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -402,12 +447,8 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return get_translations().ungettext(singular, plural, n) % {"num": format_decimal(n, locale=get_locale())}
 def filter_label(data: dict, nodes: dict[int, OrgNode]) -> str:
     """A saved filter as people read it: "“上海” · 华东一区 · 营业中 · 旗舰店"."""
-    statuses = {roles.STORE_ACTIVE: _("Active"), roles.STORE_SUSPENDED: _("Suspended"), roles.STORE_CLOSED: _("Closed")}
-    bits = [f"“{data['q']}”" if data["q"] else "",
-            (nodes[data["node"]].name if data["node"] in nodes else _("an unknown region")) if data["node"] else "",
-            statuses.get(data["status"], "") if data["status"] else "",
-            data["tag"]]
-    return " · ".join(b for b in bits if b)
+    node = (nodes[data["node"]].name if data["node"] in nodes else _("an unknown region")) if data["node"] else None
+    return _filter_text({**data, "node": node})
 
 
 # --------------------------------------------------------------------------- saved targets
@@ -435,6 +476,7 @@ def delete_target(scope: Scope, target: Target, *, actor) -> None:
 
 
 __all__ = ["TargetSpec", "MAX_ID", "parse_id", "selection", "resolve", "count", "counts", "sample", "reach", "Reach",
-           "describe", "known_nodes", "unknown_nodes", "unknown_store_ids", "picked_stores", "clean_filter",
-           "filter_label", "unknown_tags", "unknown_codes", "check_spec", "unknown_message",
+           "describe", "description", "render_description", "known_nodes", "unknown_nodes", "unknown_store_ids",
+           "picked_stores", "clean_filter", "filter_label", "unknown_tags", "unknown_codes", "check_spec",
+           "unknown_message",
            "scoped_targets", "save_target", "delete_target"]

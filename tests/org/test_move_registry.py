@@ -2,7 +2,7 @@
 that carries a tree path (portal/org/paths.py is the one list of them)."""
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from portal.assortments.models import Assortment
 from portal.audit.models import AuditEntry
@@ -11,7 +11,7 @@ from portal.decoration.models import Template
 from portal.extensions import db as _db
 from portal.kernel.time import utcnow
 from portal.org import paths
-from portal.pushes.models import Push
+from portal.pushes.models import Push, PushReach
 from portal.targets.models import Target
 from tests import factories
 
@@ -44,6 +44,17 @@ def _rows(place_path: str, tag: str) -> dict[str, object]:
     }
 
 
+def _key(row) -> tuple:
+    """A row's primary key (one id, or (push id, path) for a push's reach)."""
+    return inspect(row).identity
+
+
+def _is(table, key: tuple, moving: str) -> list:
+    """The row of ``key``, found by the part of its key that does not move (a reach's push id)."""
+    return [column == value for column, value in zip(table.primary_key.columns, key, strict=True)
+            if column.name != moving]
+
+
 def test_move_node_moves_every_registered_row_inside_and_nothing_outside(client, login_as, org, db):
     r_sh, east, south = org.nodes["r_sh"], org.nodes["east"], org.nodes["south"]
     inside = {"org_nodes": r_sh, "stores": org.stores["sh1"],
@@ -53,9 +64,14 @@ def test_move_node_moves_every_registered_row_inside_and_nothing_outside(client,
     for row in [*inside.values(), *outside.values()]:
         db.session.add(row)
     db.session.flush()
+    # Where a push's stores hang: rows of their own push (they name it).
+    inside["push_reaches"] = PushReach(push_id=inside["pushes"].id, path=r_sh.path, total=1, delivered=1)
+    outside["push_reaches"] = PushReach(push_id=outside["pushes"].id, path=east.path, total=1, delivered=1)
+    db.session.add_all([inside["push_reaches"], outside["push_reaches"]])
+    db.session.flush()
     # The test covers every table of the registry: a new one must be added here too.
     assert set(inside) == set(outside) == {t.table for t in paths.PATH_TABLES}
-    ids = {name: (row.id, outside[name].id) for name, row in inside.items()}
+    ids = {name: (_key(row), _key(outside[name])) for name, row in inside.items()}
     old_path = r_sh.path
     db.session.commit()
 
@@ -66,8 +82,8 @@ def test_move_node_moves_every_registered_row_inside_and_nothing_outside(client,
     for entry in paths.PATH_TABLES:
         table = _db.metadata.tables[entry.table]
         in_id, out_id = ids[entry.table]
-        got_in = db.session.scalar(select(table.c[entry.column]).where(table.c.id == in_id))
-        got_out = db.session.scalar(select(table.c[entry.column]).where(table.c.id == out_id))
+        got_in = db.session.scalar(select(table.c[entry.column]).where(*_is(table, in_id, entry.column)))
+        got_out = db.session.scalar(select(table.c[entry.column]).where(*_is(table, out_id, entry.column)))
         expected = new_path if entry.policy == paths.MOVES else old_path
         assert got_in.startswith(expected), (entry.table, got_in)
         assert got_out.startswith(east.path), (entry.table, got_out)     # rows above the moved node stay

@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask_babel import force_locale
+
 from portal.kernel.time import utcnow
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
+from portal.pushes.labels import target
 from portal.pushes.models import Push, PushReach
 from portal.targets.services import TargetSpec
 from tests import factories
@@ -114,10 +117,13 @@ def test_the_history_names_the_target_as_people_did(client, org, db):
     everything = _push(db, org.users["hq"], TargetSpec(everything=True))
     regions = _push(db, org.users["hq"], TargetSpec(node_ids=[org.nodes[n].id for n in ("r_sh", "r_js", "r_gd")]))
     codes = _push(db, org.users["hq"], TargetSpec(store_codes=["SH001", "SH002", "GD001"], exclude_codes=["SH002"]))
-    assert (region.target_label, region.target_count) == ("上海区", 2)
-    assert (everything.target_label, everything.target_count) == ("全部门店", 5)
-    assert (regions.target_label, regions.target_count) == ("3 个区域", 4)
-    assert (codes.target_label, codes.target_count) == ("3 家门店，排除 1 家门店", 2)
+    with force_locale("zh_Hans_CN"):
+        assert (target(region), region.target_count) == ("上海区", 2)
+        assert (target(everything), everything.target_count) == ("全部门店", 5)
+        assert (target(regions), regions.target_count) == ("3 个区域", 4)
+        assert (target(codes), codes.target_count) == ("3 家门店，排除 1 家门店", 2)
+    # Kept in no language: the reader's names it.
+    assert region.target_parts == {"nodes": ["上海区"]} and codes.target_parts == {"store_codes": 3, "excluded": 1}
     login(client, "hq")
     html = client.get("/pushes").get_data(as_text=True)
     assert "上海区" in _history_row(html, region.id) and "2 家门店" in _history_row(html, region.id)
@@ -231,3 +237,32 @@ def test_a_rollback_in_progress_counts_what_it_rolled_back(client, org, db):
     poll = client.get(f"/pushes/{push.id}/progress", hx="push-progress").get_data(as_text=True)
     assert 'data-state="rolled_back"' in poll and 'hx-trigger="every 1s"' not in poll
     assert 'push-rolled-back-at">' in poll and "进行中" not in poll
+
+
+def test_the_reach_moves_with_the_region(client, org, db):
+    push = _push(db, org.users["hq"], TargetSpec(node_ids=[org.nodes["r_sh"].id]))
+    login(client, "hq")
+    r = client.post(f"/org/nodes/{org.nodes['r_sh'].id}/edit",
+                    data={"action": "move", "move-parent_id": org.nodes["south"].id})
+    assert r.status_code == 302
+    client.post("/logout")
+    login(client, "south_admin")                      # 上海区 is south's now, with HQ's push into it
+    assert _count(_history_row(client.get("/pushes").get_data(as_text=True), push.id), "delivered") == "2"
+    client.post("/logout")
+    login(client, "east_admin")
+    assert client.get(f"/pushes/{push.id}").status_code == 404
+
+
+def test_the_push_page_counts_in_english_too(en, org, db):
+    push = _push(db, org.users["hq"], TargetSpec(store_codes=["SH001"]))
+    client = en("hq")
+    page = client.get(f"/pushes/{push.id}").get_data(as_text=True)
+    assert 'data-confirm="Roll back this push in 1 store?' in page and "SH001 · 1 store" not in page
+    assert 'push-target">SH001<span class="text-secondary"> · 1 store</span>' in page
+    history = client.get("/pushes").get_data(as_text=True)
+    assert "1 push<" in history
+    push2 = _push(db, org.users["hq"], TargetSpec(everything=True))
+    page = client.get(f"/pushes/{push2.id}").get_data(as_text=True)
+    assert "data-confirm=\"Roll back this push in 5 stores?" in page and "全部门店" not in page
+    assert 'push-target">All stores<span class="text-secondary"> · 5 stores</span>' in page
+    assert "2 pushes<" in client.get("/pushes").get_data(as_text=True)
