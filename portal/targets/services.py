@@ -369,6 +369,8 @@ def description(scope: Scope, spec: TargetSpec) -> dict:
     out: dict = {}
     if spec.everything:
         out["everything"] = True
+    named_ids = spec.node_ids + [f["node"] for f in spec.filters if f["node"]]
+    nodes = known_nodes(scope, named_ids) if named_ids else {}
     if spec.node_ids:
         named = [nodes[i] for i in dict.fromkeys(spec.node_ids) if i in nodes]
         if len(named) <= 2:
@@ -382,10 +384,8 @@ def description(scope: Scope, spec: TargetSpec) -> dict:
             out[name] = values if len(values) <= 2 else len(values)
     # Stores picked one by one and saved store-list searches come on top of the rest.
     if spec.filters:
-        filter_nodes = known_nodes(scope, [f["node"] for f in spec.filters if f["node"]]) \
-            if any(f["node"] for f in spec.filters) else {}
         out["filters"] = [{"q": f["q"], "status": f["status"], "tag": f["tag"],
-                           "node": filter_nodes[f["node"]].name if f["node"] in filter_nodes else None}
+                           "node": nodes[f["node"]].name if f["node"] in nodes else None}
                           for f in spec.filters]
     if spec.store_ids:
         out["picked"] = len(spec.store_ids)
