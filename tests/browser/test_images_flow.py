@@ -134,3 +134,24 @@ def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
     expect(page.locator(".phone .mp-block[data-type=image_hotspot] .pct-l-60, "
                         ".phone .mp-block[data-type=image_hotspot] .pct-l-59, "
                         ".phone .mp-block[data-type=image_hotspot] .pct-l-61")).to_have_count(1)
+
+
+def test_a_product_takes_a_picture_from_the_image_space(page, world):
+    from portal.goods.models import ProductImage
+    from portal.media.services import upload_image
+    from portal.org.scope import Scope
+
+    product = factories.make_product(world.nodes["hq"], "CF-PICK", name="冷萃咖啡")
+    upload_image(Scope.of_path(world.nodes["hq"].path), factories.png_bytes(600, 600), "冷萃.png",
+                 actor=world.users["hq"])
+    db.session.commit()
+    log_in(page, "hq")
+    page.goto(f"/goods/{product.id}")
+    expect(page.locator("#product-images img")).to_have_count(0)
+    page.click("#product-images [data-pick-image-id]")
+    expect(page.locator("#media-picker")).to_be_visible()
+    page.click("#media-picker [data-pick-media][data-media-name='冷萃']")
+    expect(page.locator("#media-picker")).to_be_hidden()
+    expect(page.locator("#product-images img")).to_have_count(1)
+    db.session.rollback()
+    assert db.session.scalar(select(ProductImage).where(ProductImage.product_id == product.id)) is not None

@@ -252,6 +252,7 @@ def test_a_product_takes_a_copy_of_a_picture_of_the_image_space(app, org, login_
     assert r.status_code == 200, r.get_data(as_text=True)[:1000]
     image = db.session.scalar(select(ProductImage).where(ProductImage.product_id == product.id))
     assert image is not None and image.filename != picture.filename
+    assert f"/goods/{product.id}/images/{image.id}" in r.get_data(as_text=True)     # the swap shows it
     # A picture the user may not see is not found, and nothing is added.
     south = _picture(org, "south")
     r = client.post(f"/goods/{product.id}/images/from-media", data={"image-csrf_token": client.csrf_token(),
