@@ -2,7 +2,7 @@
 open in the banner editor, a hotspot drawn on the picture, and the link picker.
 
     .venv/bin/python tests/browser/screenshots.py --only images-space images-picker images-hotspot images-link-picker \
-        phone-images-link-field phone-images-link-picker
+        images-phone-link-field images-phone-link-picker
 """
 from __future__ import annotations
 
@@ -93,8 +93,8 @@ def phone(page, shot) -> None:
     page.click("#page-blocks .block-row[data-type=notice] [data-edit]")
     page.wait_for_selector("#block-panel [data-pick-link]")
     page.locator("#block-panel").scroll_into_view_if_needed()
-    shot(page, "phone-images-link-field")
+    shot(page, "images-phone-link-field")
     page.click("#block-panel [data-pick-link]")
     page.wait_for_selector("#link-picker [data-link-value]")
     page.wait_for_timeout(400)
-    shot(page, "phone-images-link-picker")
+    shot(page, "images-phone-link-picker")
