@@ -98,11 +98,12 @@ TABLE = {
     "goods.delete_image": ("POST", "/goods/{id[0]}/images/{id[1]}/delete", ADMINS, "product_image", {}),
     "goods.product_image": ("GET", "/goods/{id[0]}/images/{id[1]}", ALL, "product_image", None),
     "goods.media": ("GET", "/media/goods/{id}", PUBLIC, "thumb", None),
-    "goods.add_media_image": ("POST", "/goods/{id}/images/from-media", ADMINS, "product", lambda org, role, own:
-                              {"media_id": str(_hq_picture(org).id)}),
+    # Picking a picture that is not there (or not the user's to use) answers like a bad upload: the
+    # product page with the error. Picking a real one is in tests/media/test_media.py.
+    "goods.add_media_image": ("POST", "/goods/{id}/images/from-media", ADMINS, "product", {"media_id": "1"}),
     "media.list_images": ("GET", "/media", ADMINS, None, None),
     "media.picker": ("GET", "/media/picker", ADMINS + OWNERS, None, None),
-    "media.upload": ("POST", "/media/upload", ADMINS, None, lambda org, role, own: _picture_file()),
+    "media.upload": ("POST", "/media/upload", ADMINS, None, {}),
     "media.rename": ("POST", "/media/{id}/rename", ADMINS, "media", {"name": "新名字"}),
     "media.delete": ("POST", "/media/{id}/delete", ADMINS, "media", {}),
     "media.file": ("GET", "/media/i/{id}", PUBLIC, "media_file", None),
@@ -240,6 +241,10 @@ def _ids(org, kind: str) -> tuple[int, int]:
         return _goods(org, kind)
     if kind in ("product", "product_image", "thumb"):
         return _products(org, kind)
+    if kind == "media":          # a picture of 华东's image space, and one of 华南's
+        return _picture(org, "east").id, _picture(org, "south").id
+    if kind == "media_file":
+        return _hq_picture(org).thumb, "0" * 32 + ".png"
     raise AssertionError(kind)
 
 
@@ -253,14 +258,6 @@ def _picture(org, node: str):
                            actor=org.users["hq"])
     db.session.commit()
     return picture
-
-
-def _picture_file() -> dict:
-    import io
-
-    from tests.factories import png_bytes
-
-    return {"files": (io.BytesIO(png_bytes(40, 30)), "横幅.png")}
 
 
 def _hq_picture(org):
@@ -431,10 +428,8 @@ def _own_and_foreign(org, kind: str, role: str):
     """The object of the acting user's side of the tree, and the one of the other side."""
     if kind == "media":
         return _pictures(org, role)
-    if kind == "media_file":
-        return _hq_picture(org).thumb, "0" * 32 + ".png"
     east, south = _ids(org, kind)
-    if kind == "thumb":            # public pictures: a real one and one that does not exist
+    if kind in ("thumb", "media_file"):            # public pictures: a real one and one that does not exist
         return east, south
     return (south, east) if SIDE.get(role) == "south" else (east, south)
 

@@ -358,8 +358,8 @@ def _check_room(product: Product) -> None:
 
 def _add_image_row(scope: Scope, product: Product, name: str, thumb_name: str, *, actor: User) -> ProductImage:
     position = max((i.position for i in product.images), default=-1) + 1
-    row = ProductImage(product_id=product.id, filename=name, thumb=thumb_name, position=position)
-    db.session.add(row)
+    row = ProductImage(filename=name, thumb=thumb_name, position=position)
+    product.images.append(row)        # the page shown after the upload lists it
     db.session.flush()
     db.session.expire(product, ["images"])      # the page drawn next (the htmx swap) shows the new one
     audit.record(actor, "product.image", "product", product.id, f"{product.code} {product.name}", scope.path,

@@ -169,6 +169,7 @@
       editor.querySelector("[data-hotspot-image]").src = ev.target.value;
     }
     render(editor);
+    if (ev.target.closest("[data-hotspot-rows]")) { reveal(editor); }
   });
 
   document.addEventListener("DOMContentLoaded", setupAll);

@@ -50,6 +50,8 @@
         if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
       } else {
         fill(picking.input, picked.getAttribute("data-media-url"));
+        var thumb = picking.input.closest(".row-card") && picking.input.closest(".row-card").querySelector(".row-thumb");
+        if (thumb) { thumb.src = picked.getAttribute("data-media-thumb"); }
         modal(document.getElementById("media-picker")).hide();
       }
       return;

@@ -1,7 +1,8 @@
 """Screenshots of the image space (issue 9, point 6): the image space page, the image picker
 open in the banner editor, a hotspot drawn on the picture, and the link picker.
 
-    .venv/bin/python tests/browser/screenshots.py --only images-space images-picker images-hotspot images-link-picker
+    .venv/bin/python tests/browser/screenshots.py --only images-space images-picker images-hotspot images-link-picker \
+        images-phone-link-field images-phone-link-picker
 """
 from __future__ import annotations
 
@@ -84,3 +85,16 @@ def desktop(page, shot) -> None:
     page.wait_for_selector("#link-picker [data-link-value*='/pages/goods/detail']")
     page.wait_for_timeout(300)
     shot(page, "images-link-picker")
+
+
+def phone(page, shot) -> None:
+    """The store owner edits the notice's link on the phone: the link picker, phone-sized."""
+    page.goto("/my/page")
+    page.click("#page-blocks .block-row[data-type=notice] [data-edit]")
+    page.wait_for_selector("#block-panel [data-pick-link]")
+    page.locator("#block-panel").scroll_into_view_if_needed()
+    shot(page, "images-phone-link-field")
+    page.click("#block-panel [data-pick-link]")
+    page.wait_for_selector("#link-picker [data-link-value]")
+    page.wait_for_timeout(400)
+    shot(page, "images-phone-link-picker")

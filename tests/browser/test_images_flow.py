@@ -16,6 +16,7 @@ from portal.decoration.models import Template
 from portal.extensions import db
 from portal.media.models import MediaImage
 from tests import factories
+from tests.browser.test_csp import violations, watch
 from tests.browser.test_flows import log_in
 
 pytestmark = pytest.mark.browser
@@ -39,6 +40,7 @@ def _add_block(page, block_type: str) -> None:
 
 
 def test_upload_to_the_image_space_and_use_a_picture_in_a_banner(page, world):
+    console = watch(page)               # the Content-Security-Policy holds throughout
     log_in(page, "hq")
     page.click(".navbar a.nav-link[href='/media']")
     page.set_input_files("[data-media-files]", files=[_png("夏季横幅.png"), _png("门头.png", 400, 400),
@@ -75,6 +77,7 @@ def test_upload_to_the_image_space_and_use_a_picture_in_a_banner(page, world):
     db.session.rollback()
     slide = db.session.scalar(select(Template)).draft[0]["data"]["slides"][0]
     assert (slide["image"], slide["link"]) == (picture.url, "/pages/coupon/index")
+    assert violations(page) == [] and console == []
 
 
 def _drag(page, box, start, end) -> None:
@@ -88,6 +91,7 @@ def _drag(page, box, start, end) -> None:
 
 
 def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
+    console = watch(page)
     log_in(page, "hq")
     _new_template(page, "热区首页")
     _add_block(page, "image_hotspot")
@@ -134,3 +138,25 @@ def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
     expect(page.locator(".phone .mp-block[data-type=image_hotspot] .pct-l-60, "
                         ".phone .mp-block[data-type=image_hotspot] .pct-l-59, "
                         ".phone .mp-block[data-type=image_hotspot] .pct-l-61")).to_have_count(1)
+    assert violations(page) == [] and console == []
+
+
+def test_a_product_takes_a_picture_from_the_image_space(page, world):
+    from portal.goods.models import ProductImage
+    from portal.media.services import upload_image
+    from portal.org.scope import Scope
+
+    product = factories.make_product(world.nodes["hq"], "CF-PICK", name="冷萃咖啡")
+    upload_image(Scope.of_path(world.nodes["hq"].path), factories.png_bytes(600, 600), "冷萃.png",
+                 actor=world.users["hq"])
+    db.session.commit()
+    log_in(page, "hq")
+    page.goto(f"/goods/{product.id}")
+    expect(page.locator("#product-images img")).to_have_count(0)
+    page.click("#product-images [data-pick-image-id]")
+    expect(page.locator("#media-picker")).to_be_visible()
+    page.click("#media-picker [data-pick-media][data-media-name='冷萃']")
+    expect(page.locator("#media-picker")).to_be_hidden()
+    expect(page.locator("#product-images img")).to_have_count(1)
+    db.session.rollback()
+    assert db.session.scalar(select(ProductImage).where(ProductImage.product_id == product.id)) is not None

@@ -252,6 +252,7 @@ def test_a_product_takes_a_copy_of_a_picture_of_the_image_space(app, org, login_
     assert r.status_code == 200, r.get_data(as_text=True)[:1000]
     image = db.session.scalar(select(ProductImage).where(ProductImage.product_id == product.id))
     assert image is not None and image.filename != picture.filename
+    assert f"/goods/{product.id}/images/{image.id}" in r.get_data(as_text=True)     # the swap shows it
     # A picture the user may not see is not found, and nothing is added.
     south = _picture(org, "south")
     r = client.post(f"/goods/{product.id}/images/from-media", data={"image-csrf_token": client.csrf_token(),
@@ -289,3 +290,15 @@ def test_a_picture_a_store_s_own_page_uses_is_not_deleted_either(app, org, login
     client.post(f"/media/{picture.id}/delete")
     assert "1 家门店的页面" in client.get("/media").get_data(as_text=True)
     assert db.session.get(MediaImage, picture.id) is not None
+
+
+def test_counts_read_right_in_english_and_chinese(app, org, en):
+    client = en("hq")
+    client.post("/media/upload", data={"files": (io.BytesIO(png_bytes()), "a.png")})
+    page = client.get("/media").get_data(as_text=True)
+    assert "1 picture uploaded." in page and "1 picture<" in page.replace("</span>", "<")
+    client.post("/language", data={"lang": "zh_Hans_CN"})
+    client.post("/media/upload", data={"files": [(io.BytesIO(png_bytes()), "b.png"),
+                                                 (io.BytesIO(png_bytes()), "c.png")]})
+    page = client.get("/media").get_data(as_text=True)
+    assert "已上传 2 张图片。" in page and "共 3 张图片" in page
