@@ -111,6 +111,7 @@ TABLE = {
     "assortments.add_items": ("POST", "/assortments/{id}/items", ADMINS, "assortment", {"codes": "P-ACCESS"}),
     "assortments.remove_item": ("POST", "/assortments/{id}/items/1/delete", ADMINS, "assortment", {}),
     "assortments.push_assortment": ("GET", "/assortments/{id}/push", ADMINS, "assortment", None),
+    "campaigns.marketing_center": ("GET", "/marketing", ADMINS, None, None),
     "campaigns.list_campaigns": ("GET", "/campaigns", ADMINS, None, None),
     "campaigns.create_campaign": ("GET", "/campaigns/new/coupon", ADMINS, None, None),
     "campaigns.view_campaign": ("GET", "/campaigns/{id}", ADMINS, "campaign", None),
