@@ -12,8 +12,8 @@
     }
     var dismiss = ev.target.closest("[data-dismiss]");
     if (dismiss) { dismiss.closest(".alert").remove(); return; }
-    var accept = ev.target.closest("[data-confirm-accept]");
-    if (accept && pending) { pending.accepted = true; modalOf(dialog()).hide(); return; }
+    if (pending && ev.target.closest("#confirm-dialog [data-confirm-accept]")) { close(true); return; }
+    if (pending && ev.target.closest("#confirm-dialog [data-bs-dismiss]")) { close(false); return; }
     var confirmBtn = ev.target.closest("[data-confirm]");
     if (confirmBtn) {
       if (confirmBtn.hasAttribute("data-confirmed")) {
@@ -39,7 +39,8 @@
   // A [data-confirm] button or link goes on only once the dialog is confirmed: a submit button
   // or a link is clicked again (marked data-confirmed), an htmx request is issued. Esc, the
   // close button and 取消 cancel; Enter confirms; focus goes back to what was clicked.
-  var pending = null;          // {run, trigger, accepted} while the dialog is open
+  var pending = null;          // {run, trigger, accepted, closeWhenShown} while the dialog is open
+  var opening = false;         // between show() and "shown": Bootstrap ignores hide() meanwhile
 
   function dialog() { return document.getElementById("confirm-dialog"); }
   function modalOf(el) { return window.tabler.Modal.getOrCreateInstance(el); }
@@ -61,12 +62,23 @@
     title.textContent = source.getAttribute("data-confirm-title") || title.getAttribute("data-default");
     ok.textContent = source.getAttribute("data-confirm-ok") || ok.getAttribute("data-default");
     el.querySelector("#confirm-dialog-text").textContent = source.getAttribute("data-confirm");
-    pending = { run: run, trigger: source, accepted: false };
+    pending = { run: run, trigger: source, accepted: false, closeWhenShown: false };
+    opening = true;
     modalOf(el).show();
   }
 
+  function close(accepted) {
+    if (!pending) { return; }
+    if (accepted) { pending.accepted = true; }
+    if (opening) { pending.closeWhenShown = true; return; }      // answered before the fade-in ended
+    modalOf(dialog()).hide();
+  }
+
   document.addEventListener("shown.bs.modal", function (ev) {
-    if (ev.target === dialog()) { ev.target.querySelector("[data-confirm-accept]").focus(); }
+    if (ev.target !== dialog()) { return; }
+    opening = false;
+    if (pending && pending.closeWhenShown) { modalOf(ev.target).hide(); return; }
+    ev.target.querySelector("[data-confirm-accept]").focus();
   });
   document.addEventListener("hidden.bs.modal", function (ev) {
     if (ev.target !== dialog() || !pending) { return; }
@@ -76,11 +88,12 @@
     if (done.accepted) { done.run(); }
   });
   document.addEventListener("keydown", function (ev) {
-    if (ev.key !== "Enter" || !pending || !ev.target.closest || !ev.target.closest("#confirm-dialog")) { return; }
-    if (ev.target.closest("[data-bs-dismiss]")) { return; }    // Enter on 取消 cancels
+    if (!pending) { return; }
+    if (ev.key === "Escape") { ev.preventDefault(); close(false); return; }   // even before focus moved in
+    if (ev.key !== "Enter" || !ev.target.closest || !ev.target.closest("#confirm-dialog")) { return; }
+    if (ev.target.closest("[data-bs-dismiss]")) { return; }                   // Enter on 取消 cancels
     ev.preventDefault();
-    pending.accepted = true;
-    modalOf(dialog()).hide();
+    close(true);
   });
   document.addEventListener("htmx:confirm", function (ev) {
     var elt = ev.detail.elt;

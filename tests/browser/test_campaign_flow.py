@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.kernel.time import local_tz
 from portal.org import roles
 from tests import factories
-from tests.browser.test_flows import log_in, no_horizontal_scroll
+from tests.browser.test_flows import accept_confirm, log_in, no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -52,14 +52,15 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
     page.wait_for_url(re.compile(r"/campaigns/\d+$"))
     expect(page.locator(".campaign-state")).to_have_attribute("data-state", "draft")
     page.click("form[action$='/publish'] button[type=submit]")
+    accept_confirm(page)
     expect(page.locator(".campaign-state")).to_have_attribute("data-state", "running")
 
     # --- and pushes it to 上海区 --------------------------------------------------------------
     page.click("a[href$='/push']")
     page.check(f"input[name=node_ids][value='{world.nodes['r_sh'].id}']")
     expect(page.locator("#reach [data-reach]")).to_have_attribute("data-reach", "2")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("form.push-form button[type=submit]")
+    accept_confirm(page)
     page.wait_for_url(re.compile(r"/pushes/\d+$"))
     expect(page.locator("#push-progress")).to_have_attribute("data-state", "done")
 

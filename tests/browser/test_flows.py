@@ -31,6 +31,13 @@ def log_in(page, username: str, password: str = factories.PASSWORD) -> None:
     page.wait_for_url(lambda url: urlsplit(url).path != "/login")
 
 
+def accept_confirm(page) -> None:
+    """Confirm in the styled confirmation dialog (templates/base.html, static/js/portal.js)."""
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("[data-confirm-accept]").click()
+
+
 def query(page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
@@ -153,8 +160,8 @@ def test_bulk_status_change_of_all_matching_stores(page, world):
     # Choosing an action is not a filter change: the list must not reload and drop the selection.
     expect(page.locator("[data-all-selected]")).to_be_visible()
     expect(page.locator("#bulk-form input[name=ids]:checked")).to_have_count(50)
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#bulk-form button[type=submit]")
+    accept_confirm(page)
     page.wait_for_load_state()
 
     expect(page.locator(".alert-success")).to_contain_text("108")   # 12 were already suspended
