@@ -164,10 +164,9 @@
     if (ev.target.matches("[data-select-on-focus]")) { ev.target.select(); }
   });
 
-  // Keep the export link in step with the filters after an htmx swap of the store list.
+  // Keep the export links in step with the filters after an htmx swap of a list.
   document.addEventListener("htmx:afterSettle", function () {
-    var link = document.getElementById("export-link");
-    if (link) { link.search = window.location.search; }
+    document.querySelectorAll("[data-export-link]").forEach(function (link) { link.search = window.location.search; });
   });
 
   // Show or hide the node / store fields of the user form by role.
