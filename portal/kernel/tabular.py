@@ -281,6 +281,10 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence], *, every: int = 
     yield out.getvalue()
 
 
+def _display_width(value) -> int:
+    return sum(2 if ord(ch) > 0x2e7f else 1 for ch in _cell_text(value))
+
+
 def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence], *, title: str = "Sheet1",
                more: Iterable[tuple[str, Sequence[str], Iterable[Sequence]]] = ()) -> bytes:
     """A workbook: the sheet ``title`` first (the one an import reads), then the ``more`` sheets
@@ -288,11 +292,20 @@ def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence], *, title: str = 
     like a formula is stored as text; every cell is written as text or a number, never a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
 
     def add(sheet_title, sheet_header, sheet_rows):
         sheet = book.create_sheet(sheet_title[:31])
+        # Readable at once: the header row stays in view, and each column is as wide as its
+        # header (a Chinese character counts twice) or, for rows given as a list (a template's
+        # notes), its longest cell; set before the first row, as a write-only sheet needs.
+        sheet.freeze_panes = "A2"
+        sample = [sheet_header, *sheet_rows] if isinstance(sheet_rows, (list, tuple)) else [sheet_header]
+        for i in range(len(sheet_header)):
+            width = max(_display_width(row[i]) if i < len(row) else 0 for row in sample)
+            sheet.column_dimensions[get_column_letter(i + 1)].width = min(60, max(12, width + 4))
 
         def cells(values):
             out = []

@@ -131,3 +131,19 @@ def test_push_button_names_the_reach_and_is_disabled_with_none(login_as, org):
     assert 'data-reach="2"' in reach and "推送到 2 家门店" in reach
     none = client.get("/targets/preview?store_codes=NOPE&active_only=y").get_data(as_text=True)
     assert 'data-reach="0"' in none
+
+
+def test_confirmations_count_in_english_too(en, org):
+    client = en("hq")
+    one = client.get("/targets/preview?store_codes=SH001&active_only=y").get_data(as_text=True)
+    assert "Push to 1 store? If it already has it, it is skipped." in one
+    two = client.get("/targets/preview?store_codes=SH001+SH002&active_only=y").get_data(as_text=True)
+    assert "Push to 2 stores? Stores that already have it are skipped." in two
+
+
+def test_favicon_on_signed_in_and_bare_pages(client, login_as, org):
+    link = '<link rel="icon" type="image/svg+xml" href="/static/img/favicon.svg">'
+    assert link in client.get("/login").get_data(as_text=True)            # bare.html
+    assert link in login_as("hq").get("/marketing").get_data(as_text=True)  # base.html
+    r = client.get("/static/img/favicon.svg")
+    assert r.status_code == 200 and r.mimetype == "image/svg+xml" and b"<svg" in r.data
