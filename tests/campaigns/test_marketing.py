@@ -129,8 +129,9 @@ def test_push_button_names_the_reach_and_is_disabled_with_none(login_as, org):
     assert re.search(r"<button[^>]*data-push-submit[^>]*disabled", html, re.S)      # nothing chosen yet
     reach = client.get("/targets/preview?store_codes=SH001+SH002&active_only=y").get_data(as_text=True)
     assert 'data-reach="2"' in reach and "推送到 2 家门店" in reach
+    assert "data-reach-none" not in reach
     none = client.get("/targets/preview?store_codes=NOPE&active_only=y").get_data(as_text=True)
-    assert 'data-reach="0"' in none
+    assert 'data-reach="0"' in none and "没有门店符合这些条件" in none
 
 
 def test_confirmations_count_in_english_too(en, org):
