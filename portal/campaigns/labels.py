@@ -12,6 +12,14 @@ KIND_LABELS = {
 }
 KIND_ICONS = {"coupon": "ticket", "flash_sale": "bolt", "bargain": "scissors", "group_buy": "users",
               "distribution": "share"}
+# One line per tool card of the 营销中心 (marketing center): what the kind does for a brand.
+KIND_BLURBS = {
+    "coupon": _l("Money off or a discount that members claim and spend in any store you push it to."),
+    "flash_sale": _l("Chosen goods at a special price for a short window, in a limited quantity."),
+    "bargain": _l("Members ask friends to cut the price, down to a floor you set: every cut brings a visitor."),
+    "group_buy": _l("A lower price once enough buyers join a group in time: customers bring customers."),
+    "distribution": _l("Commission for the stores, guides and sharers who bring a buyer."),
+}
 STATE_LABELS = {
     "draft": _l("Draft"),
     "scheduled": _l("Scheduled"),

@@ -76,6 +76,14 @@ def scoped_campaigns(scope: Scope, *, state: str = "", kind: str = "", q: str = 
     return stmt.order_by(Campaign.created_at.desc(), Campaign.id.desc())
 
 
+def kind_counts(scope: Scope) -> dict[str, tuple[int, int]]:
+    """Per kind, (campaigns, running ones) the scope may see: one grouped statement."""
+    running = func.sum(case((state_expr() == "running", 1), else_=0))
+    rows = db.session.execute(select(Campaign.kind, func.count(), running)
+                              .where(scope.paths(Campaign.path)).group_by(Campaign.kind))
+    return {kind: (total, int(run or 0)) for kind, total, run in rows}
+
+
 def _budget(kind: str, rules: dict) -> int | None:
     return int(rules["budget"]) if kind == "coupon" else None
 

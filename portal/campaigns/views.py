@@ -12,6 +12,7 @@ from portal.campaigns.forms import RULE_FORMS, CampaignForm, rules_data, rules_f
 from portal.campaigns.labels import (
     BEARER_LABELS,
     BEARER_SENTENCES,
+    KIND_BLURBS,
     KIND_ICONS,
     KIND_LABELS,
     PARTICIPATION_LABELS,
@@ -20,7 +21,7 @@ from portal.campaigns.labels import (
     STORE_STATUS_BADGES,
     STORE_STATUS_LABELS,
 )
-from portal.campaigns.models import DRAFT, Campaign, CampaignStore
+from portal.campaigns.models import DRAFT, INVITED, JOINED, Campaign, CampaignStore
 from portal.extensions import db, htmx
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import flag, flash_outcome, form_status, one_of
@@ -39,7 +40,12 @@ bp = Blueprint("campaigns", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
 NAV = (
     NavEntry("campaigns.my_campaigns", _l("Campaigns"), "ticket", (roles.STORE_OWNER,), order=60),
-    NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS, order=100),
+    # Where a campaign is started: the tool cards, and the form each card opens.
+    NavEntry("campaigns.marketing_center", _l("Marketing center"), "rocket", roles.ADMINS, order=95,
+             pages=frozenset({"campaigns.marketing_center", "campaigns.create_campaign"})),
+    NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS, order=100,
+             pages=frozenset({"campaigns.list_campaigns", "campaigns.view_campaign", "campaigns.edit_campaign",
+                              "campaigns.push_campaign"})),
 )
 PER_PAGE = 50
 
@@ -60,6 +66,14 @@ def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
 
 
 # --------------------------------------------------------------------------- HQ and distributors
+
+@bp.route("/marketing")
+@roles_required(*roles.ADMINS)
+def marketing_center():
+    """营销中心: a card per campaign kind (what it does, how many there are, 立即创建)."""
+    counts = services.kind_counts(current_scope())
+    return render_template("campaigns/marketing.html", counts=counts, blurbs=KIND_BLURBS)
+
 
 @bp.route("/campaigns")
 @roles_required(*roles.ADMINS)
@@ -151,9 +165,10 @@ def view_campaign(campaign_id: int):
     q = request.args.get("q", "").strip()[:50]
     stmt = services.participants(scope, campaign, status=status, q=q)
     page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
+    counts = services.participation_counts(scope, campaign)
     ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=page.items, total=page.total,
-               page=page.page, pages=page.pages, status=status, q=q,
-               counts=services.participation_counts(scope, campaign),
+               page=page.page, pages=page.pages, status=status, q=q, counts=counts,
+               active=counts[JOINED] + counts[INVITED],     # the stores a stop or a cancel concerns
                rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":
         return render_template("campaigns/_participants.html", **ctx)

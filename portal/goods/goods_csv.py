@@ -1,4 +1,5 @@
-"""CSV import of the goods catalog: one row per SKU, all-or-nothing like the store import.
+"""Import (CSV or Excel) and export (CSV or Excel) of the goods catalog, and the blank Excel
+template: one row per SKU, all-or-nothing like the store import.
 
 The file is read by ``portal.kernel.tabular.read_table`` (CSV in UTF-8 with or without BOM or
 GBK, or .xlsx; Chinese or English headers; line numbers kept). Every row is checked with the product form's
@@ -13,6 +14,7 @@ import re
 from collections import defaultdict
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -22,9 +24,10 @@ from wtforms.validators import ValidationError
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.goods import services
-from portal.goods.forms import CODE_RE, SkuRowForm, commission_bp, commission_pct
+from portal.goods.forms import CODE_RE, SkuRowForm, commission_bp, commission_pct, commission_text
 from portal.goods.models import Product, Sku
-from portal.kernel.tabular import ImportResult, RowError, TableError, read_table
+from portal.kernel.money import yuan_text
+from portal.kernel.tabular import ImportResult, RowError, TableError, csv_chunks, read_table, xlsx_bytes
 from portal.org.models import User
 from portal.org.scope import Scope
 
@@ -185,3 +188,57 @@ def import_catalog(scope: Scope, raw: bytes, *, actor: User, filename: str = "")
                   "unchanged": result.unchanged, "clamped": clamped})
     return result
 
+
+
+# --------------------------------------------------------------------------- export and template
+
+def _use_zh() -> bool:
+    return str(get_locale() or "").startswith("zh")
+
+
+def export_table(scope: Scope, flt: services.ProductFilter):
+    """(header, rows) of the goods the list shows with ``flt`` (every page): one row per SKU, in
+    the import's columns, so the file imports back unchanged. Two statements, whatever the size."""
+    use_zh = _use_zh()
+    header = [zh if use_zh else en for _f, en, zh in COLUMNS]
+    yes, no = ("是", "否") if use_zh else ("yes", "no")
+    products = db.session.scalars(services.filtered_products(scope, flt).order_by(Product.code)
+                                  .options(selectinload(Product.skus))).all()
+    rows = [(p.code, p.name, p.category, s.code, services.spec_text(s.spec), yuan_text(s.list_price),
+             yuan_text(s.price_floor), yuan_text(s.price_ceiling), yes if p.direct_sale else no,
+             commission_text(p.commission_rate) if p.direct_sale else "")
+            for p in products for s in p.skus]
+    return header, rows
+
+
+def export_rows(scope: Scope, flt: services.ProductFilter):
+    """CSV text of ``export_table`` (UTF-8 with a BOM, so Excel opens it right)."""
+    yield from csv_chunks(*export_table(scope, flt))
+
+
+def export_xlsx(scope: Scope, flt: services.ProductFilter) -> bytes:
+    header, rows = export_table(scope, flt)
+    return xlsx_bytes(header, rows, title=_("Goods"))
+
+
+def template_xlsx(scope: Scope) -> bytes:
+    """A blank import template: the columns with Chinese headers (in a Chinese UI), two example
+    rows (one product, two SKUs), a sheet on how to fill it in and the categories in use."""
+    use_zh = _use_zh()
+    header = [zh if use_zh else en for _f, en, zh in COLUMNS]
+    yes, no = ("是", "否") if use_zh else ("yes", "no")
+    examples = [["CF-001", "美式咖啡", "咖啡", "CF-001-M", "规格:中杯", "18", "15", "22", no, ""],
+                ["CF-001", "美式咖啡", "咖啡", "CF-001-L", "规格:大杯", "21", "", "", no, ""]]
+    notes = (_("How to fill it in"), [_("Column"), _("What to write")], [
+        (header[0], _("Required. One row per SKU: rows of the same product repeat its code, name and category.")),
+        (header[3], _("Required. A SKU with this code is updated; a new code adds a SKU.")),
+        (header[4], _("name:value pairs separated by “;”, e.g. 规格:大杯;温度:冰.")),
+        (header[5], _("Required. In yuan, e.g. 18 or 18.50.")),
+        (header[6], _("In yuan. Blank: the list price. Stores may not sell below it.")),
+        (header[7], _("In yuan. Blank: the list price. Stores may not sell above it.")),
+        (header[8], _("是 or 否 (yes or no).")),
+        (header[9], _("A percentage from 0 to 100, for goods HQ ships only.")),
+        ("", _("Delete the example rows before you import.")),
+    ])
+    categories = (_("Categories"), [_("Category")], [(c,) for c in services.categories(scope)])
+    return xlsx_bytes(header, examples, title=_("Goods"), more=(notes, categories))

@@ -6,7 +6,7 @@ part of the tree answer 404, like everything else outside the scope.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +23,7 @@ from portal.kernel.forms import flag, form_status, rule_error
 from portal.kernel.ids import parse_id
 from portal.kernel.money import yuan_text
 from portal.media import services as media_services
+from portal.kernel.tabular import XLSX_MIMETYPE
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
 from portal.web import NavEntry, import_done_response, run_csv_import
@@ -270,3 +271,29 @@ def import_products():
     template = "org/_import_result.html" if htmx else "goods/import.html"
     return render_template(template, form=form, result=result, columns=goods_csv.COLUMNS,
                            required=goods_csv.REQUIRED), form_status()
+
+
+# --------------------------------------------------------------------------- export and template
+
+@bp.route("/goods/export.csv")
+@roles_required(*roles.ADMINS)
+def export_products():
+    """The goods the list shows with its filters (every page), one row per SKU, as CSV."""
+    flt = ProductFilter.from_args(request.args)
+    return Response("".join(goods_csv.export_rows(current_scope(), flt)), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=goods.csv"})
+
+
+@bp.route("/goods/export.xlsx")
+@roles_required(*roles.ADMINS)
+def export_products_xlsx():
+    flt = ProductFilter.from_args(request.args)
+    return Response(goods_csv.export_xlsx(current_scope(), flt), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": "attachment; filename=goods.xlsx"})
+
+
+@bp.route("/goods/import/template.xlsx")
+@roles_required(*roles.ADMINS)
+def import_template():
+    return Response(goods_csv.template_xlsx(current_scope()), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": "attachment; filename=goods-import-template.xlsx"})

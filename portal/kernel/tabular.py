@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 
 #: (field, English header, Chinese header)
 Column = tuple[str, str, str]
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Characters that make Excel read a cell as a formula ("CSV injection"). The CSV export writes
 # such a cell with a leading apostrophe, Excel's "this is text" mark, and the import takes it off.
@@ -184,21 +185,25 @@ def _csv_records(text: str, errors: list[RowError]) -> Iterator[tuple[int, list[
         errors.append(RowError(line, "", _("The file could not be read as CSV: %(error)s", error=str(exc))))
 
 
-def header_map(columns: Sequence[Column]) -> dict[str, str]:
+def header_map(columns: Sequence[Column], aliases: dict[str, str] | None = None) -> dict[str, str]:
     names = {}
     for fld, en, zh in columns:
         names[en.lower()] = fld
         names[zh.lower()] = fld
         names[fld.lower()] = fld
+    for header, fld in (aliases or {}).items():
+        names.setdefault(header.lower(), fld)
     return names
 
 
 def read_table(raw: bytes, columns: Sequence[Column], required: Iterable[str], *,
-               max_rows: int | None = None) -> tuple[dict[str, str], list[dict], list[RowError]]:
+               max_rows: int | None = None,
+               aliases: dict[str, str] | None = None) -> tuple[dict[str, str], list[dict], list[RowError]]:
     """Read an upload (see the module). Returns the columns found (field → header as the file
     spells it), the rows (field → value, with ``_line``) and the problems found. A file that
     cannot be read at all raises TableError. With ``max_rows``, a file with more rows than that
-    has an error for the whole file (line 0) and no more rows are read than one past it."""
+    has an error for the whole file (line 0) and no more rows are read than one past it.
+    ``aliases`` (header → field) are more headers a column may have (a template's own)."""
     errors: list[RowError] = []
     if raw.startswith(b"PK\x03\x04"):                 # .xlsx (a zip)
         records = _xlsx_records(raw)
@@ -209,7 +214,7 @@ def read_table(raw: bytes, columns: Sequence[Column], required: Iterable[str], *
             raise TableError(_("The file is empty."))
         records = _csv_records(text, errors)
         multiline_ok = False
-    names = header_map(columns)
+    names = header_map(columns, aliases)
     labels: dict[str, str] = {}
     fields: list[str | None] = []      # per column: its field, or None (ignored, must stay blank)
     rows: list[dict] = []
@@ -276,26 +281,48 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence], *, every: int = 
     yield out.getvalue()
 
 
-def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence], *, title: str = "Sheet1") -> bytes:
-    """A workbook of one sheet; text that looks like a formula is stored as text."""
+def _display_width(value) -> int:
+    return sum(2 if ord(ch) > 0x2e7f else 1 for ch in _cell_text(value))
+
+
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence], *, title: str = "Sheet1",
+               more: Iterable[tuple[str, Sequence[str], Iterable[Sequence]]] = ()) -> bytes:
+    """A workbook: the sheet ``title`` first (the one an import reads), then the ``more`` sheets
+    given as (title, header, rows), such as a template's list of valid values. Text that looks
+    like a formula is stored as text; every cell is written as text or a number, never a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
 
-    def cells(values):
-        out = []
-        for v in values:
-            cell = WriteOnlyCell(sheet, value=v)
-            if isinstance(v, str) and v.startswith("="):
-                cell.data_type = "s"
-            out.append(cell)
-        return out
+    def add(sheet_title, sheet_header, sheet_rows):
+        sheet = book.create_sheet(sheet_title[:31])
+        # Readable at once: the header row stays in view, and each column is as wide as its
+        # header (a Chinese character counts twice) or, for rows given as a list (a template's
+        # notes), its longest cell; set before the first row, as a write-only sheet needs.
+        sheet.freeze_panes = "A2"
+        sample = [sheet_header, *sheet_rows] if isinstance(sheet_rows, (list, tuple)) else [sheet_header]
+        for i in range(len(sheet_header)):
+            width = max(_display_width(row[i]) if i < len(row) else 0 for row in sample)
+            sheet.column_dimensions[get_column_letter(i + 1)].width = min(60, max(12, width + 4))
 
-    sheet.append(cells(header))
-    for row in rows:
-        sheet.append(cells(row))
+        def cells(values):
+            out = []
+            for v in values:
+                cell = WriteOnlyCell(sheet, value=v)
+                if isinstance(v, str) and v.startswith("="):
+                    cell.data_type = "s"
+                out.append(cell)
+            return out
+
+        sheet.append(cells(sheet_header))
+        for row in sheet_rows:
+            sheet.append(cells(row))
+
+    add(title, header, rows)
+    for sheet_title, sheet_header, sheet_rows in more:
+        add(sheet_title, sheet_header, sheet_rows)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

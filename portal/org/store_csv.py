@@ -1,10 +1,13 @@
-"""CSV / Excel import and CSV export of stores (the file handling is ``portal.kernel.tabular``'s).
+"""CSV / Excel import and export of stores, and the blank Excel template (the file handling is
+``portal.kernel.tabular``'s).
 
 Import is all-or-nothing: every row is validated (with the same field rules as the store form)
 before anything is written; then the write is set-based, whatever the number of rows.
 Re-importing a file updates stores by code and creates no duplicates. A column the file does
 not have leaves that field of existing stores as it is; a blank cell clears it (a blank status
-keeps the status of an existing store, and makes a new one active).
+keeps the status of an existing store, and makes a new one active). The region column takes a
+region's (or distributor's) code or its name, as a Chinese HQ fills it in (R-SH or 华东一区); a
+name that several parts of the organization share is refused on its row, asking for the code.
 """
 from __future__ import annotations
 
@@ -16,9 +19,9 @@ from werkzeug.datastructures import MultiDict
 
 from portal.audit import services as audit
 from portal.extensions import db
-from portal.kernel.tabular import ImportResult, RowError, TableError, csv_chunks, read_table
+from portal.kernel.tabular import ImportResult, RowError, TableError, csv_chunks, read_table, xlsx_bytes
 from portal.org import roles
-from portal.org.forms import STATUS_LABELS, StoreRowForm
+from portal.org.forms import KIND_LABELS, STATUS_LABELS, StoreRowForm
 from portal.org.models import OrgNode, Store, Tag, User, store_tags
 from portal.org.scope import Scope
 from portal.org.services import STORE_FIELDS, StoreFilter, filtered_stores, follow_stores, parse_tags, set_store_tags
@@ -39,6 +42,8 @@ COLUMNS = (
 # Columns the export adds for people to read; the import ignores them.
 INFO_COLUMNS = (("region_name", "region_name", "区域名称"),)
 REQUIRED = ("code", "name", "city", "region")
+# The template's own header of the region column (it takes a name or a code), also accepted.
+ALIASES = {"区域": "region", "region": "region"}
 # The status words of a Chinese export. Fixed here, not taken from the catalog, so a file
 # exported in one language imports in the other whatever the translation says.
 ZH_STATUS = {roles.STORE_ACTIVE: "营业中", roles.STORE_SUSPENDED: "已暂停", roles.STORE_CLOSED: "已关闭"}
@@ -57,7 +62,7 @@ def _status_values() -> dict[str, str]:
 def import_stores(scope: Scope, raw: bytes, *, actor: User, filename: str = "") -> ImportResult:
     result = ImportResult()
     try:
-        labels, rows, result.errors = read_table(raw, COLUMNS + INFO_COLUMNS, REQUIRED,
+        labels, rows, result.errors = read_table(raw, COLUMNS + INFO_COLUMNS, REQUIRED, aliases=ALIASES,
                                                  max_rows=current_app.config["IMPORT_MAX_ROWS"])
     except TableError as exc:
         result.errors.append(RowError(0, "", str(exc)))
@@ -70,8 +75,13 @@ def import_stores(scope: Scope, raw: bytes, *, actor: User, filename: str = "") 
     result.rows = len(rows)
     present = set(labels)
 
-    nodes = {code.lower(): (nid, path, kind) for nid, code, path, kind in db.session.execute(
-        select(OrgNode.id, OrgNode.code, OrgNode.path, OrgNode.kind).where(scope.nodes()))}
+    nodes: dict[str, tuple] = {}
+    by_name: dict[str, list[tuple]] = {}          # a region or distributor by its name
+    for nid, code, path, kind, name in db.session.execute(
+            select(OrgNode.id, OrgNode.code, OrgNode.path, OrgNode.kind, OrgNode.name).where(scope.nodes())):
+        nodes[code.lower()] = (nid, path, kind)
+        if kind != roles.HQ:
+            by_name.setdefault(name.strip().lower(), []).append(((nid, path, kind), code))
     existing = {code.lower(): (sid, path) for sid, code, path in db.session.execute(
         select(Store.id, Store.code, Store.path))}
     statuses = _status_values()
@@ -98,8 +108,15 @@ def import_stores(scope: Scope, raw: bytes, *, actor: User, filename: str = "") 
         region = (form.region.data or "").lower()
         node = nodes.get(region)
         if region and not form.region.errors and (node is None or node[2] == roles.HQ):
-            errs.append(("region", _("No region or distributor “%(code)s” in your part of the organization.",
-                                     code=form.region.data)))
+            named = by_name.get(region, [])
+            node = named[0][0] if len(named) == 1 else None
+            if len(named) > 1:
+                errs.append(("region", _("“%(name)s” is the name of %(n)s parts of the organization (%(codes)s): "
+                                         "write the code of the one you mean.", name=form.region.data,
+                                         n=len(named), codes="、".join(sorted(c for _n, c in named)))))
+            elif node is None:
+                errs.append(("region", _("No region or distributor “%(code)s” in your part of the organization.",
+                                         code=form.region.data)))
         for name, msg in errs:
             result.errors.append(RowError(line, labels.get(name, name), msg))
         if not errs:
@@ -176,10 +193,25 @@ def _chunks(items: list, size: int):
         yield items[i:i + size]
 
 
+def _use_zh() -> bool:
+    return str(get_locale() or "").startswith("zh")
+
+
 def export_rows(scope: Scope, flt: StoreFilter):
     """Yield CSV text (UTF-8 with BOM so Excel opens it right) of the filtered stores, with the
     headers and status words of the UI language; the import reads either language back."""
-    use_zh = str(get_locale() or "").startswith("zh")
+    yield from csv_chunks(*export_table(scope, flt))
+
+
+def export_xlsx(scope: Scope, flt: StoreFilter) -> bytes:
+    """The same table as ``export_rows``, as an Excel workbook."""
+    header, rows = export_table(scope, flt)
+    return xlsx_bytes(header, rows, title=_("Stores"))
+
+
+def export_table(scope: Scope, flt: StoreFilter):
+    """(header, rows) of the filtered stores; the rows are read from the database as they are written."""
+    use_zh = _use_zh()
     header = [zh if use_zh else en for _f, en, zh in COLUMNS + INFO_COLUMNS]
     ids = filtered_stores(scope, flt).with_only_columns(Store.id).scalar_subquery()
     tags: dict[int, list[str]] = {}
@@ -193,4 +225,33 @@ def export_rows(scope: Scope, flt: StoreFilter):
              ZH_STATUS[store.status] if use_zh else store.status,
              ",".join(tags.get(store.id, [])), store.appid, store.owner_name, store.owner_phone, node_name)
             for store, node_code, node_name in db.session.execute(stmt.execution_options(yield_per=1000)))
-    yield from csv_chunks(header, rows)
+    return header, rows
+
+
+def template_xlsx(scope: Scope) -> bytes:
+    """A blank import template: the columns with Chinese headers (in a Chinese UI) and one example
+    row, a sheet on how to fill it in, and sheets of what the region and status columns accept
+    (the user's regions and distributors by name and code, the status words)."""
+    regions = db.session.execute(
+        select(OrgNode.name, OrgNode.code, OrgNode.kind).where(scope.nodes(), OrgNode.kind != roles.HQ)
+        .order_by(OrgNode.path)).all()
+    use_zh = _use_zh()
+    header = [("区域" if use_zh else "region") if f == "region" else (zh if use_zh else en) for f, en, zh in COLUMNS]
+    example_region = regions[-1].name if regions else "华东一区"
+    example = ["S000001", "示例门店·南京西路店", "上海", "南京西路1号", example_region,
+               ZH_STATUS[roles.STORE_ACTIVE] if use_zh else roles.STORE_ACTIVE, "旗舰店,社区店", "", "张三",
+               "13800000000"]
+    notes = (_("How to fill it in"), [_("Column"), _("What to write")], [
+        (header[0], _("Required. A store with this code is updated; a new code creates a store.")),
+        (header[1], _("Required.")),
+        (header[2], _("Required.")),
+        (header[4], _("Required. The name or the code of a region or distributor (see the sheet “Regions”).")),
+        (header[5], _("Blank keeps an existing store's status and makes a new one active (see the sheet “Statuses”).")),
+        (header[6], _("Separate tags with commas.")),
+        ("", _("Delete the example row before you import.")),
+    ])
+    regions_sheet = (_("Regions"), [_("Name"), _("Code"), _("Kind")],
+                     [(name, code, str(KIND_LABELS.get(kind, kind))) for name, code, kind in regions])
+    statuses = (_("Statuses"), [_("Write"), _("Meaning")],
+                [(ZH_STATUS[s] if use_zh else s, str(STATUS_LABELS[s])) for s in roles.STORE_STATUSES])
+    return xlsx_bytes(header, [example], title=_("Stores"), more=(notes, regions_sheet, statuses))

@@ -14,6 +14,7 @@ from portal.extensions import db, htmx
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import form_status, rule_error
 from portal.kernel.ids import parse_id
+from portal.kernel.tabular import XLSX_MIMETYPE
 from portal.org import roles, services, store_csv
 from portal.org.access import current_scope, roles_required
 from portal.org.forms import (
@@ -51,6 +52,7 @@ NAV = (
                 "org.create_store",
                 "org.edit_store",
                 "org.import_stores",
+                "org.store_template",
                 "decoration.view_store_page",
                 "shelf.view_store_goods",
             }
@@ -291,6 +293,24 @@ def export_stores():
     # Built whole (10,000 stores is about 2 MB): a streamed body would outlive the request's session.
     return Response("".join(store_csv.export_rows(scope, flt)), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=stores.csv"})
+
+
+@bp.route("/stores/export.xlsx")
+@roles_required(*roles.STAFF)
+def export_stores_xlsx():
+    """The same export as an Excel workbook (the list's filters apply)."""
+    scope = current_scope()
+    flt = StoreFilter.from_args(request.args)
+    return Response(store_csv.export_xlsx(scope, flt), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": "attachment; filename=stores.xlsx"})
+
+
+@bp.route("/stores/import/template.xlsx")
+@roles_required(*roles.ADMINS)
+def store_template():
+    """A blank import template, with the user's regions and the status words beside it."""
+    return Response(store_csv.template_xlsx(current_scope()), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": "attachment; filename=store-import-template.xlsx"})
 
 
 # --------------------------------------------------------------------------- users

@@ -55,6 +55,12 @@ def start_push(scope: Scope, form: PushForm, saved: dict[int, dict], kind: str, 
     if not form.validate_on_submit():
         return None
     spec, target_id = form.chosen_spec(saved)
+    if not spec.is_empty and target_services.count(scope, spec) == 0:
+        # Refused before anything is recorded: a push to no store would only look like work done.
+        rule_error(form, RuleError(_("This target reaches no store (0 stores): nothing was pushed. "
+                                     "Choose other regions, tags or stores.")),
+                   at="target_id" if target_id else "everything")
+        return None
     # A saved target is named by its name; an ad-hoc selection is described by create_push.
     target_label = dict(form.target_id.choices).get(target_id, "") if target_id else ""
     try:

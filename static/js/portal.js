@@ -12,8 +12,18 @@
     }
     var dismiss = ev.target.closest("[data-dismiss]");
     if (dismiss) { dismiss.closest(".alert").remove(); return; }
+    if (pending && ev.target.closest("#confirm-dialog [data-confirm-accept]")) { close(true); return; }
+    if (pending && ev.target.closest("#confirm-dialog [data-bs-dismiss]")) { close(false); return; }
     var confirmBtn = ev.target.closest("[data-confirm]");
-    if (confirmBtn && !window.confirm(confirmBtn.getAttribute("data-confirm"))) { ev.preventDefault(); return; }
+    if (confirmBtn) {
+      if (confirmBtn.hasAttribute("data-confirmed")) {
+        confirmBtn.removeAttribute("data-confirmed");        // the click the dialog let through
+      } else if (!triggersHtmx(confirmBtn)) {                // htmx's own requests ask in htmx:confirm
+        ev.preventDefault();
+        ask(confirmBtn, function () { confirmBtn.setAttribute("data-confirmed", ""); confirmBtn.click(); });
+        return;
+      }
+    }
     var matching = ev.target.closest("[data-select-matching]");
     if (matching) {
       var form = matching.closest("form");
@@ -24,6 +34,88 @@
       updateBulk(form);
     }
   });
+
+  // ---- The confirmation dialog (#confirm-dialog in base.html, a Tabler/Bootstrap modal).
+  // A [data-confirm] button or link goes on only once the dialog is confirmed: a submit button
+  // or a link is clicked again (marked data-confirmed), an htmx request is issued. Esc, the
+  // close button and 取消 cancel; Enter confirms; focus goes back to what was clicked.
+  var pending = null;          // {run, trigger, accepted, closeWhenShown} while the dialog is open
+  var opening = false;         // between show() and "shown": Bootstrap ignores hide() meanwhile
+
+  function dialog() { return document.getElementById("confirm-dialog"); }
+  function modalOf(el) { return window.tabler.Modal.getOrCreateInstance(el); }
+  function triggersHtmx(el) {
+    return ["get", "post", "put", "patch", "delete"].some(function (verb) {
+      return el.hasAttribute("hx-" + verb) || el.hasAttribute("data-hx-" + verb);
+    });
+  }
+
+  function ask(source, run) {
+    var el = dialog();
+    if (!el || !window.tabler || !window.tabler.Modal) {       // a page without the dialog
+      if (window.confirm(source.getAttribute("data-confirm"))) { run(); }
+      return;
+    }
+    if (pending) { return; }
+    var title = el.querySelector("#confirm-dialog-title");
+    var ok = el.querySelector("[data-confirm-accept]");
+    title.textContent = source.getAttribute("data-confirm-title") || title.getAttribute("data-default");
+    ok.textContent = source.getAttribute("data-confirm-ok") || ok.getAttribute("data-default");
+    el.querySelector("#confirm-dialog-text").textContent = source.getAttribute("data-confirm");
+    pending = { run: run, trigger: source, accepted: false, closeWhenShown: false };
+    opening = true;
+    modalOf(el).show();
+  }
+
+  function close(accepted) {
+    if (!pending) { return; }
+    if (accepted) { pending.accepted = true; }
+    if (opening) { pending.closeWhenShown = true; return; }      // answered before the fade-in ended
+    modalOf(dialog()).hide();
+  }
+
+  document.addEventListener("shown.bs.modal", function (ev) {
+    if (ev.target !== dialog()) { return; }
+    opening = false;
+    if (pending && pending.closeWhenShown) { modalOf(ev.target).hide(); return; }
+    ev.target.querySelector("[data-confirm-accept]").focus();
+  });
+  document.addEventListener("hidden.bs.modal", function (ev) {
+    if (ev.target !== dialog() || !pending) { return; }
+    var done = pending;
+    pending = null;
+    if (document.body.contains(done.trigger)) { done.trigger.focus(); }
+    if (done.accepted) { done.run(); }
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (!pending) { return; }
+    if (ev.key === "Escape") { ev.preventDefault(); close(false); return; }   // even before focus moved in
+    if (ev.key !== "Enter" || !ev.target.closest || !ev.target.closest("#confirm-dialog")) { return; }
+    if (ev.target.closest("[data-bs-dismiss]")) { return; }                   // Enter on 取消 cancels
+    ev.preventDefault();
+    close(true);
+  });
+  document.addEventListener("htmx:confirm", function (ev) {
+    var elt = ev.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-confirm")) { return; }
+    ev.preventDefault();
+    ask(elt, function () { ev.detail.issueRequest(true); });
+  });
+
+  // ---- A push form's button: disabled while the reach box says no store, and its confirmation
+  // names the count the reach box shows (targets/_reach.html carries the text).
+  function syncPushButtons() {
+    document.querySelectorAll("[data-push-submit]").forEach(function (btn) {
+      var form = btn.closest("form");
+      var reach = form && form.querySelector("#reach [data-reach]");
+      btn.disabled = !reach || reach.getAttribute("data-reach") === "0";
+      if (reach && reach.hasAttribute("data-confirm-text")) {
+        btn.setAttribute("data-confirm", reach.getAttribute("data-confirm-text"));
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", syncPushButtons);
+  document.addEventListener("DOMContentLoaded", syncPushButtons);
 
   document.addEventListener("change", function (ev) {
     var form = ev.target.closest("#bulk-form");
@@ -72,10 +164,9 @@
     if (ev.target.matches("[data-select-on-focus]")) { ev.target.select(); }
   });
 
-  // Keep the export link in step with the filters after an htmx swap of the store list.
+  // Keep the export links in step with the filters after an htmx swap of a list.
   document.addEventListener("htmx:afterSettle", function () {
-    var link = document.getElementById("export-link");
-    if (link) { link.search = window.location.search; }
+    document.querySelectorAll("[data-export-link]").forEach(function (link) { link.search = window.location.search; });
   });
 
   // Show or hide the node / store fields of the user form by role.

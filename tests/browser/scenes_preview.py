@@ -77,20 +77,22 @@ def _campaign(page, kind: str, name: str, rules: dict, *, opt_in: bool, bearer: 
     page.click("form.campaign-form button[type=submit]")
     page.wait_for_url(re.compile(r"/campaigns/\d+$"))
     page.click("form[action$='/publish'] button[type=submit]")
+    _confirm(page)
     page.wait_for_selector(".campaign-state[data-state=running]")
     page.click("a[href$='/push']")
     page.locator(".check-list label", has_text="上海区").locator("input").check()
     page.wait_for_selector("[data-reach]")
     page.click("form.push-form button[type=submit]")
+    _confirm(page)
     page.wait_for_url(re.compile(r"/pushes/\d+$"))
 
 
-def _accept(dialog) -> None:
-    dialog.accept()
+def _confirm(page) -> None:
+    """Publishing and pushing ask first, in the styled dialog."""
+    page.locator("#confirm-dialog [data-confirm-accept]").click()
 
 
 def desktop(page, shot) -> None:
-    page.on("dialog", _accept)          # publishing and pushing ask first
     _upload_pictures(page)
     _campaign(page, "flash_sale", "夏日招牌秒杀", {"skus": "G001-M, G002-M", "price": "9.9", "quantity": "200",
                                                "sale_starts": -1, "sale_ends": 48}, opt_in=False, bearer="hq")
@@ -119,7 +121,6 @@ def desktop(page, shot) -> None:
     page.wait_for_selector("#block-list")
     shot(page, "preview-editor-phone", full_page=True)
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.remove_listener("dialog", _accept)
 
 
 def phone(page, shot) -> None:

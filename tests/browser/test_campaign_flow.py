@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.kernel.time import local_tz
 from portal.org import roles
 from tests import factories
-from tests.browser.test_flows import log_in, no_horizontal_scroll
+from tests.browser.test_flows import accept_confirm, log_in, no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -52,14 +52,15 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
     page.wait_for_url(re.compile(r"/campaigns/\d+$"))
     expect(page.locator(".campaign-state")).to_have_attribute("data-state", "draft")
     page.click("form[action$='/publish'] button[type=submit]")
+    accept_confirm(page)
     expect(page.locator(".campaign-state")).to_have_attribute("data-state", "running")
 
     # --- and pushes it to 上海区 --------------------------------------------------------------
     page.click("a[href$='/push']")
     page.check(f"input[name=node_ids][value='{world.nodes['r_sh'].id}']")
     expect(page.locator("#reach [data-reach]")).to_have_attribute("data-reach", "2")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("form.push-form button[type=submit]")
+    accept_confirm(page)
     page.wait_for_url(re.compile(r"/pushes/\d+$"))
     expect(page.locator("#push-progress")).to_have_attribute("data-state", "done")
 
@@ -72,8 +73,8 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
         "a.nav-link[href='/my/campaigns']").is_visible() else phone_page.goto("/my/campaigns")
     card = phone_page.locator(f".card[data-campaign='{campaign.id}']")
     expect(card).to_have_attribute("data-status", "invited")
-    phone_page.once("dialog", lambda dialog: dialog.accept())         # joining asks first
     card.locator(f"form[action$='/{campaign.id}/join'] button").click()
+    accept_confirm(phone_page)                                          # joining asks first
     expect(phone_page.locator(f".card[data-campaign='{campaign.id}']")).to_have_attribute("data-status", "joined")
     no_horizontal_scroll(phone_page)
 
@@ -82,8 +83,8 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
     other = context.new_page()
     log_in(other, "owner_sh2")
     other.goto("/my/campaigns")
-    other.once("dialog", lambda dialog: dialog.accept())
     other.locator(f"form[action$='/{campaign.id}/decline'] button").click()
+    accept_confirm(other)
     expect(other.locator(f".card[data-campaign='{campaign.id}']")).to_have_attribute("data-status", "declined")
     context.close()
 

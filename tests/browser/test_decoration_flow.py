@@ -15,7 +15,7 @@ from portal.decoration.models import BlockOverride, StorePage
 from portal.extensions import db
 from portal.org import roles
 from tests import factories
-from tests.browser.test_flows import log_in, no_horizontal_scroll
+from tests.browser.test_flows import accept_confirm, log_in, no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
@@ -81,8 +81,8 @@ def test_hq_composes_publishes_and_pushes_and_the_store_owner_edits(app, page, p
     page.check(f"input[name=node_ids][value='{world.nodes['r_js'].id}']")
     # 121 stores in the region, 12 of them suspended: "reaches 109 stores" before anything is sent.
     expect(page.locator("#reach [data-reach]")).to_have_attribute("data-reach", "109")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("form.push-form button[type=submit]")
+    accept_confirm(page)
     page.wait_for_url(re.compile(r"/pushes/\d+$"))
     progress = page.locator("#push-progress")
     expect(progress).to_have_attribute("data-state", "done")

@@ -31,6 +31,27 @@ def log_in(page, username: str, password: str = factories.PASSWORD) -> None:
     page.wait_for_url(lambda url: urlsplit(url).path != "/login")
 
 
+def accept_confirm(page) -> str:
+    """Confirm in the styled confirmation dialog (templates/base.html, static/js/portal.js);
+    returns what it asked."""
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    asked = dialog.locator("#confirm-dialog-text").inner_text()
+    dialog.locator("[data-confirm-accept]").click()
+    expect(dialog).to_be_hidden()
+    return asked
+
+
+def dismiss_confirm(page) -> str:
+    """Cancel the styled confirmation dialog; returns what it asked."""
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    asked = dialog.locator("#confirm-dialog-text").inner_text()
+    dialog.locator("[data-confirm-cancel]").click()
+    expect(dialog).to_be_hidden()
+    return asked
+
+
 def query(page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
@@ -165,13 +186,12 @@ def test_bulk_status_change_of_all_matching_stores(page, world):
     # The confirmation names the action, the count and the consequence.
     said = "暂停营业 120 家门店？暂停后顾客无法在小程序下单，恢复营业后才能下单。"
     expect(apply).to_have_attribute("data-confirm", said)
-    messages = []
-    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
     page.click("#bulk-form button[type=submit]")
+    expect(page.locator("#confirm-dialog")).to_contain_text(said)
+    accept_confirm(page)
     page.wait_for_load_state()
 
     expect(page.locator(".alert-success")).to_contain_text("108")   # 12 were already suspended
-    assert messages == [said]
     expect(page.locator(f"{ROWS} .badge.bg-yellow-lt")).to_have_count(50)
     assert query(page)["q"] == ["苏州"]
     assert count(select(Store.id).where(Store.city == "苏州", Store.status == "suspended")) == 120

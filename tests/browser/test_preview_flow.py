@@ -18,7 +18,7 @@ from portal.org.scope import scope_for
 from portal.targets.services import TargetSpec
 from tests import factories
 from tests.browser.test_csp import violations, watch
-from tests.browser.test_flows import log_in, no_horizontal_scroll
+from tests.browser.test_flows import accept_confirm, dismiss_confirm, log_in, no_horizontal_scroll
 from tests.campaigns.helpers import make_campaign, push
 
 pytestmark = pytest.mark.browser
@@ -74,15 +74,13 @@ def test_the_owner_reviews_a_campaign_on_the_phone_and_joins(phone_page, world):
     assert violations(page) == [] and console == []
 
     # Joining asks first; saying no changes nothing.
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     detail.locator("button[data-join]").click()
-    page.wait_for_timeout(300)
-    assert asked and "参加「周末秒杀」" in asked[0] and "优惠由本店承担" in asked[0]
+    asked = dismiss_confirm(page)
+    assert "参加「周末秒杀」" in asked and "优惠由本店承担" in asked
     assert _status(c, world.stores["sh1"]) == "invited"
 
-    page.once("dialog", lambda dialog: dialog.accept())
     detail.locator("button[data-join]").click()
+    accept_confirm(page)
     page.wait_for_url(f"**/my/campaigns/{c.id}")
     expect(page.locator(".offer-detail [data-part]")).to_have_attribute("data-part", "joined")
     expect(page.locator(".offer-detail button[data-withdraw]")).to_be_visible()

@@ -18,7 +18,7 @@ from portal.pushes import services as pushes
 from portal.pushes.models import Push
 from portal.targets.services import TargetSpec
 from tests import factories
-from tests.browser.test_flows import log_in
+from tests.browser.test_flows import accept_confirm, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -99,8 +99,8 @@ def test_a_push_sent_from_the_form_ends_done_with_its_rollback_button(app, page,
     page.goto(f"/templates/{template_id}/versions/1/push")
     page.check(f"input[name=node_ids][value='{world.nodes['r_js'].id}']")
     expect(page.locator("#reach [data-reach]")).to_have_attribute("data-reach", "109")
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("form.push-form button[type=submit]")
+    accept_confirm(page)
     page.wait_for_url(re.compile(r"/pushes/\d+$"))
     _mark(page)
     progress = page.locator("#push-progress")

@@ -13,7 +13,7 @@ from portal.pushes.models import Push
 from portal.targets.models import Target
 from tests import factories
 from tests.browser.test_csp import violations, watch
-from tests.browser.test_flows import log_in
+from tests.browser.test_flows import accept_confirm, log_in
 
 
 def test_build_a_target_with_the_picker_and_push_to_it(page, world):
@@ -92,8 +92,8 @@ def test_build_a_target_with_the_picker_and_push_to_it(page, world):
     page.goto(f"/templates/{template_id}/versions/{version.number}/push")
     page.select_option("select[name=target_id]", str(target.id))
     expect(reach).to_have_attribute("data-reach", "4")
-    page.once("dialog", lambda d: d.accept())
     page.click("form.push-form button[type=submit]")
+    accept_confirm(page)
     page.wait_for_url(re.compile(r"/pushes/\d+$"))
     expect(page.locator("#push-progress")).to_have_attribute("data-state", "done")
     db.session.rollback()

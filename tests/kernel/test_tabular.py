@@ -99,3 +99,17 @@ def test_writers_keep_formulas_as_text_and_read_back(app):
                 ("=1+1", "@SUM(A1)"),
                 ("SH001", "上海店"),
             ]
+
+
+def test_workbooks_keep_the_header_in_view_and_columns_wide_enough(app):
+    note = ("门店编码", "必填。已有此编码的门店会被更新；新编码会新建门店。")
+    raw = xlsx_bytes(["门店编码", "门店名称"], iter([["SH001", "上海店"]]), title="门店",
+                     more=[("说明", ["列", "填写内容"], [note])])
+    book = load_workbook(io.BytesIO(raw))
+    assert book.sheetnames == ["门店", "说明"]
+    stores, notes = book["门店"], book["说明"]
+    assert stores.freeze_panes == "A2" and notes.freeze_panes == "A2"
+    assert stores.column_dimensions["A"].width == 12 and notes.column_dimensions["B"].width > 40
+    with app.test_request_context():
+        _labels, rows, errors = read_table(raw, COLUMNS, ("code",))      # an import reads the first sheet
+    assert errors == [] and (rows[0]["code"], rows[0]["name"]) == ("SH001", "上海店")
