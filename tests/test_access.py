@@ -89,6 +89,7 @@ TABLE = {
     "goods.list_products": ("GET", "/goods", ADMINS, None, None),
     "goods.create_product": ("GET", "/goods/new", ADMINS, None, None),
     "goods.import_products": ("GET", "/goods/import", ADMINS, None, None),
+    "goods.pick_goods": ("GET", "/goods/picker?mode=skus&q=P", ADMINS, None, None),
     "goods.edit_product": ("GET", "/goods/{id}", ADMINS, "product", None),
     "goods.archive_product": ("POST", "/goods/{id}/archive", ADMINS, "product", {"archived": "1"}),
     "goods.upload_image": ("POST", "/goods/{id}/images", ADMINS, "product", {}),

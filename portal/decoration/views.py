@@ -236,6 +236,7 @@ def edit_block(template_id: int, key: str):
     block = _draft_block_or_404(template, key)
     if request.method == "POST":
         form = form_for(block["type"], formdata=request.form)
+        form.scope = scope                  # hand-picked goods must be goods the editor may use
         if form.validate():
             services.update_block(scope, template, key, data_of(form), block["locked"], actor=scope.user,
                                   revision=_seen_revision())

@@ -467,7 +467,7 @@ class GoodsCard:
     thumb: str | None = None
 
 
-def _thumbs(product_ids) -> dict[int, str]:
+def first_thumbs(product_ids) -> dict[int, str]:
     """The first picture's thumbnail of each product, in one statement."""
     if not product_ids:
         return {}
@@ -488,7 +488,7 @@ def sku_cards(scope: Scope, codes) -> dict[str, GoodsCard]:
     rows = db.session.execute(select(Sku, Product.id, Product.code, Product.name)
                               .join(Product, Product.id == Sku.product_id)
                               .where(func.lower(Sku.code).in_(wanted), pickable_products(scope))).all()
-    thumbs = _thumbs({r[1] for r in rows})
+    thumbs = first_thumbs({r[1] for r in rows})
     return {sku.code.lower(): GoodsCard(sku.code, pcode, name, spec_text(sku.spec), sku.list_price, thumbs.get(pid))
             for sku, pid, pcode, name in rows}
 
@@ -500,5 +500,5 @@ def product_cards(scope: Scope, codes) -> dict[str, GoodsCard]:
         return {}
     rows = db.session.execute(select(Product.id, Product.code, Product.name)
                               .where(func.lower(Product.code).in_(wanted), pickable_products(scope))).all()
-    thumbs = _thumbs({r.id for r in rows})
+    thumbs = first_thumbs({r.id for r in rows})
     return {r.code.lower(): GoodsCard(r.code, r.code, r.name, thumb=thumbs.get(r.id)) for r in rows}

@@ -17,7 +17,8 @@
       var field = document.querySelector(into.getAttribute("data-picker-field"));
       (field ? field.value : "").split(/[\s,，;；]+/).forEach(function (c) { if (c) { keys.add(c.toLowerCase()); } });
     } else {
-      into.querySelectorAll("[data-key]").forEach(function (el) { keys.add(el.getAttribute("data-key").toLowerCase()); });
+      var holder = into.getAttribute("data-picker-held");
+      (holder ? document.querySelector(holder) || into : into).querySelectorAll("[data-key]").forEach(function (el) { keys.add(el.getAttribute("data-key").toLowerCase()); });
     }
     return keys;
   }

@@ -129,8 +129,8 @@ def test_not_a_number_in_a_commission_rate_is_a_field_error(en, db, field, text)
     assert _count(db) == 0
 
 
-QUANTITIES = [("flash_sale", "items-0-quantity"), ("coupon", "budget"), ("coupon", "per_member"), ("bargain", "helpers"),
-              ("group_buy", "group_size"), ("distribution", "freeze_days")]
+QUANTITIES = [("flash_sale", "items-0-quantity"), ("coupon", "budget"), ("coupon", "per_member"),
+              ("bargain", "helpers"), ("group_buy", "group_size"), ("distribution", "freeze_days")]
 
 
 @pytest.mark.parametrize("kind,field", QUANTITIES)
