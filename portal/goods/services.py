@@ -374,7 +374,7 @@ def add_image(scope: Scope, product: Product, raw: bytes, *, actor: User) -> Pro
     thumb.save(os.path.join(folder, thumb_name), **save)
     position = max((i.position for i in product.images), default=-1) + 1
     row = ProductImage(product_id=product.id, filename=name, thumb=thumb_name, position=position)
-    db.session.add(row)
+    product.images.append(row)          # the page swapped in after an upload shows it at once
     db.session.flush()
     audit.record(actor, "product.image", "product", product.id, f"{product.code} {product.name}", scope.path,
                  {"added": name})
