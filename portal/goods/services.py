@@ -489,7 +489,8 @@ def sku_cards(scope: Scope, codes) -> dict[str, GoodsCard]:
                               .join(Product, Product.id == Sku.product_id)
                               .where(func.lower(Sku.code).in_(wanted), pickable_products(scope))).all()
     thumbs = first_thumbs({r[1] for r in rows})
-    return {sku.code.lower(): GoodsCard(sku.code, pcode, name, spec_text(sku.spec), sku.list_price, thumbs.get(pid))
+    return {sku.code.lower(): GoodsCard(sku.code, pcode, name, " / ".join((sku.spec or {}).values()), sku.list_price,
+                                          thumbs.get(pid))
             for sku, pid, pcode, name in rows}
 
 
