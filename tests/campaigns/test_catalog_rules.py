@@ -287,3 +287,48 @@ def test_migration_moves_string_money_to_fen_and_back(app, org, db):
     finally:
         db.session.remove()
         upgrade()
+
+
+def test_migration_gives_each_flash_sale_sku_a_row_and_back(app, org, db):
+    """0010: one price and quantity for a list of SKUs → a row per SKU; down: the lowest price
+    (below every list price still) and the summed quantity."""
+    from flask_migrate import downgrade, upgrade
+
+    campaigns = sa.table("campaigns", sa.column("id", sa.Integer), sa.column("kind", sa.String),
+                         sa.column("name", sa.String), sa.column("rules", sa.JSON),
+                         sa.column("starts_at", sa.DateTime(timezone=True)),
+                         sa.column("ends_at", sa.DateTime(timezone=True)), sa.column("status", sa.String),
+                         sa.column("participation", sa.String), sa.column("issued", sa.Integer),
+                         sa.column("path", sa.String), sa.column("created_at", sa.DateTime(timezone=True)),
+                         sa.column("updated_at", sa.DateTime(timezone=True)))
+    now = utcnow()
+    old = {"skus": ["SKU-1", "SKU-2"], "price_fen": 990, "quantity": 10, "sale_starts": now.isoformat(),
+           "sale_ends": now.isoformat()}
+    bargain = {"sku": "SKU-1", "floor_price_fen": 100, "helpers": 3, "hours": 24}
+    db.session.commit()
+    db.session.remove()
+    try:
+        downgrade(revision="0009_session_user")
+        with db.engine.begin() as conn:
+            for kind, rules in (("flash_sale", old), ("bargain", bargain)):
+                conn.execute(campaigns.insert().values(
+                    kind=kind, name=kind, rules=rules, starts_at=now, ends_at=now + timedelta(days=1),
+                    status="draft", participation="mandatory", issued=0, path="/1/", created_at=now, updated_at=now))
+        upgrade(revision="0010_goodspicker")
+        with db.engine.connect() as conn:
+            stored = {r.kind: r.rules for r in conn.execute(sa.select(campaigns.c.kind, campaigns.c.rules))}
+        assert stored["flash_sale"] == {"items": [{"sku": "SKU-1", "price_fen": 990, "quantity": 10},
+                                                  {"sku": "SKU-2", "price_fen": 990, "quantity": 10}],
+                                        "sale_starts": old["sale_starts"], "sale_ends": old["sale_ends"]}
+        assert stored["bargain"] == bargain
+        with db.engine.begin() as conn:
+            conn.execute(campaigns.update().where(campaigns.c.kind == "flash_sale").values(rules={
+                **stored["flash_sale"], "items": [{"sku": "SKU-1", "price_fen": 990, "quantity": 10},
+                                                  {"sku": "SKU-2", "price_fen": 1290, "quantity": 5}]}))
+        downgrade(revision="0009_session_user")
+        with db.engine.connect() as conn:
+            back = {r.kind: r.rules for r in conn.execute(sa.select(campaigns.c.kind, campaigns.c.rules))}
+        assert back["flash_sale"] == {**old, "quantity": 15} and back["bargain"] == bargain
+    finally:
+        db.session.remove()
+        upgrade()
