@@ -154,3 +154,5 @@ def test_the_goods_grid_takes_only_goods_the_editor_may_use(en, catalog):
     r = client.post(f"/templates/{tid}/blocks/{key}", data={**form, "goods": "tea, EAST, LATTE"})
     assert r.status_code == 302
     assert block(tid, key)["data"]["goods"] == "TEA, EAST, LATTE"              # as the library spells them
+    panel = client.get(f"/templates/{tid}/blocks/{key}", hx="editor").get_data(as_text=True)
+    assert re.findall(r'data-goods="([^"]+)"', panel) == ["TEA", "EAST", "LATTE"] and "华东特供" in panel
