@@ -97,6 +97,7 @@ TABLE = {
     "goods.export_products": ("GET", "/goods/export.csv", ADMINS, None, None),
     "goods.export_products_xlsx": ("GET", "/goods/export.xlsx", ADMINS, None, None),
     "goods.import_template": ("GET", "/goods/import/template.xlsx", ADMINS, None, None),
+    "goods.pick_goods": ("GET", "/goods/picker?mode=skus&q=P", ADMINS, None, None),
     "goods.edit_product": ("GET", "/goods/{id}", ADMINS, "product", None),
     "goods.archive_product": ("POST", "/goods/{id}/archive", ADMINS, "product", {"archived": "1"}),
     "goods.upload_image": ("POST", "/goods/{id}/images", ADMINS, "product", {}),

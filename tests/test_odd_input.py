@@ -149,7 +149,7 @@ def test_assortment_with_product_ids_beyond_64_bits_adds_nothing(client, org, db
     db.session.commit()
     login(client, "hq")
     r = client.post(f"/assortments/{a.id}/items", data={"codes": "", "product_ids": [str(2**63)]})
-    assert r.status_code == 422 and "Enter product codes" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "Choose goods from the goods library" in r.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AssortmentItem)) == 0
 
 

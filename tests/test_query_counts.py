@@ -384,6 +384,35 @@ def _skus(org, st, n):
     return f"{product.code}-{st['skus']}"
 
 
+def _pictured_products(org, st, n):
+    from portal.goods.models import ProductImage
+
+    for _ in range(n):
+        product = factories.make_product(org.nodes["hq"], category=f"品类{next(factories._seq)}")
+        db.session.add(ProductImage(product_id=product.id, filename=f"{product.code}.png",
+                                    thumb=f"{product.code}-t.png", position=0))
+    db.session.flush()
+    return product.skus[-1].code
+
+
+def _sale_goods(org, st, n):
+    """A flash sale of one more SKU each time: its draft's form and its page list every row."""
+    from datetime import timedelta
+
+    from portal.campaigns import services
+    from portal.kernel.time import utcnow
+
+    st["skus"] = st.get("skus", []) + [factories.make_product(org.nodes["hq"], skus=1).skus[0].code
+                                       for _ in range(n)]
+    now = utcnow()
+    rules = {"items": [{"sku": c, "price_fen": 100, "quantity": 5} for c in st["skus"]],
+             "sale_starts": now.isoformat(), "sale_ends": (now + timedelta(hours=2)).isoformat()}
+    c = services.create_campaign(scope_for(_hq(org)), "flash_sale", "秒杀", rules, now, now + timedelta(days=1),
+                                 actor=_hq(org))
+    st["campaign"] = c.id
+    return st["skus"][-1]
+
+
 CASES = {
     "overview (HQ, by distributor)": Case("hq", lambda org, st: "/", _distributors),
     "overview (region, by city)": Case("sh_manager", lambda org, st: "/", _cities),
@@ -407,6 +436,12 @@ CASES = {
     "templates": Case("hq", lambda org, st: "/templates", _templates),
     "template editor versions": Case("hq", lambda org, st: f"/templates/{st['template'].id}", _template_versions),
     "goods library": Case("hq", lambda org, st: "/goods", _products),
+    "goods picker (htmx rows, SKUs)": Case("hq", lambda org, st: ("/goods/picker?mode=skus", "goods-picker-rows"),
+                                           _pictured_products),
+    "goods picker (modal body)": Case("east_admin", lambda org, st: ("/goods/picker?mode=skus", True),
+                                      _pictured_products),
+    "flash sale form (SKU rows)": Case("hq", lambda org, st: f"/campaigns/{st['campaign']}/edit", _sale_goods),
+    "flash sale page (SKU rows)": Case("hq", lambda org, st: f"/campaigns/{st['campaign']}", _sale_goods),
     "assortments": Case("hq", lambda org, st: "/assortments", _assortments),
     "assortment items": Case("hq", lambda org, st: f"/assortments/{st['assortment']}", _assortment_items),
     "store shelf (HQ)": Case("hq", lambda org, st: f"/stores/{org.stores['sh1'].id}/goods", _shelf),

@@ -27,7 +27,8 @@ class CampaignSchema(ma.Schema):
     kind = ma.fields.String(required=True, metadata={"description": "coupon, flash_sale, bargain, group_buy, …"})
     name = ma.fields.String(required=True)
     rules = ma.fields.Dict(required=True, metadata={
-        "description": "The kind's rules; every amount both in fen (<key>_fen) and as yuan text (<key>)."})
+        "description": "The kind's rules; every amount both in fen (<key>_fen) and as yuan text (<key>). "
+                       "A flash sale lists its SKUs under items, each with sku, price_fen, price and quantity."})
     starts_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     ends_at = ma.fields.String(required=True, metadata={"format": "date-time"})
 

@@ -41,10 +41,12 @@ def split_codes(text: str) -> list[str]:
 
 def add_items(scope: Scope, assortment: Assortment, *, codes: list[str] = (), product_ids: list[int] = (),
               actor: User) -> tuple[int, list[str]]:
-    """Add products by code and/or id. Returns (added, codes not found)."""
+    """Add products by code and/or id (the goods picker posts ids). Returns (added, what was not
+    found: codes, and "#<id>" for an id outside the scope's goods)."""
     found = db.session.execute(select(Product.id, Product.code).where(
         pickable_products(scope), or_(Product.code.in_(list(codes)), Product.id.in_(list(product_ids))))).all()
     unknown = sorted(set(codes) - {r.code for r in found})
+    unknown += [f"#{i}" for i in sorted(set(product_ids) - {r.id for r in found})]
     have = set(db.session.scalars(select(AssortmentItem.product_id)
                                   .where(AssortmentItem.assortment_id == assortment.id)))
     new = [r.id for r in found if r.id not in have]
@@ -92,3 +94,4 @@ def assortment_products(assortment: Assortment) -> list[tuple[Product, int]]:
     return list(db.session.execute(
         select(Product, skus).join(AssortmentItem, AssortmentItem.product_id == Product.id)
         .where(AssortmentItem.assortment_id == assortment.id).order_by(Product.category, Product.code)).all())
+

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from portal.assortments import services
 from portal.assortments.forms import AddItemsForm, AssortmentForm
 from portal.assortments.models import Assortment
-from portal.extensions import db, htmx
-from portal.goods.models import Product
-from portal.goods.services import pickable_products
+from portal.extensions import db
+from portal.goods.services import first_thumbs
 from portal.kernel.forms import form_status
 from portal.kernel.ids import parse_ids
 from portal.org import roles
@@ -73,19 +72,10 @@ def create_assortment():
 
 
 def _editor(scope: Scope, assortment: Assortment, *, form=None, add_form=None, status: int = 200):
-    q = request.args.get("q", "").strip()[:50]
-    found = []
-    if q:
-        like = f"%{q}%"
-        found = db.session.scalars(select(Product).where(
-            pickable_products(scope), (Product.code.ilike(like)) | (Product.name.like(like)))
-            .order_by(Product.code).limit(30)).all()
     products = services.assortment_products(assortment)
     ctx = dict(assortment=assortment, form=form or AssortmentForm(obj=assortment), add_form=add_form or AddItemsForm(),
-               products=products, in_it={p.id for p, _n in products}, q=q, found=found,
+               products=products, thumbs=first_thumbs([p.id for p, _n in products]),
                stores=services.store_counts(scope, [assortment.id]).get(assortment.id, 0))
-    if htmx and htmx.target == "product-search":
-        return render_template("assortments/_search.html", **ctx), status
     return render_template("assortments/edit.html", **ctx), status
 
 
@@ -115,7 +105,7 @@ def add_items(assortment_id: int):
     ids = parse_ids(request.form.getlist("product_ids"))
     codes = services.split_codes(form.codes.data)
     if not ids and not codes:
-        form.codes.errors = [_("Enter product codes or pick products from the search.")]
+        form.codes.errors = [_("Choose goods from the goods library or paste product codes.")]
         return _editor(scope, assortment, add_form=form, status=422)
     added, unknown = services.add_items(scope, assortment, codes=codes, product_ids=ids, actor=scope.user)
     if unknown:

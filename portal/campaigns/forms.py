@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as flask_wtf_translations
 from werkzeug.datastructures import MultiDict
-from wtforms import DateTimeLocalField, DecimalField, Form, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, DecimalField, FieldList, Form, FormField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, StopValidation, ValidationError
 
 from portal.campaigns.labels import BEARER_LABELS, PARTICIPATION_LABELS
@@ -148,6 +148,10 @@ def count(label, lo: int, hi: int = MAX_QUANTITY, **kw):
     return QuantityField(label, validators=[required], min=lo, max=hi, **kw)
 
 
+MAX_SALE_ITEMS = 50
+PICK_ONE = _l("Pick the goods SKU.")
+
+
 class CouponRules(RulesForm):
     discount = SelectField(_l("Discount"), choices=options([("amount", _l("Amount off (yuan)")),
                                                            ("percent", _l("Percent off"))]))
@@ -170,26 +174,68 @@ class CouponRules(RulesForm):
             raise ValidationError(_l("Enter the percent off."))
 
 
-class FlashSaleRules(RulesForm):
-    skus = TextAreaField(_l("Goods SKU codes"), filters=[strip], validators=[CODES, Length(max=2000)])
+class SaleItem(Form):
+    """One SKU of a flash sale: the SKU (picked with the goods picker, its code posted), its sale
+    price and how many are on sale."""
+
+    sku = HiddenField(_l("SKU"), filters=[strip], validators=[DataRequired(_l("Pick the SKU.")), CODES,
+                                                              Length(max=50)])
     price = money(_l("Flash sale price (yuan)"))
-    quantity = count(_l("Quantity"), 1)
+    quantity = count(_l("Quantity on sale"), 1)
+    list_price: int | None = None
+
+    class Meta:
+        def get_translations(self, form):
+            return flask_wtf_translations
+
+
+class FlashSaleRules(RulesForm):
+    items = FieldList(FormField(SaleItem), label=_l("Goods on sale"), min_entries=0, max_entries=MAX_SALE_ITEMS + 1)
     sale_starts = DateTimeLocalField(_l("Sale starts at"), format=DT_FORMAT, validators=[DataRequired()])
     sale_ends = DateTimeLocalField(_l("Sale ends at"), format=DT_FORMAT, validators=[DataRequired()])
-    goods: list[tuple[str, int]] | None = None
 
-    def validate_skus(self, field):
-        names = [c.strip() for c in codes(field.data)]
-        if not names:
-            raise ValidationError(_l("List the SKU codes on sale."))
-        if len(names) > 50:
-            raise ValidationError(_l("At most 50 goods."))
-        self.goods = self.find_skus(field, names)
-        field.data = ", ".join(code for code, _price in self.goods)
+    def validate_items(self, field):
+        if not field.entries:
+            raise ValidationError(_l("Pick the goods on sale."))
+        if len(field.entries) > MAX_SALE_ITEMS:
+            raise ValidationError(_l("At most %(n)s goods.", n=MAX_SALE_ITEMS))
 
-    def validate_price(self, field):
-        self.below_list_price(field, self.goods, _l("The flash-sale price must be below the list price "
-                                                    "%(price)s of %(sku)s."))
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        return self._check_items() and ok
+
+    def _check_items(self) -> bool:
+        """Each row's SKU must be in the actor's catalog (a forged or foreign code reads like an
+        unknown one), named once, and its sale price below its own list price: errors beside the
+        row's field."""
+        rows = [e.form for e in self.items.entries]
+        found = pickable_skus(self.scope, [r.sku.data for r in rows if r.sku.data]) if self.scope else {}
+        seen, ok = set(), True
+        for r in rows:
+            if r.sku.errors or not r.sku.data:
+                continue
+            key = r.sku.data.lower()
+            if key not in found:
+                r.sku.errors.append(str(_l("Unknown SKU %(code)s", code=r.sku.data)))
+            elif key in seen:
+                r.sku.errors.append(str(_l("%(code)s is on sale twice.", code=found[key][0])))
+            else:
+                seen.add(key)
+                r.sku.data, r.list_price = found[key]
+                if r.price.data is not None and not r.price.errors and r.price.data >= r.list_price:
+                    r.price.errors.append(str(_l("The flash-sale price must be below the list price %(price)s.",
+                                                 price=format_yuan(r.list_price))))
+            if r.sku.errors or r.price.errors:
+                ok = False
+        if not ok:
+            for r in rows:
+                r._errors = None
+            self.items.errors = [e.errors for e in self.items.entries]
+            self._errors = None
+        return ok
+
+    def goods_codes(self) -> list[str]:
+        return [e.form.sku.data for e in self.items.entries if e.form.sku.data]
 
     def validate_sale_ends(self, field):
         if not (self.sale_starts.data and field.data):
@@ -201,9 +247,14 @@ class FlashSaleRules(RulesForm):
 
 
 class OneSkuRules(RulesForm):
-    """Rules about one SKU of the catalog (bargains, group buys)."""
+    """Rules about one SKU of the catalog (bargains, group buys), picked with the goods picker:
+    ``price_field`` is the rule's price, shown beside the SKU's list price."""
 
     goods: list[tuple[str, int]] | None = None
+    price_field = "price"
+
+    def goods_codes(self) -> list[str]:
+        return [self.sku.data] if self.sku.data else []
 
     def validate_sku(self, field):
         if field.data and not field.errors:
@@ -212,7 +263,8 @@ class OneSkuRules(RulesForm):
 
 
 class BargainRules(OneSkuRules):
-    sku = StringField(_l("Goods SKU code"), filters=[strip], validators=[DataRequired(), CODES, Length(max=50)])
+    sku = HiddenField(_l("Goods"), filters=[strip], validators=[DataRequired(PICK_ONE), CODES, Length(max=50)])
+    price_field = "floor_price"
     floor_price = money(_l("Floor price (yuan)"), description=_l("The lowest price friends can bargain down to."))
     helpers = count(_l("Helpers needed"), 1, 100)
     hours = count(_l("Time limit (hours)"), 1, 168)
@@ -223,7 +275,7 @@ class BargainRules(OneSkuRules):
 
 
 class GroupBuyRules(OneSkuRules):
-    sku = StringField(_l("Goods SKU code"), filters=[strip], validators=[DataRequired(), CODES, Length(max=50)])
+    sku = HiddenField(_l("Goods"), filters=[strip], validators=[DataRequired(PICK_ONE), CODES, Length(max=50)])
     group_size = count(_l("Group size"), 2, 100)
     price = money(_l("Group price (yuan)"))
     hours = count(_l("Hours to fill the group"), 1, 168)
@@ -292,8 +344,9 @@ def _load(cls, data: dict) -> dict:
             value = Decimal(str(value))
         elif kind is DateTimeLocalField:
             value = to_local(datetime.fromisoformat(value))
-        elif isinstance(value, list):
-            value = ", ".join(value)
+        elif kind is FieldList:      # flash-sale rows: [{"sku", "price_fen", "quantity"}]
+            value = [{"sku": row.get("sku"), "price": row.get("price_fen"), "quantity": row.get("quantity")}
+                     for row in value if isinstance(row, dict)]
         out[name] = value
     return out
 
@@ -313,13 +366,14 @@ def rules_data(form: RulesForm) -> dict:
         if isinstance(field, MoneyField):
             out[f"{name}_fen"] = value
             continue
-        if isinstance(value, Decimal):
+        if isinstance(field, FieldList):
+            value = [{"sku": e.form.sku.data, "price_fen": e.form.price.data, "quantity": e.form.quantity.data}
+                     for e in field.entries]
+        elif isinstance(value, Decimal):
             value = f"{value:.2f}"
         elif isinstance(value, datetime):
             value = to_utc(value).isoformat()
         out[name] = value
-    if "skus" in out:
-        out["skus"] = [c.strip() for c in codes(out["skus"])]
     return out
 
 
@@ -332,4 +386,17 @@ def rule_errors(kind: str, rules: dict, window, *, scope: Scope) -> dict[str, li
     """Errors of stored rules (as ``rules_data`` writes them) checked again in ``scope``."""
     form = rules_form(kind, scope=scope, data=rules, window=window)
     form.validate()
-    return {k: [str(e) for e in v] for k, v in form.errors.items()}
+    return {k: _lines(form, k, v) for k, v in form.errors.items()}
+
+
+def _lines(form: RulesForm, name: str, errors) -> list[str]:
+    """A field's errors as lines; a flash sale's rows say which SKU each error is about."""
+    field = form[name]
+    if not isinstance(field, FieldList):
+        return [str(e) for e in errors]
+    lines = [str(e) for e in errors if isinstance(e, str)]
+    for entry in field.entries:
+        for sub in entry.form:
+            lines += [f"{entry.form.sku.data or '—'}: {e}" for e in sub.errors if sub is not entry.form.sku]
+        lines += [str(e) for e in entry.form.sku.errors]
+    return lines

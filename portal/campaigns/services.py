@@ -331,6 +331,9 @@ def rules_json(kind: str, rules: dict) -> dict:
     for key in money_keys(kind):
         fen = rules.get(f"{key}_fen")
         out[key] = yuan_text(fen) if fen is not None else None
+    if isinstance(rules.get("items"), list):          # a flash sale's SKUs, each with its own price
+        out["items"] = [{**row, "price": yuan_text(row.get("price_fen")) if row.get("price_fen") is not None else None}
+                        for row in rules["items"] if isinstance(row, dict)]
     return out
 
 

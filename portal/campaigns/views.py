@@ -23,6 +23,7 @@ from portal.campaigns.labels import (
 )
 from portal.campaigns.models import DRAFT, INVITED, JOINED, Campaign, CampaignStore
 from portal.extensions import db, htmx
+from portal.goods.services import sku_cards
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import flag, flash_outcome, form_status, one_of
 from portal.kernel.ids import parse_ids
@@ -90,8 +91,15 @@ def list_campaigns():
     return render_template("campaigns/list.html", **ctx)
 
 
+def _cards(scope: Scope, rules) -> dict:
+    """What the page shows of the SKUs the rules name (name, spec, list price, picture)."""
+    codes = rules.goods_codes() if hasattr(rules, "goods_codes") else []
+    return sku_cards(scope, codes)
+
+
 def _form_page(form, rules, kind, campaign=None, status=200):
-    return render_template("campaigns/form.html", form=form, rules=rules, kind=kind, campaign=campaign), status
+    return render_template("campaigns/form.html", form=form, rules=rules, kind=kind, campaign=campaign,
+                           cards=_cards(current_scope(), rules)), status
 
 
 def _validated(scope: Scope, kind: str):
@@ -172,6 +180,7 @@ def view_campaign(campaign_id: int):
                rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":
         return render_template("campaigns/_participants.html", **ctx)
+    ctx["cards"] = _cards(scope, ctx["rules"])
     return render_template("campaigns/view.html", **ctx)
 
 

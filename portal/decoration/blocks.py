@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
 
+from portal.goods.services import product_cards
 from portal.kernel.forms import options, strip
 from portal.kernel.text import whole
 
@@ -89,12 +90,23 @@ class GoodsGridForm(BlockForm):
         if self.source.data == "category" and not field.data:
             raise ValidationError(_l("Name the category to show."))
 
+    #: The acting scope, set by HQ's editor: hand-picked goods must then be goods it may use
+    #: (the goods picker offers only those; a typed or forged code is refused beside the field).
+    scope = None
+
     def validate_goods(self, field):
         if self.source.data == "picked":
-            if not codes(field.data):
-                raise ValidationError(_l("List the goods codes to show."))
-            if len(codes(field.data)) > 50:
+            names = [c.strip() for c in codes(field.data)]
+            if not names:
+                raise ValidationError(_l("Choose the goods to show."))
+            if len(names) > 50:
                 raise ValidationError(_l("At most 50 goods."))
+            if self.scope is not None:
+                found = product_cards(self.scope, names)
+                unknown = [n for n in names if n.lower() not in found]
+                if unknown:
+                    raise ValidationError(_l("Not in your goods library: %(codes)s", codes=", ".join(unknown[:10])))
+                field.data = ", ".join(dict.fromkeys(found[n.lower()].code for n in names))
 
 
 class LiveEntryForm(BlockForm):

@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 from wtforms import FieldList
 
 from portal.decoration import services
-from portal.decoration.blocks import BLOCK_TYPES, data_of, form_for
+from portal.decoration.blocks import BLOCK_TYPES, codes, data_of, form_for
 from portal.decoration.forms import AddBlockForm, PublishForm, TemplateForm
 from portal.decoration.labels import BLOCK_LABELS, DROP_REASONS
 from portal.decoration.models import StorePage, Template, TemplateVersion
 from portal.decoration.preview import preview_data
 from portal.extensions import db, htmx
+from portal.goods.services import product_cards
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import flag, form_status, rule_error
 from portal.kernel.ids import parse_id
@@ -80,7 +81,14 @@ def block_summary(block: dict) -> str:
 @bp.context_processor
 def _helpers():
     return {"block_types": BLOCK_TYPES, "block_labels": BLOCK_LABELS, "block_summary": block_summary,
-            "drop_reasons": DROP_REASONS, "list_errors": _list_errors}
+            "drop_reasons": DROP_REASONS, "list_errors": _list_errors, "goods_cards": _goods_cards}
+
+
+def _goods_cards(text: str) -> list:
+    """The goods a goods grid names, as the editor may use them (name, picture), in its order."""
+    names = [c.strip() for c in codes(text or "")]
+    found = product_cards(current_scope(), names)
+    return [found[n.lower()] for n in dict.fromkeys(names) if n.lower() in found]
 
 
 def _list_errors(field) -> list[str]:
@@ -249,6 +257,7 @@ def edit_block(template_id: int, key: str):
     block = _draft_block_or_404(template, key)
     if request.method == "POST":
         form = form_for(block["type"], formdata=request.form)
+        form.scope = scope                  # hand-picked goods must be goods the editor may use
         if form.validate():
             services.update_block(scope, template, key, data_of(form), block["locked"], actor=scope.user,
                                   revision=_seen_revision())

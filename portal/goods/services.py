@@ -386,3 +386,106 @@ def public_thumb(filename: str) -> bool:
     """Is ``filename`` the thumbnail of some product's picture (served without login)?"""
     return bool(images.NAME.match(filename)) and db.session.scalar(
         select(ProductImage.id).where(ProductImage.thumb == filename).limit(1)) is not None
+
+
+# --------------------------------------------------------------------------- the goods picker
+
+PICKER_PER_PAGE = 10
+
+
+@dataclass
+class PickerFilter:
+    """The goods picker's search: name or code, category, page; ``mode`` says whether products
+    ("products") or their SKUs ("skus") are picked, ``single`` whether one only."""
+
+    q: str = ""
+    category: str = ""
+    page: int = 1
+    mode: str = "products"
+    single: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> PickerFilter:
+        return cls(q=args.get("q", "").strip()[:100], category=args.get("category", "").strip()[:50],
+                   page=parse_page(args.get("page")), mode="skus" if args.get("mode") == "skus" else "products",
+                   single=args.get("single") == "1")
+
+    def args(self, **changes) -> dict:
+        values = {"q": self.q, "category": self.category, "page": self.page, "mode": self.mode,
+                  "single": "1" if self.single else ""}
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in ("", None) and not (k == "page" and v == 1)}
+
+
+def picker_page(scope: Scope, flt: PickerFilter, per_page: int = PICKER_PER_PAGE) -> Page:
+    """One page of the goods ``scope`` may use in assortments, campaigns and blocks
+    (``pickable_products``), searched by name or product/SKU code, with their SKUs and pictures:
+    four statements whatever the page holds (count, ids, products, SKUs and pictures)."""
+    stmt = select(Product.id).where(pickable_products(scope))
+    if flt.q:
+        like = f"%{flt.q}%"
+        sku_match = select(Sku.id).where(Sku.product_id == Product.id, Sku.code.ilike(like)).exists()
+        stmt = stmt.where(or_(Product.name.like(like), Product.code.ilike(like), sku_match))
+    if flt.category:
+        stmt = stmt.where(Product.category == flt.category)
+    page = paginate(stmt.order_by(Product.code), flt.page, per_page, clamp=True)
+    found = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_(page.items))
+        .options(selectinload(Product.skus), selectinload(Product.images)))} if page.items else {}
+    page.items = [found[i] for i in page.items if i in found]
+    return page
+
+
+def picker_categories(scope: Scope) -> list[str]:
+    return list(db.session.scalars(select(Product.category).where(pickable_products(scope))
+                                   .distinct().order_by(Product.category)))
+
+
+@dataclass
+class GoodsCard:
+    """What a page shows of a picked product or SKU: its code, names, spec, list price and thumbnail."""
+
+    code: str
+    product_code: str
+    name: str
+    spec: str = ""
+    list_price: int | None = None
+    thumb: str | None = None
+
+
+def first_thumbs(product_ids) -> dict[int, str]:
+    """The first picture's thumbnail of each product, in one statement."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(select(ProductImage.product_id, ProductImage.thumb)
+                              .where(ProductImage.product_id.in_(list(product_ids)))
+                              .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)).all()
+    first: dict[int, str] = {}
+    for pid, thumb in rows:
+        first.setdefault(pid, thumb)
+    return first
+
+
+def sku_cards(scope: Scope, codes) -> dict[str, GoodsCard]:
+    """The SKUs among ``codes`` the scope may use, by lower-cased code: two statements."""
+    wanted = sorted({c.strip().lower() for c in codes if c and c.strip()})
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(Sku, Product.id, Product.code, Product.name)
+                              .join(Product, Product.id == Sku.product_id)
+                              .where(func.lower(Sku.code).in_(wanted), pickable_products(scope))).all()
+    thumbs = first_thumbs({r[1] for r in rows})
+    return {sku.code.lower(): GoodsCard(sku.code, pcode, name, " / ".join((sku.spec or {}).values()), sku.list_price,
+                                          thumbs.get(pid))
+            for sku, pid, pcode, name in rows}
+
+
+def product_cards(scope: Scope, codes) -> dict[str, GoodsCard]:
+    """The products among ``codes`` the scope may use, by lower-cased code: two statements."""
+    wanted = sorted({c.strip().lower() for c in codes if c and c.strip()})
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(Product.id, Product.code, Product.name)
+                              .where(func.lower(Product.code).in_(wanted), pickable_products(scope))).all()
+    thumbs = first_thumbs({r.id for r in rows})
+    return {r.code.lower(): GoodsCard(r.code, r.code, r.name, thumb=thumbs.get(r.id)) for r in rows}

@@ -17,7 +17,7 @@ from portal.extensions import db, htmx
 from portal.goods import goods_csv, services
 from portal.goods.forms import ImageForm, ImportForm, ProductForm, commission_text
 from portal.goods.models import Product
-from portal.goods.services import ProductFilter
+from portal.goods.services import PickerFilter, ProductFilter
 from portal.kernel.errors import RuleError
 from portal.kernel.forms import flag, form_status, rule_error
 from portal.kernel.ids import parse_id
@@ -61,6 +61,22 @@ def list_products():
     if htmx and htmx.target == "product-rows":
         return render_template("goods/_product_rows.html", **ctx)
     return render_template("goods/products.html", categories=services.categories(scope), **ctx)
+
+
+# --------------------------------------------------------------------------- the goods picker
+
+@bp.route("/goods/picker")
+@roles_required(*roles.ADMINS)
+def pick_goods():
+    """The goods picker's body (search, category, a page of goods with their SKUs): loaded into
+    the modal of ``goods/_picker.html`` by htmx; its searches and pages swap the rows only."""
+    scope = current_scope()
+    flt = PickerFilter.from_args(request.args)
+    ctx = dict(page=services.picker_page(scope, flt), flt=flt)
+    if htmx and htmx.target == "goods-picker-rows":
+        return render_template("goods/_picker_rows.html", **ctx)
+    template = "goods/_picker_body.html" if htmx else "goods/picker.html"
+    return render_template(template, categories=services.picker_categories(scope), **ctx)
 
 
 # --------------------------------------------------------------------------- create / edit

@@ -40,9 +40,14 @@ def test_hq_pushes_an_opt_in_flash_sale_and_one_store_joins(app, browser, live_s
     page.fill("input[name=ends_at]", _local(now + timedelta(days=3)))
     page.select_option("select[name=participation]", "opt_in")
     page.fill("input[name=join_deadline]", _local(now + timedelta(days=1)))
-    page.fill("textarea[name=rules-skus]", "SKU-1, SKU-2")
-    page.fill("input[name=rules-price]", "9.9")
-    page.fill("input[name=rules-quantity]", "100")
+    page.click("[data-picker-into='#sale-goods']")                       # the goods picker
+    picker = page.locator("#goods-picker")
+    for code in ("SKU-1", "SKU-2"):
+        picker.locator(f"[data-picker-choice][value='{code}']").check()
+    picker.locator("[data-picker-done]").click()
+    for row in page.locator("#sale-goods tr[data-key]").all():
+        row.locator("input[name$='-price']").fill("9.9")
+        row.locator("input[name$='-quantity']").fill("100")
     page.fill("input[name=rules-sale_starts]", _local(now))
     page.fill("input[name=rules-sale_ends]", _local(now + timedelta(days=4)))      # outside the campaign
     page.click("form.campaign-form button[type=submit]")

@@ -47,9 +47,10 @@ def _count(db) -> int:
 # --------------------------------------------------------------------------- SKUs in the actor's catalog
 
 def test_a_flash_sale_on_an_unknown_sku_is_refused_beside_the_field(en, db):
-    r = _post(en("hq"), "flash_sale", skus="SKU-1, XYZ-999", price="149.50")
+    r = _post(en("hq"), "flash_sale", **{"items-1-sku": "XYZ-999"})
     assert r.status_code == 422
-    assert _error(r.get_data(as_text=True), "skus") == "Unknown SKU XYZ-999"
+    assert _error(r.get_data(as_text=True), "items-1-sku") == "Unknown SKU XYZ-999"
+    assert _error(r.get_data(as_text=True), "items-0-sku") == ""          # the good row has no error
     assert _count(db) == 0
 
 
@@ -72,8 +73,8 @@ def test_another_distributors_sku_reads_exactly_like_an_unknown_one(en, db, kind
 
 # --------------------------------------------------------------------------- prices against the list price
 
-PRICE_FIELDS = [("flash_sale", "price", "The flash-sale price"), ("bargain", "floor_price", "The bargain floor price"),
-                ("group_buy", "price", "The group price")]
+PRICE_FIELDS = [("flash_sale", "items-0-price", "The flash-sale price"),
+                ("bargain", "floor_price", "The bargain floor price"), ("group_buy", "price", "The group price")]
 
 
 @pytest.mark.parametrize("kind,field,what", PRICE_FIELDS)
@@ -81,15 +82,20 @@ PRICE_FIELDS = [("flash_sale", "price", "The flash-sale price"), ("bargain", "fl
 def test_a_sale_price_must_be_below_the_list_price(en, db, kind, field, what, price):
     r = _post(en("hq"), kind, **{field: price})
     assert r.status_code == 422
-    assert _error(r.get_data(as_text=True), field) == f"{what} must be below the list price CN¥29.90 of SKU-1."
+    of = "" if kind == "flash_sale" else " of SKU-1"            # a flash sale's row is the SKU's own
+    assert _error(r.get_data(as_text=True), field) == f"{what} must be below the list price CN¥29.90{of}."
     assert _count(db) == 0
 
 
-def test_a_flash_sale_price_must_be_below_every_skus_list_price(en, db):
-    r = _post(en("east_admin"), "flash_sale", skus="SKU-1, EAST-1", price="25")
-    assert _error(r.get_data(as_text=True), "price") == ("The flash-sale price must be below the list price CN¥20.00 "
-                                                         "of EAST-1.")
-    assert _post(en("east_admin"), "flash_sale", skus="SKU-1, EAST-1", price="19.99").status_code == 302
+def test_each_flash_sale_row_is_held_to_its_own_list_price(en, db):
+    rows = {"items-0-sku": "SKU-1", "items-0-price": "25", "items-1-sku": "EAST-1", "items-1-price": "25"}
+    r = _post(en("east_admin"), "flash_sale", **rows)
+    html = r.get_data(as_text=True)
+    assert _error(html, "items-1-price") == "The flash-sale price must be below the list price CN¥20.00."
+    assert _error(html, "items-0-price") == ""                     # ¥25 is below SKU-1's ¥29.90
+    assert _post(en("east_admin"), "flash_sale", **{**rows, "items-1-price": "19.99"}).status_code == 302
+    assert [(i["sku"], i["price_fen"]) for i in db.session.scalar(select(Campaign)).rules["items"]] == [
+        ("SKU-1", 2500), ("EAST-1", 1999)]
 
 
 @pytest.mark.parametrize("kind,field,what", PRICE_FIELDS)
@@ -101,7 +107,7 @@ def test_a_sale_price_must_be_above_zero(en, db, kind, field, what):
 
 # --------------------------------------------------------------------------- what is not an amount
 
-MONEY = [("coupon", "amount"), ("coupon", "threshold"), ("flash_sale", "price"), ("bargain", "floor_price"),
+MONEY = [("coupon", "amount"), ("coupon", "threshold"), ("flash_sale", "items-0-price"), ("bargain", "floor_price"),
          ("group_buy", "price")]
 NOT_AMOUNTS = ["NaN", "nan", "Infinity", "-Infinity", "sNaN", "1e17", "10.001", "-5", "12元"]
 
@@ -123,8 +129,8 @@ def test_not_a_number_in_a_commission_rate_is_a_field_error(en, db, field, text)
     assert _count(db) == 0
 
 
-QUANTITIES = [("flash_sale", "quantity"), ("coupon", "budget"), ("coupon", "per_member"), ("bargain", "helpers"),
-              ("group_buy", "group_size"), ("distribution", "freeze_days")]
+QUANTITIES = [("flash_sale", "items-0-quantity"), ("coupon", "budget"), ("coupon", "per_member"),
+              ("bargain", "helpers"), ("group_buy", "group_size"), ("distribution", "freeze_days")]
 
 
 @pytest.mark.parametrize("kind,field", QUANTITIES)
@@ -146,9 +152,10 @@ def test_a_quantity_of_zero_is_refused_where_it_must_be_positive(en, db):
 
 def test_money_is_stored_in_fen_and_shown_as_yuan(en, db):
     client = en("hq")
-    r = _post(client, "flash_sale", price="9.9")
+    r = _post(client, "flash_sale", **{"items-0-price": "9.9"})
     c = db.session.scalar(select(Campaign))
-    assert c.rules["price_fen"] == 990 and isinstance(c.rules["price_fen"], int) and "price" not in c.rules
+    item = c.rules["items"][0]
+    assert item["price_fen"] == 990 and isinstance(item["price_fen"], int) and "price" not in item
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert re.search(r'data-rule="price">\s*CN¥9.90', page)
     assert 'value="9.90"' in client.get(f"/campaigns/{c.id}/edit").get_data(as_text=True)
@@ -163,7 +170,7 @@ def test_the_campaigns_api_and_the_claim_give_yuan_text_and_fen(client, org, db)
     hq = org.users["hq"]
     now = utcnow()
     sale = make_campaign(hq, kind="flash_sale", name="秒杀", rules={
-        "skus": ["SKU-1"], "price_fen": 990, "quantity": 10, "sale_starts": now.isoformat(),
+        "items": [{"sku": "SKU-1", "price_fen": 990, "quantity": 10}], "sale_starts": now.isoformat(),
         "sale_ends": (now + timedelta(days=1)).isoformat()})
     coupon = make_campaign(hq, rules={"discount": "amount", "amount_fen": 1000, "percent": None,
                                       "threshold_fen": 10050, "per_member": 1, "budget": 5})
@@ -171,7 +178,7 @@ def test_the_campaigns_api_and_the_claim_give_yuan_text_and_fen(client, org, db)
         push(hq, c, TargetSpec(store_codes=["SH001"]))
     k = key(org.stores["sh1"])
     rules = {c["kind"]: c["rules"] for c in api_campaigns(client, org.stores["sh1"], k).get_json()["campaigns"]}
-    assert (rules["flash_sale"]["price"], rules["flash_sale"]["price_fen"]) == ("9.90", 990)
+    assert rules["flash_sale"]["items"] == [{"sku": "SKU-1", "price": "9.90", "price_fen": 990, "quantity": 10}]
     assert (rules["coupon"]["amount"], rules["coupon"]["amount_fen"]) == ("10.00", 1000)
     assert (rules["coupon"]["threshold"], rules["coupon"]["threshold_fen"]) == ("100.50", 10050)
     r = claim(client, org.stores["sh1"], k, coupon.id)
@@ -184,13 +191,13 @@ def test_the_campaigns_api_and_the_claim_give_yuan_text_and_fen(client, org, db)
 
 def test_publishing_rechecks_the_rules_against_the_catalog(en, org, db):
     client = en("hq")
-    assert _post(client, "flash_sale", skus="SKU-1", price="19.90").status_code == 302
+    assert _post(client, "flash_sale", **{"items-0-price": "19.90"}).status_code == 302
     c = db.session.scalar(select(Campaign))
     db.session.execute(sa.update(Sku).where(Sku.code == "SKU-1").values(list_price=1500, price_floor=1000))
     db.session.commit()
     client.post(f"/campaigns/{c.id}/publish")
     page = client.get(f"/campaigns/{c.id}").get_data(as_text=True)
-    assert "must be below the list price CN¥15.00 of SKU-1" in page
+    assert "SKU-1: The flash-sale price must be below the list price CN¥15.00." in page
     db.session.expire_all()
     assert db.session.get(Campaign, c.id).status == "draft"
 
@@ -200,7 +207,7 @@ def test_a_draft_written_around_the_form_cannot_publish(en, org, db):
     hq = org.users["hq"]
     now = utcnow()
     c = make_campaign(hq, kind="flash_sale", publish=False, rules={
-        "skus": ["XYZ-999"], "price_fen": 14950, "quantity": 10, "sale_starts": now.isoformat(),
+        "items": [{"sku": "XYZ-999", "price_fen": 14950, "quantity": 10}], "sale_starts": now.isoformat(),
         "sale_ends": (now + timedelta(days=1)).isoformat()})
     client = en("hq")
     client.post(f"/campaigns/{c.id}/publish")
@@ -277,6 +284,51 @@ def test_migration_moves_string_money_to_fen_and_back(app, org, db):
             "旧的通知",
             "总部已将 乌龙茶 的价格从 ¥10.00 调整为 ¥12.00：您的门店跟随总部价，现按 ¥12.00 销售。",
         ]
+    finally:
+        db.session.remove()
+        upgrade()
+
+
+def test_migration_gives_each_flash_sale_sku_a_row_and_back(app, org, db):
+    """0010: one price and quantity for a list of SKUs → a row per SKU; down: the lowest price
+    (below every list price still) and the summed quantity."""
+    from flask_migrate import downgrade, upgrade
+
+    campaigns = sa.table("campaigns", sa.column("id", sa.Integer), sa.column("kind", sa.String),
+                         sa.column("name", sa.String), sa.column("rules", sa.JSON),
+                         sa.column("starts_at", sa.DateTime(timezone=True)),
+                         sa.column("ends_at", sa.DateTime(timezone=True)), sa.column("status", sa.String),
+                         sa.column("participation", sa.String), sa.column("issued", sa.Integer),
+                         sa.column("path", sa.String), sa.column("created_at", sa.DateTime(timezone=True)),
+                         sa.column("updated_at", sa.DateTime(timezone=True)))
+    now = utcnow()
+    old = {"skus": ["SKU-1", "SKU-2"], "price_fen": 990, "quantity": 10, "sale_starts": now.isoformat(),
+           "sale_ends": now.isoformat()}
+    bargain = {"sku": "SKU-1", "floor_price_fen": 100, "helpers": 3, "hours": 24}
+    db.session.commit()
+    db.session.remove()
+    try:
+        downgrade(revision="0012_preview")
+        with db.engine.begin() as conn:
+            for kind, rules in (("flash_sale", old), ("bargain", bargain)):
+                conn.execute(campaigns.insert().values(
+                    kind=kind, name=kind, rules=rules, starts_at=now, ends_at=now + timedelta(days=1),
+                    status="draft", participation="mandatory", issued=0, path="/1/", created_at=now, updated_at=now))
+        upgrade(revision="0013_goodspicker")
+        with db.engine.connect() as conn:
+            stored = {r.kind: r.rules for r in conn.execute(sa.select(campaigns.c.kind, campaigns.c.rules))}
+        assert stored["flash_sale"] == {"items": [{"sku": "SKU-1", "price_fen": 990, "quantity": 10},
+                                                  {"sku": "SKU-2", "price_fen": 990, "quantity": 10}],
+                                        "sale_starts": old["sale_starts"], "sale_ends": old["sale_ends"]}
+        assert stored["bargain"] == bargain
+        with db.engine.begin() as conn:
+            conn.execute(campaigns.update().where(campaigns.c.kind == "flash_sale").values(rules={
+                **stored["flash_sale"], "items": [{"sku": "SKU-1", "price_fen": 990, "quantity": 10},
+                                                  {"sku": "SKU-2", "price_fen": 1290, "quantity": 5}]}))
+        downgrade(revision="0012_preview")
+        with db.engine.connect() as conn:
+            back = {r.kind: r.rules for r in conn.execute(sa.select(campaigns.c.kind, campaigns.c.rules))}
+        assert back["flash_sale"] == {**old, "quantity": 15} and back["bargain"] == bargain
     finally:
         db.session.remove()
         upgrade()

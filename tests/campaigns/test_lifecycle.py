@@ -97,9 +97,7 @@ def test_opt_in_join_decline_and_deadline(en, org, db):
         participation="opt_in",
         deadline=2,
         rules={
-            "skus": ["SKU-1"],
-            "price_fen": 990,
-            "quantity": 10,
+            "items": [{"sku": "SKU-1", "price_fen": 990, "quantity": 10}],
             "sale_starts": utcnow().isoformat(),
             "sale_ends": (utcnow() + timedelta(days=1)).isoformat(),
         },

@@ -11,7 +11,8 @@ BASE = {"name": "春季活动", "starts_at": "2031-03-01T10:00", "ends_at": "203
         "participation": "mandatory", "join_deadline": ""}
 GOOD = {
     "coupon": {"discount": "amount", "amount": "10", "threshold": "100", "per_member": "1", "budget": "500"},
-    "flash_sale": {"skus": "SKU-1, SKU-2", "price": "9.9", "quantity": "100",
+    "flash_sale": {"items-0-sku": "SKU-1", "items-0-price": "9.9", "items-0-quantity": "100",
+                   "items-1-sku": "SKU-2", "items-1-price": "19.9", "items-1-quantity": "50",
                    "sale_starts": "2031-03-05T10:00", "sale_ends": "2031-03-05T12:00"},
     "bargain": {"sku": "SKU-1", "floor_price": "1", "helpers": "5", "hours": "24"},
     "group_buy": {"sku": "SKU-1", "group_size": "3", "price": "19.9", "hours": "24"},
@@ -30,14 +31,16 @@ BAD = [
     ("coupon", {"per_member": "0"}, "per_member", ""),
     ("coupon", {"budget": ""}, "budget", "required"),
     ("coupon", {"budget": "0"}, "budget", ""),
-    ("flash_sale", {"skus": ""}, "skus", "SKU codes"),
-    ("flash_sale", {"skus": "a;b"}, "skus", "Codes separated by commas"),
-    ("flash_sale", {"price": "0"}, "price", ""),
-    ("flash_sale", {"quantity": "0"}, "quantity", ""),
+    ("flash_sale", {"items-0-sku": "", "items-1-sku": ""}, "items-0-sku", "Pick the SKU"),
+    ("flash_sale", {"items-1-sku": "a;b"}, "items-1-sku", "Codes separated by commas"),
+    ("flash_sale", {"items-1-sku": "SKU-1"}, "items-1-sku", "SKU-1 is on sale twice"),
+    ("flash_sale", {"items-0-price": "0"}, "items-0-price", ""),
+    ("flash_sale", {"items-1-price": ""}, "items-1-price", "required"),
+    ("flash_sale", {"items-1-quantity": "0"}, "items-1-quantity", ""),
     ("flash_sale", {"sale_ends": "2031-03-05T09:00"}, "sale_ends", "end after it starts"),
     ("flash_sale", {"sale_ends": "2031-04-02T12:00"}, "sale_ends", "inside the campaign"),
     ("flash_sale", {"sale_starts": "2031-02-20T10:00"}, "sale_ends", "inside the campaign"),
-    ("bargain", {"sku": ""}, "sku", "required"),
+    ("bargain", {"sku": ""}, "sku", "Pick the goods SKU"),
     ("bargain", {"floor_price": ""}, "floor_price", "required"),
     ("bargain", {"helpers": "0"}, "helpers", ""),
     ("bargain", {"hours": "500"}, "hours", ""),
@@ -88,7 +91,8 @@ def test_each_kind_saves_a_draft(login_as, db, kind):
         assert c.budget == 500 and c.rules["amount_fen"] == 1000 and c.rules["threshold_fen"] == 10000
         assert "amount" not in c.rules                                     # money is stored in fen only
     if kind == "flash_sale":
-        assert c.rules["skus"] == ["SKU-1", "SKU-2"]
+        assert c.rules["items"] == [{"sku": "SKU-1", "price_fen": 990, "quantity": 100},
+                                    {"sku": "SKU-2", "price_fen": 1990, "quantity": 50}]
         assert c.rules["sale_starts"].startswith("2031-03-05T02:00")       # Asia/Shanghai → UTC
 
 
@@ -101,6 +105,25 @@ def test_bad_rules_are_refused_with_the_field_error(login_as, db, kind, change, 
     assert f'data-field="rules-{field}"' in html, html[:3000]
     if text:
         assert text in html
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_a_flash_sale_without_goods_says_to_pick_them(login_as, db):
+    rules = {k: v for k, v in GOOD["flash_sale"].items() if not k.startswith("items-")}
+    r = _post(login_as("hq"), "flash_sale", rules)
+    assert r.status_code == 422
+    assert 'data-field="rules-items">Pick the goods on sale.' in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_a_flash_sale_holds_at_most_50_goods(login_as, org, db):
+    make_product(org.nodes["hq"], "MANY", skus=51, list_price=2990, floor=1000, ceiling=5000)
+    db.session.commit()
+    rules = {k: v for k, v in GOOD["flash_sale"].items() if not k.startswith("items-")}
+    for i in range(51):
+        rules.update({f"items-{i}-sku": f"MANY-{i + 1}", f"items-{i}-price": "9.9", f"items-{i}-quantity": "1"})
+    r = _post(login_as("hq"), "flash_sale", rules)
+    assert r.status_code == 422 and "At most 50 goods." in r.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0
 
 

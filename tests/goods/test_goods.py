@@ -446,3 +446,14 @@ def test_import_refuses_goods_of_others_and_bad_headers(login_as, org):
     r = _import(client, b"PK\x03\x04binary", hx=True)
     assert r.status_code == 422 and "Excel workbook" in r.get_data(as_text=True)
     assert _product("HQ-1").name != "改名"
+
+
+def test_an_upload_by_htmx_shows_the_new_picture_at_once(login_as, org, client):
+    p = make_product(org.nodes["hq"], "IMG-HX")
+    db.session.commit()
+    login_as("hq")
+    r = client.post(f"/goods/{p.id}/images", data={"image": (io.BytesIO(png_bytes()), "a.png")},
+                    content_type="multipart/form-data", hx=True)
+    assert r.status_code == 200 and "<html" not in r.get_data(as_text=True)
+    (img,) = db.session.scalars(select(ProductImage).where(ProductImage.product_id == p.id))
+    assert f"/goods/{p.id}/images/{img.id}?size=thumb" in r.get_data(as_text=True)

@@ -57,8 +57,15 @@ def test_admin_builds_an_assortment_and_pushes_it(client, org, db):
     assert r.status_code == 303
     page = client.get(f"/assortments/{a.id}").get_data(as_text=True)
     assert "3" in page and "拿铁2" in page
-    search = client.get(f"/assortments/{a.id}?q=拿铁", headers={"HX-Request": "true", "HX-Target": "product-search"})
-    assert "<html" not in search.get_data(as_text=True) and 'data-found="P-1"' in search.get_data(as_text=True)
+    search = client.get("/goods/picker?q=拿铁", headers={"HX-Request": "true", "HX-Target": "goods-picker-rows"})
+    assert "<html" not in search.get_data(as_text=True) and 'data-code="P-1"' in search.get_data(as_text=True)
+    # A product id the picker never offered (another part of the tree's, or none) is refused, all or nothing.
+    foreign = factories.make_product(org.nodes["south"], "SOUTH-X")
+    db.session.commit()
+    r = client.post(f"/assortments/{a.id}/items", data={"codes": "", "product_ids": [str(hq_products[0].id),
+                                                                                       str(foreign.id)]})
+    assert r.status_code == 422 and f"#{foreign.id}" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AssortmentItem)) == 3
     assert client.post(f"/assortments/{a.id}/items/{hq_products[2].id}/delete").status_code == 303
     assert "拿铁2" not in client.get(f"/assortments/{a.id}").get_data(as_text=True)
     # The push form, then a push to Shanghai only.
