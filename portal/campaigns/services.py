@@ -33,6 +33,7 @@ from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.money import yuan_text
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.models import Store, User
+from portal.org.roles import ADMINS
 from portal.org.scope import Scope
 
 STATES = ("draft", "scheduled", "running", "ended", "cancelled")
@@ -61,10 +62,26 @@ def state_of(campaign: Campaign, now: datetime | None = None) -> str:
     return "ended" if campaign.ends_at <= now else "running"
 
 
+def visible(scope: Scope):
+    """The campaigns a staff scope may see: those its subtree made (it manages them) and, read-only,
+    those that reach at least one of its stores (HQ's campaigns in a distributor's or a region's
+    stores). One SQL condition; the EXISTS walks the campaign's rows of ``campaign_stores`` by its
+    primary key."""
+    reaches = (select(CampaignStore.campaign_id).join(Store, Store.id == CampaignStore.store_id)
+               .where(CampaignStore.campaign_id == Campaign.id, scope.stores()).correlate(Campaign).exists())
+    return or_(scope.paths(Campaign.path), reaches)
+
+
+def manages(scope: Scope, campaign: Campaign) -> bool:
+    """HQ and distributors manage (edit, publish, push, cancel, stop) the campaigns their own
+    subtree made; what reaches them from above they only read."""
+    return scope.user is not None and scope.role in ADMINS and scope.covers_path(campaign.path)
+
+
 def scoped_campaigns(scope: Scope, *, state: str = "", kind: str = "", q: str = "") -> Select:
-    """(Campaign, state) rows HQ or a distributor may see, newest first."""
+    """(Campaign, state) rows a staff user may see (``visible``), newest first."""
     st = state_expr()
-    stmt = select(Campaign, st.label("state")).where(scope.paths(Campaign.path))
+    stmt = select(Campaign, st.label("state")).where(visible(scope))
     if state in STATES:
         stmt = stmt.where(st == state)
     if kind:

@@ -35,7 +35,7 @@ bp = Blueprint("campaigns", __name__)
 # Its sections of the navigation (assembled by the app factory, see portal.web.NavEntry).
 NAV = (
     NavEntry("campaigns.my_campaigns", _l("Campaigns"), "ticket", (roles.STORE_OWNER,), order=60),
-    NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS, order=100),
+    NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.STAFF, order=100),
 )
 PER_PAGE = 50
 
@@ -48,16 +48,26 @@ def _labels():
 
 
 def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id, scope.paths(Campaign.path)))
+    """A campaign the user may see: made in its subtree, or reaching one of its stores (else 404)."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id, services.visible(scope)))
     if campaign is None:
         abort(404)
+    return campaign
+
+
+def get_managed_campaign(scope: Scope, campaign_id: int) -> Campaign:
+    """A campaign the user may change: 404 if it cannot see it, 403 if it only reads it (HQ's
+    campaign running in a distributor's stores)."""
+    campaign = get_campaign_or_404(scope, campaign_id)
+    if not services.manages(scope, campaign):
+        abort(403)
     return campaign
 
 
 # --------------------------------------------------------------------------- HQ and distributors
 
 @bp.route("/campaigns")
-@roles_required(*roles.ADMINS)
+@roles_required(*roles.STAFF)
 def list_campaigns():
     scope = current_scope()
     state = one_of(request.args.get("state"), services.STATES)
@@ -65,7 +75,8 @@ def list_campaigns():
     q = request.args.get("q", "").strip()[:50]
     stmt = services.scoped_campaigns(scope, state=state, kind=kind, q=q)
     page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
-    ctx = dict(rows=page.items, total=page.total, page=page.page, pages=page.pages, state=state, kind=kind, q=q)
+    ctx = dict(rows=page.items, total=page.total, page=page.page, pages=page.pages, state=state, kind=kind, q=q,
+               can_create=scope.role in roles.ADMINS, manages=lambda c: services.manages(scope, c))
     if htmx and htmx.target == "campaign-rows":
         return render_template("campaigns/_rows.html", **ctx)
     return render_template("campaigns/list.html", **ctx)
@@ -109,7 +120,7 @@ def create_campaign(kind: str):
 @roles_required(*roles.ADMINS)
 def edit_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     if campaign.status != DRAFT:
         flash(_("Only a draft can be edited."), "warning")
         return redirect(url_for("campaigns.view_campaign", campaign_id=campaign.id))
@@ -136,7 +147,7 @@ def edit_campaign(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>")
-@roles_required(*roles.ADMINS)
+@roles_required(*roles.STAFF)
 def view_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
@@ -147,6 +158,7 @@ def view_campaign(campaign_id: int):
     ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=page.items, total=page.total,
                page=page.page, pages=page.pages, status=status, q=q,
                counts=services.participation_counts(scope, campaign),
+               can_manage=services.manages(scope, campaign),
                rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":
         return render_template("campaigns/_participants.html", **ctx)
@@ -161,7 +173,7 @@ def _back(campaign: Campaign):
 @roles_required(*roles.ADMINS)
 def publish_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     flash_outcome(lambda: services.publish_campaign(scope, campaign, actor=scope.user),
                   _("Published. It reaches no store until you push it."))
     return _back(campaign)
@@ -171,7 +183,7 @@ def publish_campaign(campaign_id: int):
 @roles_required(*roles.ADMINS)
 def cancel_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     flash_outcome(lambda: services.cancel_campaign(scope, campaign, actor=scope.user),
                   _("Campaign cancelled: no store runs it any more."))
     return _back(campaign)
@@ -181,7 +193,7 @@ def cancel_campaign(campaign_id: int):
 @roles_required(*roles.ADMINS)
 def push_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     if services.state_of(campaign) not in ("scheduled", "running"):
         flash(_("Publish the campaign before pushing it; an ended or cancelled campaign cannot be pushed."),
               "warning")
@@ -207,7 +219,7 @@ def push_campaign(campaign_id: int):
 @roles_required(*roles.ADMINS)
 def stop_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     everywhere = flag(request.form, "all")
     ids = parse_ids(request.form.getlist("store_ids"))
     if not everywhere and not ids:
