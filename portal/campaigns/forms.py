@@ -16,7 +16,7 @@ from portal.campaigns.labels import PARTICIPATION_LABELS
 from portal.decoration.blocks import CODES, codes, present
 from portal.goods.services import pickable_skus
 from portal.kernel.fields import MoneyField, QuantityField
-from portal.kernel.forms import options, strip
+from portal.kernel.forms import Required, options, strip
 from portal.kernel.money import MAX_QUANTITY, format_yuan
 from portal.kernel.time import local_tz
 from portal.org.scope import Scope
@@ -60,8 +60,8 @@ class CampaignForm(FlaskForm):
     """What every campaign has, whatever its kind."""
 
     name = StringField(_l("Campaign name"), filters=[strip], validators=[DataRequired(), Length(max=100)])
-    starts_at = DateTimeLocalField(_l("Starts at"), format=DT_FORMAT, validators=[DataRequired()])
-    ends_at = DateTimeLocalField(_l("Ends at"), format=DT_FORMAT, validators=[DataRequired()])
+    starts_at = DateTimeLocalField(_l("Starts at"), format=DT_FORMAT, validators=[Required()])
+    ends_at = DateTimeLocalField(_l("Ends at"), format=DT_FORMAT, validators=[Required()])
     participation = SelectField(
         _l("Participation"),
         choices=options(PARTICIPATION_LABELS.items()),
@@ -168,8 +168,8 @@ class FlashSaleRules(RulesForm):
     skus = TextAreaField(_l("Goods SKU codes"), filters=[strip], validators=[CODES, Length(max=2000)])
     price = money(_l("Flash sale price (yuan)"))
     quantity = count(_l("Quantity"), 1)
-    sale_starts = DateTimeLocalField(_l("Sale starts at"), format=DT_FORMAT, validators=[DataRequired()])
-    sale_ends = DateTimeLocalField(_l("Sale ends at"), format=DT_FORMAT, validators=[DataRequired()])
+    sale_starts = DateTimeLocalField(_l("Sale starts at"), format=DT_FORMAT, validators=[Required()])
+    sale_ends = DateTimeLocalField(_l("Sale ends at"), format=DT_FORMAT, validators=[Required()])
     goods: list[tuple[str, int]] | None = None
 
     def validate_skus(self, field):
