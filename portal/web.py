@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.numbers import format_compact_decimal
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
@@ -110,6 +111,7 @@ def init_app(app: Flask) -> None:
                                     "reload the page to see their change.")))
 
     app.jinja_env.filters["num"] = _num
+    app.jinja_env.filters["wan"] = compact_number
     app.jinja_env.filters["dt"] = _dt
     app.jinja_env.filters["dictsum"] = lambda d: sum(d.values())
     app.jinja_env.filters["pct"] = _pct
@@ -134,6 +136,17 @@ def _num(value, digits: int = 0) -> str:
     if value is None:
         return "—"
     return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
+
+
+def compact_number(value) -> str:
+    """A summary figure as Chinese admin pages print it: 万 and 亿 from ten thousand up
+    ("1.2万", "3.5亿"; "12.3K", "1.2M" in English), the exact figure below (so "9,876" stays
+    exact). For overview cards, not tables: a table's column must read exactly."""
+    if value is None:
+        return "—"
+    if abs(value) < 10_000:
+        return _num(value)
+    return format_compact_decimal(value, fraction_digits=1, locale=get_locale())
 
 
 def _pct(value) -> int:
