@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask_babel import get_locale, get_translations
+from flask_babel import format_decimal, get_locale, get_translations
 from flask_login import current_user
 
 LANG_COOKIE = "lang"
@@ -42,13 +42,21 @@ def _gettext(string, **variables):
 
 
 def _ngettext(singular, plural, num, **variables):
+    """The form for ``num``, unformatted: Jinja's newstyle ``ngettext`` fills the placeholders
+    itself, so a template's ``num=n|num`` (the count with the locale's grouping) is what shows."""
     catalog = _catalog()
     key = (singular, plural, num)
     text = catalog.get(key)
     if text is None:
         text = catalog[key] = get_translations().ungettext(singular, plural, num)
-    variables.setdefault("num", num)
-    return text % variables
+    return text % variables if variables else text
+
+
+def ngettext(singular, plural, num, **variables):
+    """Flask-Babel's ``ngettext`` for Python code, with the count printed for the locale
+    ("12,345 stores", not "12345 stores"): every count message says "1 store", "2 stores"."""
+    variables.setdefault("num", format_decimal(num))
+    return get_translations().ungettext(singular, plural, num) % variables
 
 
 def install_template_gettext(app) -> None:

@@ -24,3 +24,41 @@ def test_the_overview_cards_carry_the_exact_figure_as_a_title(login_as, org):
     html = login_as("hq").get("/").get_data(as_text=True)
     assert 'data-stat="total" title="5">5<' in html
     assert 'data-stat="active" title="5">5<' in html
+
+
+def test_count_messages_read_right_in_english_for_one_and_two(app):
+    """ngettext everywhere a count is printed: "1 store", "2 stores" (and one Chinese form)."""
+    from flask import render_template_string
+    from flask_babel import ngettext
+
+    page = ("{{ ngettext('%(num)s store', '%(num)s stores', n, num=n|num) }}|"
+            "{{ ngettext('Reaches %(num)s store', 'Reaches %(num)s stores', n, num=n|num) }}|"
+            "{{ ngettext('%(num)s campaign', '%(num)s campaigns', n, num=n|num) }}")
+    with app.test_request_context():
+        with force_locale("en"):
+            assert render_template_string(page, n=1) == "1 store|Reaches 1 store|1 campaign"
+            assert render_template_string(page, n=2) == "2 stores|Reaches 2 stores|2 campaigns"
+            assert render_template_string(page, n=12345).startswith("12,345 stores|")
+            assert ngettext("Stopped in %(num)s store.", "Stopped in %(num)s stores.", 1) == "Stopped in 1 store."
+            assert ngettext("Stopped in %(num)s store.", "Stopped in %(num)s stores.", 2) == "Stopped in 2 stores."
+        with force_locale("zh_Hans_CN"):
+            assert render_template_string(page, n=1) == "1家门店|覆盖1家门店|共 1 个营销活动"
+            assert render_template_string(page, n=2) == "2家门店|覆盖2家门店|共 2 个营销活动"
+
+
+def test_pages_print_counts_in_english_for_one_and_two(en, org, db):
+    """On real pages: the campaign's participants, the audit log's entries, the store tree."""
+    from portal.targets.services import TargetSpec
+    from tests.campaigns.helpers import make_campaign, push
+
+    hq = org.users["hq"]
+    one = make_campaign(hq, name="一家")
+    push(hq, one, TargetSpec(store_codes=["SH001"]))
+    two = make_campaign(hq, name="两家")
+    push(hq, two, TargetSpec(store_codes=["SH001", "SH002"]))
+    client = en("hq")
+    assert ">1 store</span>" in client.get(f"/campaigns/{one.id}").get_data(as_text=True)
+    assert ">2 stores</span>" in client.get(f"/campaigns/{two.id}").get_data(as_text=True)
+    assert ">2 campaigns</span>" in client.get("/campaigns").get_data(as_text=True)
+    stopped = client.post(f"/campaigns/{one.id}/stop", data={"all": "1"}, follow_redirects=True)
+    assert "Stopped in 1 store." in stopped.get_data(as_text=True)

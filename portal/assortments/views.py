@@ -12,6 +12,7 @@ from portal.assortments.models import Assortment
 from portal.extensions import db, htmx
 from portal.goods.models import Product
 from portal.goods.services import pickable_products
+from portal.i18n import ngettext
 from portal.kernel.forms import form_status
 from portal.kernel.ids import parse_ids
 from portal.org import roles
@@ -122,7 +123,7 @@ def add_items(assortment_id: int):
         form.codes.errors = [_("Not found in your goods library: %(codes)s", codes=", ".join(unknown[:20]))]
         db.session.rollback()
         return _editor(scope, assortment, add_form=form, status=422)
-    flash(_("%(n)s goods added.", n=added), "success")
+    flash(ngettext("%(num)s product added.", "%(num)s products added.", added), "success")
     return redirect(url_for("assortments.edit_assortment", assortment_id=assortment.id), 303)
 
 

@@ -29,6 +29,7 @@ from portal.campaigns.models import (
     CouponClaim,
 )
 from portal.extensions import db
+from portal.i18n import ngettext
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.money import yuan_text
 from portal.kernel.time import UTCDateTime, utcnow
@@ -326,7 +327,8 @@ def claim_coupon(store: Store, campaign_id: int, member: str) -> CouponClaim:
         # Give the coupon back inside the same transaction (the row is still ours).
         db.session.execute(update(Campaign).where(Campaign.id == campaign_id)
                            .values(issued=Campaign.issued - 1).execution_options(synchronize_session=False))
-        raise ClaimRefused("member_limit", _("This member already has %(n)s coupons of this campaign.", n=limit))
+        raise ClaimRefused("member_limit", ngettext("This member already has %(num)s coupon of this campaign.",
+                                                    "This member already has %(num)s coupons of this campaign.", limit))
     claim = CouponClaim(campaign_id=campaign_id, store_id=store.id, member=member,
                         code="CP" + secrets.token_hex(8).upper())
     db.session.add(claim)

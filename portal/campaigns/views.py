@@ -20,6 +20,7 @@ from portal.campaigns.labels import (
 )
 from portal.campaigns.models import DRAFT, Campaign, CampaignStore
 from portal.extensions import db, htmx
+from portal.i18n import ngettext
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import flag, flash_outcome, form_status, one_of
 from portal.kernel.ids import parse_ids
@@ -230,7 +231,7 @@ def stop_campaign(campaign_id: int):
     except RuleError as exc:
         flash(exc.message, "danger")
     else:
-        flash(_("Stopped in %(n)s stores.", n=n), "success")
+        flash(ngettext("Stopped in %(num)s store.", "Stopped in %(num)s stores.", n), "success")
     return _back(campaign)
 
 
