@@ -62,3 +62,26 @@ def test_pages_print_counts_in_english_for_one_and_two(en, org, db):
     assert ">2 campaigns</span>" in client.get("/campaigns").get_data(as_text=True)
     stopped = client.post(f"/campaigns/{one.id}/stop", data={"all": "1"}, follow_redirects=True)
     assert "Stopped in 1 store." in stopped.get_data(as_text=True)
+
+
+def test_a_percentage_discount_reads_in_tenths_in_chinese(app):
+    from portal.kernel.money import discount_text
+
+    with app.test_request_context():
+        with force_locale("zh_Hans_CN"):
+            assert discount_text(15) == "打 8.5 折"
+            assert discount_text(20) == "打 8 折"
+            assert discount_text(1) == "打 9.9 折"
+        with force_locale("en"):
+            assert discount_text(15) == "15% off"
+
+
+def test_the_campaign_page_shows_the_discount_and_not_started(login_as, org, db):
+    from tests.campaigns.helpers import make_campaign
+
+    rules = {"discount": "percent", "amount_fen": None, "percent": 15, "threshold_fen": 0, "per_member": 1,
+             "budget": 20}
+    c = make_campaign(org.users["hq"], name="全场85折", rules=rules, start=1, end=3)
+    html = login_as("hq").get(f"/campaigns/{c.id}").get_data(as_text=True)
+    assert 'data-rule="percent">打 8.5 折<' in html
+    assert 'data-state="scheduled">未开始<' in html

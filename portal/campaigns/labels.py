@@ -14,7 +14,7 @@ KIND_ICONS = {"coupon": "ticket", "flash_sale": "bolt", "bargain": "scissors", "
               "distribution": "share"}
 STATE_LABELS = {
     "draft": _l("Draft"),
-    "scheduled": _l("Scheduled"),
+    "scheduled": _l("Not started"),
     "running": _l("Running"),
     "ended": _l("Ended"),
     "cancelled": _l("Cancelled"),
