@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.dates import get_timezone, get_timezone_name
 from babel.numbers import format_compact_decimal
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
@@ -119,6 +120,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["nav_menu"] = nav_menu
     app.jinja_env.globals["nav_active"] = nav_active
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["time_zone_name"] = time_zone_name
     app.jinja_env.add_extension("jinja2.ext.do")
     from portal.i18n import install_template_gettext
     install_template_gettext(app)
@@ -155,6 +157,12 @@ def _pct(value) -> int:
         return max(0, min(100, round(float(value or 0))))
     except (TypeError, ValueError):
         return 0
+
+
+def time_zone_name() -> str:
+    """The portal's time zone as its readers name it ("中国时间", "China Time"): every time
+    typed or shown is in it (``|dt`` converts from UTC; datetime-local inputs take it)."""
+    return get_timezone_name(get_timezone(current_app.config["BABEL_DEFAULT_TIMEZONE"]), locale=get_locale())
 
 
 def _dt(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:

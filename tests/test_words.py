@@ -85,3 +85,23 @@ def test_the_campaign_page_shows_the_discount_and_not_started(login_as, org, db)
     html = login_as("hq").get(f"/campaigns/{c.id}").get_data(as_text=True)
     assert 'data-rule="percent">打 8.5 折<' in html
     assert 'data-state="scheduled">未开始<' in html
+
+
+def test_times_are_local_never_iso(login_as, org, db):
+    """A flash sale's window reads "2031-03-05 10:00" (the time typed, in the portal's zone), and
+    datetime inputs say which zone they take."""
+    from tests.campaigns.test_rules import BASE, GOOD
+    from tests.factories import make_product
+
+    make_product(org.nodes["hq"], "SKU", skus=2, list_price=2990, floor=1000, ceiling=5000)
+    db.session.commit()
+    client = login_as("hq")
+    form = client.get("/campaigns/new/flash_sale").get_data(as_text=True)
+    assert "时间均为中国时间。" in form
+    data = {**BASE, **{f"rules-{k}": v for k, v in GOOD["flash_sale"].items()}}
+    r = client.post("/campaigns/new/flash_sale", data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'data-rule="sale_starts">2031-03-05 10:00<' in page
+    assert "2031-03-05T" not in page and "2031-03-01T" not in page
+    assert "2031-03-01 10:00 – 2031-03-31 22:00" in page
