@@ -135,7 +135,7 @@ def detail_items(entry: AuditEntry) -> list[tuple[str, str]]:
         is_change = isinstance(changes, dict) or (key in _PAIRS and isinstance(value, list) and len(value) == 2)
         if is_change and isinstance(value, list) and len(value) == 2:
             out.append((label, f"{_text(key, value[0])} → {_text(key, value[1])}"))
-        else:
+        elif value is not None and value != "":      # "scheduled for: —" on a push sent at once says nothing
             out.append((label, _text(key, value)))
     return out
 

@@ -87,10 +87,10 @@ def test_details_name_every_field_and_format_values(login_as, org, db):
     client = login_as("hq")
     push_row = _rows(client, "?action=push.create")
     assert "scheduled_for" not in push_row and "2031-03-01T" not in push_row
-    assert "计划时间:</span> 2031-03-01 10:00" in push_row
-    assert "类型:</span> 装修模板" in push_row and "上海区" in push_row
+    assert "计划时间：</span> 2031-03-01 10:00" in push_row
+    assert "类型：</span> 装修模板" in push_row and "上海区" in push_row
     shelf = _rows(client, "?action=listing.update")
-    assert "¥12.50" in shelf and "1,200" in shelf and "上架:</span> 否" in shelf
+    assert "¥12.50" in shelf and "1,200" in shelf and "上架：</span> 否" in shelf
     assert "on_shelf" not in shelf and "price:" not in shelf
     en = client.post("/language", data={"lang": "en"}) and _rows(client, "?action=push.create")
     assert "Scheduled for:</span> 2031-03-01 10:00" in en
@@ -102,7 +102,7 @@ def test_a_change_reads_old_to_new(login_as, org, db):
                 data={"display_name": "沪区经理", "role": "regional_manager", "node_id": str(org.nodes["r_js"].id),
                       "store_code": ""})
     row = _rows(client, "?action=user.update")
-    assert "姓名:</span> " in row and "→ 沪区经理" in row
+    assert "姓名：</span> " in row and "→ 沪区经理" in row
     assert "display_name" not in row
 
 

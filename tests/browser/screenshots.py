@@ -119,7 +119,7 @@ def settle(page) -> None:
 
 
 # Modules of extra pages: each may define desktop(page, shot) and phone(page, shot).
-SCENES: list[str] = []
+SCENES: list[str] = ["scenes_words"]
 
 
 def _scenes():
