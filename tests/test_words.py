@@ -105,3 +105,19 @@ def test_times_are_local_never_iso(login_as, org, db):
     assert 'data-rule="sale_starts">2031-03-05 10:00<' in page
     assert "2031-03-05T" not in page and "2031-03-01T" not in page
     assert "2031-03-01 10:00 – 2031-03-31 22:00" in page
+
+
+def test_the_chinese_catalog_speaks_the_products_words():
+    """您 (never 你), 组织 (never 节点), 总部供货 (直营 is a company-owned store's tag, never goods),
+    家门店 for store counts."""
+    from tests.test_i18n import _read_po, _strings
+
+    wrong = []
+    for m in _read_po():
+        if not m.id:
+            continue
+        for s in _strings(m):
+            for bad in ("你", "节点", "直营", "个门店"):
+                if bad in s:
+                    wrong.append(f"{bad}: {s}")
+    assert not wrong, "\n".join(wrong)
