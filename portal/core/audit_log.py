@@ -11,16 +11,18 @@ from flask import Blueprint, render_template, request
 from flask_babel import format_datetime, format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from portal.audit.labels import ACTION_GROUPS, ACTION_LABELS, DETAIL_LABELS, SIGN_INS
 from portal.audit.models import AuditEntry
 from portal.audit.services import query_entries
-from portal.extensions import htmx
+from portal.extensions import db, htmx
 from portal.kernel.forms import flag
 from portal.kernel.money import MoneyError, format_yuan, parse_yuan
 from portal.kernel.paging import paginate
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
+from portal.org.models import OrgNode
 from portal.web import NavEntry
 
 bp = Blueprint("audit", __name__)
@@ -58,13 +60,23 @@ def list_entries():
     )
     stmt = query_entries(scope, **filters)
     page = paginate(stmt, args.get("page"), PER_PAGE)
+    names = _node_names(scope, page.items)
     ctx = dict(entries=page.items, total=page.total, page=page.page, pages=page.pages,
                filters=filters, labels=ACTION_LABELS, groups=ACTION_GROUPS, logins=logins,
-               detail_items=detail_items,
+               detail_items=lambda e: detail_items(e, names),
                query={k: v for k, v in args.items() if k != "page" and v})
     if htmx and htmx.target == "audit-rows":
         return render_template("audit/_rows.html", **ctx)
     return render_template("audit/list.html", **ctx)
+
+
+def _node_names(scope, entries) -> dict[int, str]:
+    """Names of the org units saved targets name by id, for the page's entries: one query, and
+    none when no entry on the page names any."""
+    ids = {i for e in entries for i in ((e.details or {}).get("node_ids") or []) if isinstance(i, int)}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(OrgNode.id, OrgNode.name).where(OrgNode.id.in_(ids), scope.nodes())).all())
 
 
 # --------------------------------------------------------------------------- details people read
@@ -121,10 +133,13 @@ def _text(key: str, value) -> str:
     return str(value)
 
 
-def detail_items(entry: AuditEntry) -> list[tuple[str, str]]:
+def detail_items(entry: AuditEntry, node_names: dict[int, str] | None = None) -> list[tuple[str, str]]:
     """An entry's details as (label, text) pairs: every key named, every value formatted for the
-    reader (local times, ¥ amounts, translated statuses, "old → new" for a change)."""
-    details = entry.details or {}
+    reader (local times, ¥ amounts, translated statuses, "old → new" for a change, org units by
+    name rather than id)."""
+    details = dict(entry.details or {})
+    if node_names is not None and isinstance(details.get("node_ids"), list):
+        details["node_ids"] = [node_names.get(i, f"#{i}") for i in details["node_ids"]]
     changes = details.get("changes")
     items = changes if isinstance(changes, dict) else details
     out = []

@@ -141,3 +141,14 @@ def test_sign_ins_are_folded_away_unless_asked_for(login_as, org, db):
     assert 'data-action="login"' in _rows(client, "?action=login")
     # The action filter is grouped by what the actions are about.
     assert '<optgroup label="门店">' in page and 'value="campaign.stop"' in page
+
+
+def test_a_saved_target_names_its_org_units(login_as, org, db):
+    client = login_as("hq")
+    r = client.post("/targets/new", data={"name": "沪苏两区", "node_ids": [str(org.nodes["r_sh"].id),
+                                                                       str(org.nodes["r_js"].id)],
+                                          "active_only": "y"})
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:2000]
+    row = _rows(client, "?action=target.save")
+    assert "上海区、江苏区" in row and "仅营业中门店：</span> 是" in row
+    assert "node_ids" not in row and "active_only" not in row
