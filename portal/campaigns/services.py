@@ -170,6 +170,14 @@ def participation_counts(scope: Scope, campaign: Campaign) -> dict[str, int]:
     return counts
 
 
+def issued_in_scope(scope: Scope, campaign: Campaign) -> int:
+    """Coupons of the campaign claimed in the scope's stores (what a reader from below sees
+    instead of the campaign-wide count)."""
+    return db.session.scalar(
+        select(func.count()).select_from(CouponClaim).join(Store, Store.id == CouponClaim.store_id)
+        .where(CouponClaim.campaign_id == campaign.id, scope.stores()))
+
+
 def participants(scope: Scope, campaign: Campaign, *, status: str = "", q: str = "") -> Select:
     stmt = (select(CampaignStore, Store).join(Store, Store.id == CampaignStore.store_id)
             .where(CampaignStore.campaign_id == campaign.id, scope.stores()).order_by(Store.code))

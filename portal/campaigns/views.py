@@ -160,6 +160,9 @@ def view_campaign(campaign_id: int):
                page=page.page, pages=page.pages, status=status, q=q,
                counts=services.participation_counts(scope, campaign),
                can_manage=services.manages(scope, campaign),
+               # A reader from below sees the coupons issued in its own stores, not HQ's total.
+               issued_here=None if services.manages(scope, campaign) or not campaign.budget
+               else services.issued_in_scope(scope, campaign),
                rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":
         return render_template("campaigns/_participants.html", **ctx)

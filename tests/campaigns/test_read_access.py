@@ -116,3 +116,18 @@ def test_store_owner_has_no_campaign_admin_pages(login_as, org, hq_campaign):
     client = login_as("owner1")
     assert client.get("/campaigns").status_code == 403
     assert client.get(f"/campaigns/{hq_campaign.id}").status_code == 403
+
+
+def test_a_reader_from_below_sees_the_coupons_issued_in_its_own_stores(client, login_as, org, db, hq_campaign):
+    """HQ's page counts every claim; east's counts the claims in east's stores only."""
+    from tests.campaigns.helpers import claim, key
+
+    for code in ("sh1", "gd1"):
+        owner = {"sh1": "owner1", "gd1": "owner_gd"}[code]
+        assert login_as(owner).post(f"/my/campaigns/{hq_campaign.id}/join").status_code == 303
+        store = org.stores[code]
+        assert claim(client, store, key(store), hq_campaign.id, member=f"o{code}").status_code == 201
+    hq = login_as("hq").get(f"/campaigns/{hq_campaign.id}").get_data(as_text=True)
+    assert 'data-issued="2">2 / 20<' in hq
+    east = login_as("east_admin").get(f"/campaigns/{hq_campaign.id}").get_data(as_text=True)
+    assert 'data-issued="1">1<' in east and "2 / 20" not in east
