@@ -146,7 +146,8 @@ class CouponRules(RulesForm):
     discount = SelectField(_l("Discount"), choices=options([("amount", _l("Amount off (yuan)")),
                                                            ("percent", _l("Percent off"))]))
     amount = MoneyField(_l("Amount off (yuan)"), validators=[blank_ok], min=1)
-    percent = QuantityField(_l("Percent off"), validators=[blank_ok], min=1, max=99)
+    percent = QuantityField(_l("Percent off"), validators=[blank_ok], min=1, max=99,
+                            description=_l("For example 15: the customer pays 85 percent of the price."))
     threshold = MoneyField(_l("Minimum spend (yuan)"), default=0, validators=[required],
                            description=_l("0 for no minimum."))
     per_member = count(_l("Per-member limit"), 1, 100, default=1)
