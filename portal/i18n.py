@@ -41,11 +41,19 @@ def _gettext(string, **variables):
     return text % variables if variables else text
 
 
+_PLURAL_FORM = ("plural form",)       # the catalog's plural rule, cached beside its messages
+
+
 def _ngettext(singular, plural, num, **variables):
     """The form for ``num``, unformatted: Jinja's newstyle ``ngettext`` fills the placeholders
     itself, so a template's ``num=n|num`` (the count with the locale's grouping) is what shows."""
     catalog = _catalog()
-    key = (singular, plural, num)
+    form = catalog.get(_PLURAL_FORM)
+    if form is None:
+        # The catalog's plural rule (n → which form); English without a catalog: one or many.
+        form = catalog[_PLURAL_FORM] = getattr(get_translations(), "plural", lambda n: int(n != 1))
+    # Remembered per plural form, not per count: "%(num)s stores" for 2 and for 12,345 is one entry.
+    key = (singular, plural, form(num))
     text = catalog.get(key)
     if text is None:
         text = catalog[key] = get_translations().ungettext(singular, plural, num)
