@@ -106,15 +106,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _template_globals(app: Flask) -> None:
     """What the domains give every template: the roles and the labels of audit entries and pushes."""
-    from portal.audit.labels import ACTION_LABELS, DETAIL_LABELS
-    from portal.decoration.labels import BLOCK_LABELS, CHANGE_LABELS
+    from portal.audit.labels import ACTION_LABELS
     from portal.org import roles
-    from portal.org.forms import ROLE_LABELS, STATUS_LABELS
     from portal.pushes import labels as push_labels
 
+    # The audit page formats an entry's details itself (portal.core.audit_log.detail_items).
     app.jinja_env.globals.update(
-        roles=roles, audit_labels=ACTION_LABELS, audit_detail_labels=DETAIL_LABELS, push_labels=push_labels,
-        audit_value_labels={**STATUS_LABELS, **ROLE_LABELS, **BLOCK_LABELS, **CHANGE_LABELS})
+        roles=roles, audit_labels=ACTION_LABELS, push_labels=push_labels)
 
 
 # Models must be imported for Alembic's autogenerate and for relationships to resolve.

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask_babel import get_locale, get_translations
+from flask_babel import format_decimal, get_locale, get_translations
 from flask_login import current_user
 
 LANG_COOKIE = "lang"
@@ -41,19 +41,30 @@ def _gettext(string, **variables):
     return text % variables if variables else text
 
 
+_PLURAL_FORM = ("plural form",)       # the catalog's plural rule, cached beside its messages
+
+
 def _ngettext(singular, plural, num, **variables):
+    """The form for ``num``, unformatted: Jinja's newstyle ``ngettext`` fills the placeholders
+    itself, so a template's ``num=n|num`` (the count with the locale's grouping) is what shows."""
     catalog = _catalog()
-    key = (singular, plural, num)
+    form = catalog.get(_PLURAL_FORM)
+    if form is None:
+        # The catalog's plural rule (n → which form); English without a catalog: one or many.
+        form = catalog[_PLURAL_FORM] = getattr(get_translations(), "plural", lambda n: int(n != 1))
+    # Remembered per plural form, not per count: "%(num)s stores" for 2 and for 12,345 is one entry.
+    key = (singular, plural, form(num))
     text = catalog.get(key)
     if text is None:
         text = catalog[key] = get_translations().ungettext(singular, plural, num)
-    # Jinja's new-style ngettext formats what this returns with the template's variables (``num``
-    # defaults to the count; ``num=n|num`` shows it formatted): formatting here too would spend
-    # them on the raw count first.
-    if not variables:
-        return text
-    variables.setdefault("num", num)
-    return text % variables
+    return text % variables if variables else text
+
+
+def ngettext(singular, plural, num, **variables):
+    """Flask-Babel's ``ngettext`` for Python code, with the count printed for the locale
+    ("12,345 stores", not "12345 stores"): every count message says "1 store", "2 stores"."""
+    variables.setdefault("num", format_decimal(num))
+    return get_translations().ungettext(singular, plural, num) % variables
 
 
 def install_template_gettext(app) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.dates import get_timezone, get_timezone_name
+from babel.numbers import format_compact_decimal
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
@@ -110,6 +112,7 @@ def init_app(app: Flask) -> None:
                                     "reload the page to see their change.")))
 
     app.jinja_env.filters["num"] = _num
+    app.jinja_env.filters["wan"] = compact_number
     app.jinja_env.filters["dt"] = _dt
     app.jinja_env.filters["dictsum"] = lambda d: sum(d.values())
     app.jinja_env.filters["pct"] = _pct
@@ -117,6 +120,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["nav_menu"] = nav_menu
     app.jinja_env.globals["nav_active"] = nav_active
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["time_zone_name"] = time_zone_name
     app.jinja_env.add_extension("jinja2.ext.do")
     from portal.i18n import install_template_gettext
     install_template_gettext(app)
@@ -136,12 +140,29 @@ def _num(value, digits: int = 0) -> str:
     return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
 
 
+def compact_number(value) -> str:
+    """A summary figure as Chinese admin pages print it: 万 and 亿 from ten thousand up
+    ("1.2万", "3.5亿"; "12.3K", "1.2M" in English), the exact figure below (so "9,876" stays
+    exact). For overview cards, not tables: a table's column must read exactly."""
+    if value is None:
+        return "—"
+    if abs(value) < 10_000:
+        return _num(value)
+    return format_compact_decimal(value, fraction_digits=1, locale=get_locale())
+
+
 def _pct(value) -> int:
     """A whole percent, 0-100, for the pct-* classes of static/css/percent.css."""
     try:
         return max(0, min(100, round(float(value or 0))))
     except (TypeError, ValueError):
         return 0
+
+
+def time_zone_name() -> str:
+    """The portal's time zone as its readers name it ("中国时间", "China Time"): every time
+    typed or shown is in it (``|dt`` converts from UTC; datetime-local inputs take it)."""
+    return get_timezone_name(get_timezone(current_app.config["BABEL_DEFAULT_TIMEZONE"]), locale=get_locale())
 
 
 def _dt(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:

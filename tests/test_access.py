@@ -131,9 +131,11 @@ TABLE = {
     "assortments.remove_item": ("POST", "/assortments/{id}/items/1/delete", ADMINS, "assortment", {}),
     "assortments.push_assortment": ("GET", "/assortments/{id}/push", ADMINS, "assortment", None),
     "campaigns.marketing_center": ("GET", "/marketing", ADMINS, None, None),
-    "campaigns.list_campaigns": ("GET", "/campaigns", ADMINS, None, None),
+    # Regional managers read the campaigns reaching their region (and distributors HQ's reaching
+    # their stores): the "offer" campaigns are offered to sh1 (east) and gd1 (south).
+    "campaigns.list_campaigns": ("GET", "/campaigns", STAFF, None, None),
     "campaigns.create_campaign": ("GET", "/campaigns/new/coupon", ADMINS, None, None),
-    "campaigns.view_campaign": ("GET", "/campaigns/{id}", ADMINS, "campaign", None),
+    "campaigns.view_campaign": ("GET", "/campaigns/{id}", STAFF, "offer", None),
     "campaigns.edit_campaign": ("GET", "/campaigns/{id}/edit", ADMINS, "campaign", None),
     "campaigns.publish_campaign": ("POST", "/campaigns/{id}/publish", ADMINS, "campaign", {}),
     "campaigns.cancel_campaign": ("POST", "/campaigns/{id}/cancel", ADMINS, "campaign", {}),

@@ -14,7 +14,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 
 from portal.org.models import User
 
@@ -140,7 +140,7 @@ def test_compiled_catalog_matches_the_po(zh):
 def test_translations_are_used_at_runtime(app):
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         assert gettext("Store code") == "门店编码"
-        assert gettext("%(n)s stores", n=3) == "3家门店"
+        assert ngettext("%(num)s store", "%(num)s stores", 3) == "3 家门店"
     with app.test_request_context(), force_locale("en"):
         assert gettext("Store code") == "Store code"
 

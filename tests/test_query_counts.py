@@ -218,6 +218,29 @@ def _participants(org, st, n):
     return store.code
 
 
+def _region_campaigns(org, st, n):
+    """HQ's campaigns pushed into 上海区, as its manager reads them (read access, issue 9)."""
+    from portal.targets.services import TargetSpec
+    from tests.campaigns.helpers import push
+
+    for _ in range(n):
+        c = _campaign(org)
+        push(_hq(org), c, TargetSpec(store_codes=["SH001"]))
+    return c.name
+
+
+def _region_participants(org, st, n):
+    from portal.targets.services import TargetSpec
+    from tests.campaigns.helpers import push
+
+    for _ in range(n):
+        store = factories.make_store(org.nodes["r_sh"])
+    c = _campaign(org, participation="opt_in", deadline=2)
+    push(_hq(org), c, TargetSpec(everything=True))
+    st["campaign"] = c.id
+    return store.code
+
+
 def _offers(org, st, n):
     from portal.targets.services import TargetSpec
     from tests.campaigns.helpers import push
@@ -448,6 +471,9 @@ CASES = {
     "store shelf (owner)": Case("owner1", lambda org, st: "/my/goods", _shelf),
     "campaigns": Case("hq", lambda org, st: "/campaigns", _campaigns),
     "campaign participants": Case("hq", lambda org, st: f"/campaigns/{st['campaign']}", _participants),
+    "campaigns (regional manager, read-only)": Case("sh_manager", lambda org, st: "/campaigns", _region_campaigns),
+    "campaign participants (regional manager)": Case("sh_manager", lambda org, st: f"/campaigns/{st['campaign']}",
+                                                     _region_participants),
     "store owner's campaigns": Case("owner1", lambda org, st: "/my/campaigns", _offers),
     "store owner's page": Case("owner1", lambda org, st: "/my/page", _my_page),
     "store owner's page (real goods and coupons)": Case("owner1", lambda org, st: "/my/page", _my_page_goods),

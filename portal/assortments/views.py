@@ -11,6 +11,7 @@ from portal.assortments.forms import AddItemsForm, AssortmentForm
 from portal.assortments.models import Assortment
 from portal.extensions import db
 from portal.goods.services import first_thumbs
+from portal.i18n import ngettext
 from portal.kernel.forms import form_status
 from portal.kernel.ids import parse_ids
 from portal.org import roles
@@ -112,7 +113,7 @@ def add_items(assortment_id: int):
         form.codes.errors = [_("Not found in your goods library: %(codes)s", codes=", ".join(unknown[:20]))]
         db.session.rollback()
         return _editor(scope, assortment, add_form=form, status=422)
-    flash(_("%(n)s goods added.", n=added), "success")
+    flash(ngettext("%(num)s product added.", "%(num)s products added.", added), "success")
     return redirect(url_for("assortments.edit_assortment", assortment_id=assortment.id), 303)
 
 

@@ -54,6 +54,27 @@ ACTION_LABELS = {
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
+# The actions folded away by default on the audit page ("show sign-ins" brings them back).
+SIGN_INS = ("login", "logout")
+
+# The action filter's groups: a label and the prefixes of the action names it holds.
+_GROUPS = (
+    (_l("Sign-in and account"), ("login", "logout", "password")),
+    (_l("Organization"), ("node",)),
+    (_l("Stores"), ("store", "apikey")),
+    (_l("Users"), ("user",)),
+    (_l("Targets"), ("target",)),
+    (_l("Pushes"), ("push",)),
+    (_l("Decoration"), ("template", "page")),
+    (_l("Image space"), ("media",)),
+    (_l("Goods"), ("product", "assortment")),
+    (_l("Store shelves"), ("listing", "local_product")),
+    (_l("Campaigns"), ("campaign",)),
+)
+ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
+                 for label, prefixes in _GROUPS]
+assert sum(len(items) for _label, items in ACTION_GROUPS) == len(ACTIONS)
+
 # Names of the keys that audit details carry, for people to read.
 DETAIL_LABELS = {
     "code": _l("Code"), "name": _l("Name"), "city": _l("City"), "address": _l("Address"),
@@ -63,4 +84,11 @@ DETAIL_LABELS = {
     "unchanged": _l("Unchanged"), "count": _l("Stores"), "kind": _l("Kind"), "parent": _l("Parent"),
     "from": _l("From"), "to": _l("To"), "stores": _l("Stores"),
     "block": _l("Block"), "change": _l("Change"), "version": _l("Version"),
+    "target": _l("Target"), "scheduled_for": _l("Scheduled for"), "added": _l("Added"), "removed": _l("Removed"),
+    "clamped": _l("Prices clamped"), "skus": _l("SKUs"), "archived": _l("Archived"), "key": _l("API key"),
+    "price": _l("Price"), "stock": _l("Stock"), "on_shelf": _l("On shelf"), "local": _l("Store's own product"),
+    "all": _l("Every store"), "store": _l("Store"), "category": _l("Category"), "description": _l("Description"),
+    "direct_sale": _l("HQ-supplied"), "commission_rate": _l("Commission"), "everything": _l("Whole scope"),
+    "node_ids": _l("Org units"), "store_codes": _l("Store codes"), "exclude_codes": _l("Excluded stores"),
+    "active_only": _l("Active stores only"),
 }

@@ -62,10 +62,15 @@ def record(actor: Actor | None, action: str, obj_type: str, obj_id: int | None, 
 
 
 def query_entries(scope: Scope, *, action: str = "", actor: str = "", q: str = "",
-                  date_from: date | None = None, date_to: date | None = None) -> Select:
+                  date_from: date | None = None, date_to: date | None = None,
+                  exclude: tuple[str, ...] = ()) -> Select:
+    """Entries in the scope, newest first; ``exclude`` leaves out actions (sign-ins, by default
+    on the audit page)."""
     stmt = select(AuditEntry).where(scope.paths(AuditEntry.path))
     if action:
         stmt = stmt.where(AuditEntry.action == action)
+    elif exclude:
+        stmt = stmt.where(AuditEntry.action.not_in(exclude))
     if actor:
         stmt = stmt.where(AuditEntry.actor_name == actor.strip().lower())
     if q:

@@ -16,6 +16,7 @@ from portal.auth.forms import ChangePasswordForm, LoginForm
 from portal.auth.sessions import renew_session
 from portal.auth.throttle import login_throttle
 from portal.extensions import db
+from portal.i18n import ngettext
 from portal.kernel.forms import form_status
 from portal.org.models import User
 from portal.org.services import hash_password
@@ -75,8 +76,9 @@ def login():
         throttle = login_throttle()
         wait = throttle.retry_after(username, ip, known_browser=username in _known_usernames())
         if wait:
-            form.form_errors.append(_("Too many failed attempts. Try again in %(min)s minutes.",
-                                      min=max(1, (wait + 59) // 60)))
+            form.form_errors.append(ngettext("Too many failed attempts. Try again in %(num)s minute.",
+                                             "Too many failed attempts. Try again in %(num)s minutes.",
+                                             max(1, (wait + 59) // 60)))
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == username))
         ok = check_password_hash(user.password_hash if user else _dummy_hash(), form.password.data)
@@ -116,8 +118,9 @@ def change_password():
         throttle, ip = login_throttle(), request.remote_addr or ""
         wait = throttle.retry_after(current_user.username, ip, known_browser=True)
         if wait:
-            form.current.errors.append(_("Too many failed attempts. Try again in %(min)s minutes.",
-                                         min=max(1, (wait + 59) // 60)))
+            form.current.errors.append(ngettext("Too many failed attempts. Try again in %(num)s minute.",
+                                                "Too many failed attempts. Try again in %(num)s minutes.",
+                                                max(1, (wait + 59) // 60)))
             return render_template("auth/password.html", form=form), 429
         if not check_password_hash(current_user.password_hash, form.current.data):
             throttle.failed(current_user.username, ip)

@@ -13,10 +13,10 @@ from wtforms import DateTimeLocalField, DecimalField, FieldList, Form, FormField
 from wtforms.validators import DataRequired, Length, NumberRange, StopValidation, ValidationError
 
 from portal.campaigns.labels import BEARER_LABELS, PARTICIPATION_LABELS
-from portal.decoration.blocks import CODES, codes, present
+from portal.decoration.blocks import CODES, present
 from portal.goods.services import pickable_skus
 from portal.kernel.fields import MoneyField, QuantityField
-from portal.kernel.forms import options, strip
+from portal.kernel.forms import Required, options, strip
 from portal.kernel.money import MAX_QUANTITY, format_yuan
 from portal.kernel.time import local_tz
 from portal.org.scope import Scope
@@ -60,8 +60,8 @@ class CampaignForm(FlaskForm):
     """What every campaign has, whatever its kind."""
 
     name = StringField(_l("Campaign name"), filters=[strip], validators=[DataRequired(), Length(max=100)])
-    starts_at = DateTimeLocalField(_l("Starts at"), format=DT_FORMAT, validators=[DataRequired()])
-    ends_at = DateTimeLocalField(_l("Ends at"), format=DT_FORMAT, validators=[DataRequired()])
+    starts_at = DateTimeLocalField(_l("Starts at"), format=DT_FORMAT, validators=[Required()])
+    ends_at = DateTimeLocalField(_l("Ends at"), format=DT_FORMAT, validators=[Required()])
     participation = SelectField(
         _l("Participation"),
         choices=options(PARTICIPATION_LABELS.items()),
@@ -156,7 +156,8 @@ class CouponRules(RulesForm):
     discount = SelectField(_l("Discount"), choices=options([("amount", _l("Amount off (yuan)")),
                                                            ("percent", _l("Percent off"))]))
     amount = MoneyField(_l("Amount off (yuan)"), validators=[blank_ok], min=1)
-    percent = QuantityField(_l("Percent off"), validators=[blank_ok], min=1, max=99)
+    percent = QuantityField(_l("Percent off"), validators=[blank_ok], min=1, max=99,
+                            description=_l("For example 15: the customer pays 85 percent of the price."))
     threshold = MoneyField(_l("Minimum spend (yuan)"), default=0, validators=[required],
                            description=_l("0 for no minimum."))
     per_member = count(_l("Per-member limit"), 1, 100, default=1)
@@ -191,8 +192,8 @@ class SaleItem(Form):
 
 class FlashSaleRules(RulesForm):
     items = FieldList(FormField(SaleItem), label=_l("Goods on sale"), min_entries=0, max_entries=MAX_SALE_ITEMS + 1)
-    sale_starts = DateTimeLocalField(_l("Sale starts at"), format=DT_FORMAT, validators=[DataRequired()])
-    sale_ends = DateTimeLocalField(_l("Sale ends at"), format=DT_FORMAT, validators=[DataRequired()])
+    sale_starts = DateTimeLocalField(_l("Sale starts at"), format=DT_FORMAT, validators=[Required()])
+    sale_ends = DateTimeLocalField(_l("Sale ends at"), format=DT_FORMAT, validators=[Required()])
 
     def validate_items(self, field):
         if not field.entries:

@@ -22,7 +22,7 @@ KIND_BLURBS = {
 }
 STATE_LABELS = {
     "draft": _l("Draft"),
-    "scheduled": _l("Scheduled"),
+    "scheduled": _l("Not started"),
     "running": _l("Running"),
     "ended": _l("Ended"),
     "cancelled": _l("Cancelled"),

@@ -31,10 +31,12 @@ from portal.campaigns.models import (
 )
 from portal.extensions import db
 from portal.goods.models import Product, ProductImage, Sku
+from portal.i18n import ngettext
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.money import yuan_text
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.org.models import Store, User
+from portal.org.roles import ADMINS
 from portal.org.scope import Scope
 
 STATES = ("draft", "scheduled", "running", "ended", "cancelled")
@@ -63,10 +65,26 @@ def state_of(campaign: Campaign, now: datetime | None = None) -> str:
     return "ended" if campaign.ends_at <= now else "running"
 
 
+def visible(scope: Scope):
+    """The campaigns a staff scope may see: those its subtree made (it manages them) and, read-only,
+    those that reach at least one of its stores (HQ's campaigns in a distributor's or a region's
+    stores). One SQL condition; the EXISTS walks the campaign's rows of ``campaign_stores`` by its
+    primary key."""
+    reaches = (select(CampaignStore.campaign_id).join(Store, Store.id == CampaignStore.store_id)
+               .where(CampaignStore.campaign_id == Campaign.id, scope.stores()).correlate(Campaign).exists())
+    return or_(scope.paths(Campaign.path), reaches)
+
+
+def manages(scope: Scope, campaign: Campaign) -> bool:
+    """HQ and distributors manage (edit, publish, push, cancel, stop) the campaigns their own
+    subtree made; what reaches them from above they only read."""
+    return scope.user is not None and scope.role in ADMINS and scope.covers_path(campaign.path)
+
+
 def scoped_campaigns(scope: Scope, *, state: str = "", kind: str = "", q: str = "") -> Select:
-    """(Campaign, state) rows HQ or a distributor may see, newest first."""
+    """(Campaign, state) rows a staff user may see (``visible``), newest first."""
     st = state_expr()
-    stmt = select(Campaign, st.label("state")).where(scope.paths(Campaign.path))
+    stmt = select(Campaign, st.label("state")).where(visible(scope))
     if state in STATES:
         stmt = stmt.where(st == state)
     if kind:
@@ -161,6 +179,14 @@ def participation_counts(scope: Scope, campaign: Campaign) -> dict[str, int]:
     counts = {s: 0 for s in STORE_STATUSES}
     counts.update(dict(rows))
     return counts
+
+
+def issued_in_scope(scope: Scope, campaign: Campaign) -> int:
+    """Coupons of the campaign claimed in the scope's stores (what a reader from below sees
+    instead of the campaign-wide count)."""
+    return db.session.scalar(
+        select(func.count()).select_from(CouponClaim).join(Store, Store.id == CouponClaim.store_id)
+        .where(CouponClaim.campaign_id == campaign.id, scope.stores()))
 
 
 def participants(scope: Scope, campaign: Campaign, *, status: str = "", q: str = "") -> Select:
@@ -384,7 +410,8 @@ def claim_coupon(store: Store, campaign_id: int, member: str) -> CouponClaim:
         # Give the coupon back inside the same transaction (the row is still ours).
         db.session.execute(update(Campaign).where(Campaign.id == campaign_id)
                            .values(issued=Campaign.issued - 1).execution_options(synchronize_session=False))
-        raise ClaimRefused("member_limit", _("This member already has %(n)s coupons of this campaign.", n=limit))
+        raise ClaimRefused("member_limit", ngettext("This member already has %(num)s coupon of this campaign.",
+                                                    "This member already has %(num)s coupons of this campaign.", limit))
     claim = CouponClaim(campaign_id=campaign_id, store_id=store.id, member=member,
                         code="CP" + secrets.token_hex(8).upper())
     db.session.add(claim)

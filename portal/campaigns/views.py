@@ -24,6 +24,7 @@ from portal.campaigns.labels import (
 from portal.campaigns.models import DRAFT, INVITED, JOINED, Campaign, CampaignStore
 from portal.extensions import db, htmx
 from portal.goods.services import sku_cards
+from portal.i18n import ngettext
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import flag, flash_outcome, form_status, one_of
 from portal.kernel.ids import parse_ids
@@ -44,7 +45,7 @@ NAV = (
     # Where a campaign is started: the tool cards, and the form each card opens.
     NavEntry("campaigns.marketing_center", _l("Marketing center"), "rocket", roles.ADMINS, order=95,
              pages=frozenset({"campaigns.marketing_center", "campaigns.create_campaign"})),
-    NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.ADMINS, order=100,
+    NavEntry("campaigns.list_campaigns", _l("Campaigns"), "ticket", roles.STAFF, order=100,
              pages=frozenset({"campaigns.list_campaigns", "campaigns.view_campaign", "campaigns.edit_campaign",
                               "campaigns.push_campaign"})),
 )
@@ -60,9 +61,19 @@ def _labels():
 
 
 def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id, scope.paths(Campaign.path)))
+    """A campaign the user may see: made in its subtree, or reaching one of its stores (else 404)."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.id == campaign_id, services.visible(scope)))
     if campaign is None:
         abort(404)
+    return campaign
+
+
+def get_managed_campaign(scope: Scope, campaign_id: int) -> Campaign:
+    """A campaign the user may change: 404 if it cannot see it, 403 if it only reads it (HQ's
+    campaign running in a distributor's stores)."""
+    campaign = get_campaign_or_404(scope, campaign_id)
+    if not services.manages(scope, campaign):
+        abort(403)
     return campaign
 
 
@@ -77,7 +88,7 @@ def marketing_center():
 
 
 @bp.route("/campaigns")
-@roles_required(*roles.ADMINS)
+@roles_required(*roles.STAFF)
 def list_campaigns():
     scope = current_scope()
     state = one_of(request.args.get("state"), services.STATES)
@@ -85,7 +96,8 @@ def list_campaigns():
     q = request.args.get("q", "").strip()[:50]
     stmt = services.scoped_campaigns(scope, state=state, kind=kind, q=q)
     page = paginate(stmt, request.args.get("page"), PER_PAGE, rows=True)
-    ctx = dict(rows=page.items, total=page.total, page=page.page, pages=page.pages, state=state, kind=kind, q=q)
+    ctx = dict(rows=page.items, total=page.total, page=page.page, pages=page.pages, state=state, kind=kind, q=q,
+               can_create=scope.role in roles.ADMINS, manages=lambda c: services.manages(scope, c))
     if htmx and htmx.target == "campaign-rows":
         return render_template("campaigns/_rows.html", **ctx)
     return render_template("campaigns/list.html", **ctx)
@@ -136,7 +148,7 @@ def create_campaign(kind: str):
 @roles_required(*roles.ADMINS)
 def edit_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     if campaign.status != DRAFT:
         flash(_("Only a draft can be edited."), "warning")
         return redirect(url_for("campaigns.view_campaign", campaign_id=campaign.id))
@@ -165,7 +177,7 @@ def edit_campaign(campaign_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>")
-@roles_required(*roles.ADMINS)
+@roles_required(*roles.STAFF)
 def view_campaign(campaign_id: int):
     scope = current_scope()
     campaign = get_campaign_or_404(scope, campaign_id)
@@ -177,6 +189,10 @@ def view_campaign(campaign_id: int):
     ctx = dict(campaign=campaign, state=services.state_of(campaign), rows=page.items, total=page.total,
                page=page.page, pages=page.pages, status=status, q=q, counts=counts,
                active=counts[JOINED] + counts[INVITED],     # the stores a stop or a cancel concerns
+               can_manage=services.manages(scope, campaign),
+               # A reader from below sees the coupons issued in its own stores, not HQ's total.
+               issued_here=None if services.manages(scope, campaign) or not campaign.budget
+               else services.issued_in_scope(scope, campaign),
                rules=rules_form(campaign.kind, scope=scope, data=campaign.rules))
     if htmx and htmx.target == "participant-rows":
         return render_template("campaigns/_participants.html", **ctx)
@@ -192,7 +208,7 @@ def _back(campaign: Campaign):
 @roles_required(*roles.ADMINS)
 def publish_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     flash_outcome(lambda: services.publish_campaign(scope, campaign, actor=scope.user),
                   _("Published. It reaches no store until you push it."))
     return _back(campaign)
@@ -202,7 +218,7 @@ def publish_campaign(campaign_id: int):
 @roles_required(*roles.ADMINS)
 def cancel_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     flash_outcome(lambda: services.cancel_campaign(scope, campaign, actor=scope.user),
                   _("Campaign cancelled: no store runs it any more."))
     return _back(campaign)
@@ -212,7 +228,7 @@ def cancel_campaign(campaign_id: int):
 @roles_required(*roles.ADMINS)
 def push_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     if services.state_of(campaign) not in ("scheduled", "running"):
         flash(_("Publish the campaign before pushing it; an ended or cancelled campaign cannot be pushed."),
               "warning")
@@ -257,7 +273,7 @@ def _stop_page(scope: Scope, campaign: Campaign, form: TargetFields, status: int
 @roles_required(*roles.ADMINS)
 def stop_campaign(campaign_id: int):
     scope = current_scope()
-    campaign = get_campaign_or_404(scope, campaign_id)
+    campaign = get_managed_campaign(scope, campaign_id)
     everywhere = flag(request.form, "all")
     if request.form.get("picker") == "1" and not everywhere:
         # From the store picker: the stores its selection names (whatever their status), in one
@@ -282,7 +298,7 @@ def stop_campaign(campaign_id: int):
     except RuleError as exc:
         flash(exc.message, "danger")
     else:
-        flash(_("Stopped in %(n)s stores.", n=n), "success")
+        flash(ngettext("Stopped in %(num)s store.", "Stopped in %(num)s stores.", n), "success")
     return _back(campaign)
 
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
-from portal.audit.models import AuditEntry
+from portal.audit.labels import SIGN_INS
 from portal.audit.services import query_entries
 from portal.extensions import db
 from portal.i18n import LANG_COOKIE
@@ -43,8 +43,7 @@ def index():
     recent = []
     if scope.role in roles.ADMINS:
         # "Recent changes": sign-ins and sign-outs are in the audit log, but they change nothing.
-        recent = db.session.scalars(
-            query_entries(scope).where(AuditEntry.action.not_in(("login", "logout"))).limit(8)).all()
+        recent = db.session.scalars(query_entries(scope, exclude=SIGN_INS).limit(8)).all()
     return render_template("core/index.html", counts=counts, total=tree.total_stores, tree=tree,
                            breakdown=breakdown, by_city=not tree.children, regions=regions, recent=recent)
 

@@ -13,6 +13,7 @@ from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, Sele
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
 
 from portal.goods.services import product_cards
+from portal.i18n import ngettext
 from portal.kernel.forms import options, strip
 from portal.kernel.text import whole
 
@@ -175,15 +176,18 @@ def _short(text: str, n: int = 36) -> str:
 
 
 def _banner(d: dict) -> str:
-    return _("%(n)s slides · %(s)s s each", n=len(d.get("slides") or []), s=d.get("interval") or "—")
+    n = len(d.get("slides") or [])
+    return ngettext("%(num)s slide · %(s)s s each", "%(num)s slides · %(s)s s each", n, s=d.get("interval") or "—")
 
 
 def _goods_grid(d: dict) -> str:
     if d.get("source") == "picked":
-        what = _("%(n)s hand-picked goods", n=len(codes(d.get("goods", ""))))
+        n = len(codes(d.get("goods", "")))
+        what = ngettext("%(num)s hand-picked product", "%(num)s hand-picked products", n)
     else:
         what = _("category “%(c)s”", c=d.get("category") or "—")
-    return " · ".join(p for p in (d.get("title"), what, _("%(n)s columns", n=d.get("columns") or 2)) if p)
+    columns = ngettext("%(num)s column", "%(num)s columns", d.get("columns") or 2)
+    return " · ".join(p for p in (d.get("title"), what, columns) if p)
 
 
 def _live_entry(d: dict) -> str:
@@ -193,7 +197,8 @@ def _live_entry(d: dict) -> str:
 
 def _coupon_strip(d: dict) -> str:
     if d.get("source") == "picked":
-        what = _("%(n)s hand-picked coupons", n=len(codes(d.get("coupons", ""))))
+        n = len(codes(d.get("coupons", "")))
+        what = ngettext("%(num)s hand-picked coupon", "%(num)s hand-picked coupons", n)
     else:
         what = _("every coupon the store runs")
     return " · ".join(p for p in (d.get("title"), what) if p)
@@ -302,7 +307,7 @@ BLOCK_TYPES: dict[str, BlockType] = {
                 "image": "/static/img/sample-hotspot.svg",
                 "hotspots": [{"x": 0, "y": 0, "w": 50, "h": 100, "link": "/pages/goods/index"}],
             },
-            lambda d: _("%(n)s tappable areas", n=len(d.get("hotspots") or [])),
+            lambda d: ngettext("%(num)s tappable area", "%(num)s tappable areas", len(d.get("hotspots") or [])),
         ),
     )
 }

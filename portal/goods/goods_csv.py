@@ -40,11 +40,13 @@ COLUMNS = (
     ("list_price", "list_price", "建议零售价"),
     ("price_floor", "price_floor", "最低价"),
     ("price_ceiling", "price_ceiling", "最高价"),
-    ("direct_sale", "direct_sale", "直营商品"),
+    ("direct_sale", "direct_sale", "总部供货"),
     ("commission", "commission", "佣金比例"),
 )
+# Headers files written before the column was renamed (直营 now means a company-owned store) still use.
+LEGACY_COLUMNS = (("direct_sale", "direct_sale", "直营商品"),)
 REQUIRED = ("product_code", "product_name", "category", "sku_code", "list_price")
-YES = {"1", "y", "yes", "true", "是", "直营", "✓"}
+YES = {"1", "y", "yes", "true", "是", "总部供货", "直营", "✓"}
 NO = {"", "0", "n", "no", "false", "否"}
 
 
@@ -56,7 +58,8 @@ class _Field:
 def import_catalog(scope: Scope, raw: bytes, *, actor: User, filename: str = "") -> ImportResult:
     result = ImportResult()
     try:
-        labels, rows, result.errors = read_table(raw, COLUMNS, REQUIRED, max_rows=current_app.config["IMPORT_MAX_ROWS"])
+        labels, rows, result.errors = read_table(raw, COLUMNS + LEGACY_COLUMNS, REQUIRED,
+                                                 max_rows=current_app.config["IMPORT_MAX_ROWS"])
     except TableError as exc:
         result.errors.append(RowError(0, "", str(exc)))
         return result

@@ -18,12 +18,13 @@ from portal.goods import goods_csv, services
 from portal.goods.forms import ImageForm, ImportForm, ProductForm, commission_text
 from portal.goods.models import Product
 from portal.goods.services import PickerFilter, ProductFilter
+from portal.i18n import ngettext
 from portal.kernel.errors import RuleError
 from portal.kernel.forms import flag, form_status, rule_error
 from portal.kernel.ids import parse_id
 from portal.kernel.money import yuan_text
-from portal.media import services as media_services
 from portal.kernel.tabular import XLSX_MIMETYPE
+from portal.media import services as media_services
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
 from portal.web import NavEntry, import_done_response, run_csv_import
@@ -159,8 +160,11 @@ def edit_product(product_id: int):
         else:
             flash(_("Product %(name)s was saved.", name=product.name), "success")
             if counts["clamped"]:
-                flash(_("%(n)s store prices were outside the new bounds: they were moved into them and the "
-                        "stores were told.", n=format_decimal(counts["clamped"])), "warning")
+                flash(ngettext("%(num)s store price was outside the new bounds: it was moved into them and the "
+                               "store was told.",
+                               "%(num)s store prices were outside the new bounds: they were moved into them and the "
+                               "stores were told.", counts["clamped"]),
+                      "warning")
             return redirect(url_for("goods.edit_product", product_id=product.id), 303)
     return _form_page(form, product, 422)
 
@@ -279,9 +283,12 @@ def import_products():
         form, lambda raw, name: goods_csv.import_catalog(scope, raw, actor=scope.user, filename=name),
         conflict=_("Some of these goods were created by someone else just now. "
                    "Nothing was imported; please try again."),
-        done=lambda r: _("Imported %(rows)s SKU rows: %(created)s products created, %(updated)s updated, "
-                         "%(unchanged)s unchanged.", rows=format_decimal(r.rows), created=format_decimal(r.created),
-                         updated=format_decimal(r.updated), unchanged=format_decimal(r.unchanged)))
+        done=lambda r: ngettext("Imported %(num)s SKU row. Products: %(created)s created, %(updated)s updated, "
+                                "%(unchanged)s unchanged.",
+                                "Imported %(num)s SKU rows. Products: %(created)s created, %(updated)s updated, "
+                                "%(unchanged)s unchanged.", r.rows,
+                                created=format_decimal(r.created), updated=format_decimal(r.updated),
+                                unchanged=format_decimal(r.unchanged)))
     if ok:
         return import_done_response(url_for("goods.list_products"))
     template = "org/_import_result.html" if htmx else "goods/import.html"

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable
 
 from flask import flash, request
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, StopValidation
 
 from portal.kernel.errors import Conflict, RuleError
 
@@ -64,3 +65,15 @@ def flag(values, name: str, default: bool = False) -> bool:
     """A checkbox or switch sent as "1": ``flag(request.form, "locked")``."""
     value = values.get(name)
     return default if value is None else value == "1"
+
+
+class Required(DataRequired):
+    """``DataRequired`` for fields that parse what is typed (dates, numbers, money): a value that
+    did not parse keeps only its own message ("not a valid date"), not a second "required"
+    beside it, and the rest of the chain is skipped. Templates also show one message per field
+    (the first: macros/forms.html), so whatever a chain adds, people read one."""
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise StopValidation()
+        super().__call__(form, field)

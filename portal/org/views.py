@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.audit.services import query_entries
 from portal.extensions import db, htmx
+from portal.i18n import ngettext
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import form_status, rule_error
 from portal.kernel.ids import parse_id
@@ -136,8 +137,9 @@ def edit_node(node_id: int):
             except RuleError as exc:
                 rule_error(move, exc)
             else:
-                flash(_("Moved under %(parent)s, with %(n)s stores.", parent=new_parent.name,
-                        n=format_decimal(moved)), "success")
+                flash(ngettext("Moved under %(parent)s, with %(num)s store.",
+                               "Moved under %(parent)s, with %(num)s stores.",
+                               moved, parent=new_parent.name), "success")
                 return redirect(url_for("org.tree"))
         elif request.form.get("action") == "rename" and rename.validate_on_submit():
             services.rename_node(scope, node, rename.name.data, actor=scope.user)
@@ -247,11 +249,12 @@ def bulk_stores():
     try:
         if action in roles.STORE_STATUSES:
             n = services.bulk_set_status(scope, selection, action, actor=scope.user)
-            flash(_("%(n)s stores set to “%(status)s”.", n=format_decimal(n),
-                    status=_status_label(action)), "success")
+            flash(ngettext("%(num)s store set to “%(status)s”.", "%(num)s stores set to “%(status)s”.", n,
+                           status=_status_label(action)), "success")
         elif action == "tag":
             n = services.bulk_add_tag(scope, selection, request.form.get("tag", ""), actor=scope.user)
-            flash(_("Tag added to %(n)s stores.", n=format_decimal(n)), "success")
+            flash(ngettext("Tag added to %(num)s store.", "Tag added to %(num)s stores.", n),
+                  "success")
         else:
             flash(_("Choose a bulk action first: nothing was changed."), "warning")
     except RuleError as exc:
@@ -274,9 +277,12 @@ def import_stores():
         form, lambda raw, name: store_csv.import_stores(scope, raw, actor=scope.user, filename=name),
         conflict=_("Some of these stores were created by someone else just now. "
                    "Nothing was imported; please try again."),
-        done=lambda r: _("Imported %(rows)s rows: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
-                         rows=format_decimal(r.rows), created=format_decimal(r.created),
-                         updated=format_decimal(r.updated), unchanged=format_decimal(r.unchanged)))
+        done=lambda r: ngettext("Imported %(num)s row: %(created)s created, %(updated)s updated, "
+                                "%(unchanged)s unchanged.",
+                                "Imported %(num)s rows: %(created)s created, %(updated)s updated, "
+                                "%(unchanged)s unchanged.",
+                                r.rows, created=format_decimal(r.created),
+                                updated=format_decimal(r.updated), unchanged=format_decimal(r.unchanged)))
     if ok:
         return import_done_response(url_for("org.list_stores"))
     status = form_status()

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from babel.numbers import format_decimal
-from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, not_, or_, select, true
 
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.i18n import ngettext
 from portal.kernel.errors import RuleError
 from portal.kernel.ids import MAX_ID, parse_id
 from portal.org import roles
@@ -441,10 +440,6 @@ def _filter_text(data: dict) -> str:
     return " · ".join(b for b in bits if b)
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
-    """Flask-Babel's ngettext, with ``%(num)s`` formatted for the locale ("10,000 家门店"); named
-    so that ``pybabel extract`` finds its messages."""
-    return get_translations().ungettext(singular, plural, n) % {"num": format_decimal(n, locale=get_locale())}
 def filter_label(data: dict, nodes: dict[int, OrgNode]) -> str:
     """A saved filter as people read it: "“上海” · 华东一区 · 营业中 · 旗舰店"."""
     node = (nodes[data["node"]].name if data["node"] in nodes else _("an unknown region")) if data["node"] else None

@@ -119,7 +119,8 @@ def settle(page) -> None:
 
 
 # Modules of extra pages: each may define desktop(page, shot) and phone(page, shot).
-SCENES: list[str] = ["scenes_pushes", "scenes_images", "scenes_preview", "scenes_storepicker", "scenes_marketing", "scenes_goodspicker"]
+SCENES: list[str] = ["scenes_marketing", "scenes_pushes", "scenes_storepicker", "scenes_goodspicker", "scenes_images",
+                     "scenes_preview", "scenes_words"]
 
 
 def _scenes():

@@ -363,7 +363,9 @@ def test_delete_image_removes_the_files(app, login_as, org, client):
 
 # --------------------------------------------------------------------------- CSV import
 
-HEADER_ZH = "商品编码,商品名称,分类,SKU编码,规格,建议零售价,最低价,最高价,直营商品,佣金比例\n"
+HEADER_ZH = "商品编码,商品名称,分类,SKU编码,规格,建议零售价,最低价,最高价,总部供货,佣金比例\n"
+# The header of files written before the column was renamed (issue 9: 直营 is a store's tag).
+HEADER_ZH_OLD = HEADER_ZH.replace("总部供货", "直营商品")
 HEADER_EN = (
     "product_code,product_name,category,sku_code,spec,list_price,price_floor,price_ceiling,direct_sale,commission\n"
 )
@@ -397,6 +399,13 @@ def test_import_creates_products_in_any_encoding(login_as, org, encoding):
     assert _product("TEA-1").skus[0].list_price == 1250
 
 
+def test_a_file_with_the_old_direct_sale_header_still_imports(login_as, org):
+    client = login_as("hq")
+    r = _import(client, HEADER_ZH_OLD + GOOD.split("\n", 1)[1])
+    assert r.status_code == 303, r.get_data(as_text=True)[:3000]
+    assert _product("CF-1").direct_sale is True and _product("TEA-1").direct_sale is False
+
+
 def test_reimport_updates_by_code_without_duplicates(login_as, org):
     client = login_as("hq")
     assert _import(client, GOOD).status_code == 303
@@ -419,7 +428,7 @@ def test_reimport_updates_by_code_without_duplicates(login_as, org):
     ("CF-1,拿铁,咖啡,CF-1-M,,18,15,17,否,\n", 2, "最高价", "ceiling price"),
     ("CF-1,拿铁,咖啡,CF-1-M,,abc,,,否,\n", 2, "建议零售价", "Not an amount"),
     ("CF-1,,咖啡,CF-1-M,,18,,,否,\n", 2, "商品名称", "required"),
-    ("CF-1,拿铁,咖啡,CF-1-M,,18,,,也许,\n", 2, "直营商品", "是 or 否"),
+    ("CF-1,拿铁,咖啡,CF-1-M,,18,,,也许,\n", 2, "总部供货", "是 or 否"),
     ("CF-1,拿铁,咖啡,CF-1-M,,18,,,是,120\n", 2, "佣金比例", "between 0 and 100"),
     ("CF-1,拿铁,咖啡,CF-1-M,大杯,18,,,否,\n", 2, "规格", "name:value"),
     ("CF-1,拿铁,咖啡,CF-1-M,,18,,,否,\nCF-1,拿铁,咖啡,CF-1-M,,18,,,否,\n", 3, "SKU编码", "repeats row 3"),
