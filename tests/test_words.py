@@ -42,8 +42,8 @@ def test_count_messages_read_right_in_english_for_one_and_two(app):
             assert ngettext("Stopped in %(num)s store.", "Stopped in %(num)s stores.", 1) == "Stopped in 1 store."
             assert ngettext("Stopped in %(num)s store.", "Stopped in %(num)s stores.", 2) == "Stopped in 2 stores."
         with force_locale("zh_Hans_CN"):
-            assert render_template_string(page, n=1) == "1家门店|覆盖1家门店|共 1 个营销活动"
-            assert render_template_string(page, n=2) == "2家门店|覆盖2家门店|共 2 个营销活动"
+            assert render_template_string(page, n=1) == "1 家门店|覆盖1家门店|共 1 个营销活动"
+            assert render_template_string(page, n=2) == "2 家门店|覆盖2家门店|共 2 个营销活动"
 
 
 def test_pages_print_counts_in_english_for_one_and_two(en, org, db):

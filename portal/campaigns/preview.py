@@ -4,7 +4,7 @@ gives the mini-program), in ONE statement."""
 from __future__ import annotations
 
 from portal.campaigns.labels import KIND_LABELS
-from portal.campaigns.services import PRICE_RULE, rule_skus, running_in_store
+from portal.campaigns.services import rule_prices, running_in_store
 from portal.decoration.preview import PreviewCoupon, register_campaign_source
 
 
@@ -15,9 +15,10 @@ def campaigns_for_preview(store_id: int) -> tuple[list[PreviewCoupon], dict[str,
         if c.kind == "coupon":
             coupons.append(PreviewCoupon(c.id, c.name, rules.get("discount") or "amount", rules.get("amount_fen"),
                                          rules.get("percent"), rules.get("threshold_fen") or 0))
-        elif c.kind in PRICE_RULE and rules.get(PRICE_RULE[c.kind]) is not None:
-            for code in rule_skus(c):
-                promos.setdefault(code, (str(KIND_LABELS[c.kind]), rules[PRICE_RULE[c.kind]]))
+        else:
+            for code, price in rule_prices(c):
+                if price is not None:
+                    promos.setdefault(code, (str(KIND_LABELS[c.kind]), price))
     return coupons, promos
 
 

@@ -241,24 +241,39 @@ class OfferGood:
     price: int | None          # the campaign's price (a bargain: the floor it can reach); None: unknown SKU
 
 
-# The rule holding each kind's price (in fen) for the SKUs it names.
-PRICE_RULE = {"flash_sale": "price_fen", "group_buy": "price_fen", "bargain": "floor_price_fen"}
+# The rule holding the price (in fen) of the one SKU a bargain or a group buy names; a flash
+# sale prices each of its SKUs in its own row of ``items``.
+PRICE_RULE = {"group_buy": "price_fen", "bargain": "floor_price_fen"}
+
+
+def rule_prices(campaign: Campaign) -> list[tuple[str, int | None]]:
+    """The SKU codes a campaign's rules name with the campaign's price of each, in their order
+    (a flash sale several, a bargain or a group buy one, coupons and distribution plans none)."""
+    rules = campaign.rules or {}
+    if campaign.kind == "flash_sale":
+        return [(row["sku"], row.get("price_fen")) for row in rules.get("items") or []
+                if isinstance(row, dict) and row.get("sku")]
+    if campaign.kind in PRICE_RULE and rules.get("sku"):
+        return [(rules["sku"], rules.get(PRICE_RULE[campaign.kind]))]
+    return []
 
 
 def rule_skus(campaign: Campaign) -> list[str]:
-    """The SKU codes a campaign's rules name, in their order (flash sales several, bargains and
-    group buys one, coupons and distribution plans none)."""
-    rules = campaign.rules or {}
-    if campaign.kind == "flash_sale":
-        return list(rules.get("skus") or [])
-    return [rules["sku"]] if rules.get("sku") else []
+    return [code for code, _price in rule_prices(campaign)]
+
+
+def sale_quantity(campaign: Campaign) -> int | None:
+    """How many a flash sale sells in all (the sum of its SKUs' quantities)."""
+    items = (campaign.rules or {}).get("items") if campaign.kind == "flash_sale" else None
+    quantities = [row.get("quantity") for row in items or [] if isinstance(row, dict)]
+    return sum(q for q in quantities if isinstance(q, int)) or None
 
 
 def offer_goods(campaigns: list[Campaign]) -> dict[int, list[OfferGood]]:
     """Campaign id → the goods it sells, with their pictures and both prices: ONE query for any
     number of campaigns (or none when no campaign names a SKU)."""
-    wanted = {c.id: rule_skus(c) for c in campaigns}
-    codes = sorted({code for names in wanted.values() for code in names})
+    wanted = {c.id: rule_prices(c) for c in campaigns}
+    codes = sorted({code for named in wanted.values() for code, _price in named})
     if not codes:
         return {c.id: [] for c in campaigns}
     thumb = (select(ProductImage.thumb).where(ProductImage.product_id == Product.id)
@@ -268,9 +283,8 @@ def offer_goods(campaigns: list[Campaign]) -> dict[int, list[OfferGood]]:
         .join(Product, Product.id == Sku.product_id).where(Sku.code.in_(codes)))}
     out = {}
     for c in campaigns:
-        price = (c.rules or {}).get(PRICE_RULE.get(c.kind, ""))
         goods = []
-        for code in wanted[c.id]:
+        for code, price in wanted[c.id]:
             r = found.get(code)
             if r is None:       # deleted from the catalog since: still named, never hidden
                 goods.append(OfferGood(code, code, "", None, 0, price))

@@ -57,7 +57,8 @@ def _labels():
     return {"kind_labels": KIND_LABELS, "kind_icons": KIND_ICONS, "state_labels": STATE_LABELS,
             "state_badges": STATE_BADGES, "participation_labels": PARTICIPATION_LABELS,
             "store_status_labels": STORE_STATUS_LABELS, "store_status_badges": STORE_STATUS_BADGES,
-            "bearer_labels": BEARER_LABELS, "bearer_sentences": BEARER_SENTENCES}
+            "bearer_labels": BEARER_LABELS, "bearer_sentences": BEARER_SENTENCES,
+            "sale_quantity": services.sale_quantity}
 
 
 def get_campaign_or_404(scope: Scope, campaign_id: int) -> Campaign:

@@ -54,6 +54,9 @@ PATH_TABLES: tuple[PathTable, ...] = (
               "counts: the pushes that reached the moved stores go with them, so their new distributor "
               "and manager read them and the old ones no longer do (a single store re-hung elsewhere "
               "keeps its old place here until the push's counts are next written)"),
+    PathTable("media_images", MOVES,
+              "a picture belongs to the node that uploaded it; one inside the subtree goes with it, and the "
+              "old distributor's people no longer see it in their image space"),
     PathTable("audit_entries", MOVES,
               "where a change happened: the history of a moved store or node goes with it, so the new "
               "owner reads it and the old one no longer sees the moved stores' names"),

@@ -30,7 +30,7 @@ def _offer(world) -> Campaign:
                                  ceiling=2500)
     add_image(scope_for(hq), tea, factories.png_bytes(), actor=hq)
     now = utcnow()
-    rules = {"skus": ["TEA-1"], "price_fen": 990, "quantity": 100,
+    rules = {"items": [{"sku": "TEA-1", "price_fen": 990, "quantity": 100}],
              "sale_starts": (now + timedelta(hours=2)).isoformat(), "sale_ends": (now + timedelta(days=2)).isoformat()}
     c = make_campaign(hq, kind="flash_sale", name="周末秒杀", rules=rules, start=-1, end=3, participation="opt_in",
                       deadline=1)

@@ -29,7 +29,7 @@ def test_build_a_target_with_the_picker_and_push_to_it(page, world):
     # The tree: 上海区 has two stores; ticking 华东 shows its regions as included.
     r_sh, r_js, east = (world.nodes[k].id for k in ("r_sh", "r_js", "east"))
     tree = page.locator("[data-picker-tree]")
-    expect(tree.locator(f"[data-tree-node='{r_sh}'] [data-node-count]").first).to_have_text("2家门店")
+    expect(tree.locator(f"[data-tree-node='{r_sh}'] [data-node-count]").first).to_have_text("2 家门店")
     page.check(f"[data-picker-tree] input[name=node_ids][value='{east}']")
     expect(page.locator(f"[data-picker-tree] input[value='{r_js}']")).to_be_disabled()
     expect(page.locator(f"[data-picker-tree] input[value='{r_js}']")).to_be_checked()

@@ -21,7 +21,7 @@ def _flash(org, *, bearer="hq", name="周末秒杀"):
     hq = org.users["hq"]
     make_product(org.nodes["hq"], "TEA", name="茉莉奶绿", skus=1, list_price=1800, floor=1000, ceiling=2500)
     now = utcnow()
-    rules = {"skus": ["TEA-1"], "price_fen": 990, "quantity": 100,
+    rules = {"items": [{"sku": "TEA-1", "price_fen": 990, "quantity": 100}],
              "sale_starts": (now + timedelta(hours=1)).isoformat(), "sale_ends": (now + timedelta(days=1)).isoformat()}
     c = make_campaign(hq, kind="flash_sale", name=name, rules=rules, start=-1, end=5, participation="opt_in",
                       deadline=3)

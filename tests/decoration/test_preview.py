@@ -67,7 +67,7 @@ def _coupon_and_flash_sale(org):
     hq, now = org.users["hq"], utcnow()
     coupon = make_campaign(hq, name="满100减10")
     flash = make_campaign(hq, kind="flash_sale", name="奶绿秒杀",
-                          rules={"skus": ["MILK-1"], "price_fen": 990, "quantity": 50,
+                          rules={"items": [{"sku": "MILK-1", "price_fen": 990, "quantity": 50}],
                                  "sale_starts": (now - timedelta(hours=1)).isoformat(),
                                  "sale_ends": (now + timedelta(days=1)).isoformat()})
     for c in (coupon, flash):

@@ -16,7 +16,7 @@ from tests.goods.test_goods import GOOD, _import
 from tests.org.test_store_csv import problems
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ZH_HEADER = ["商品编码", "商品名称", "分类", "SKU编码", "规格", "建议零售价", "最低价", "最高价", "直营商品",
+ZH_HEADER = ["商品编码", "商品名称", "分类", "SKU编码", "规格", "建议零售价", "最低价", "最高价", "总部供货",
              "佣金比例"]
 
 

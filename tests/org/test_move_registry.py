@@ -10,6 +10,7 @@ from portal.campaigns.models import Campaign
 from portal.decoration.models import Template
 from portal.extensions import db as _db
 from portal.kernel.time import utcnow
+from portal.media.models import MediaImage
 from portal.org import paths
 from portal.pushes.models import Push, PushReach
 from portal.targets.models import Target
@@ -41,6 +42,9 @@ def _rows(place_path: str, tag: str) -> dict[str, object]:
         "pushes": Push(kind="template", payload_id=0, label=f"推送{tag}", target_spec={}, path=place_path,
                        actor_name="x", state="done"),
         "audit_entries": AuditEntry(actor_name="x", action="store.update", object_type="store", path=place_path),
+        "media_images": MediaImage(name=f"图{tag}", path=place_path,
+                                   filename=f"{tag}{place_path}.jpg".replace("/", "_"),
+                                   thumb=f"{tag}{place_path}.t.jpg".replace("/", "_"), width=1, height=1, size=1),
     }
 
 

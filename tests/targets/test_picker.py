@@ -90,7 +90,7 @@ def test_saving_a_target_from_the_picker_keeps_ids_and_filters(client, login_as,
     assert 'name="filters" value="q=%E8%8B%8F%E5%B7%9E&amp;status=active"' in html and "“苏州” · 营业中" in html
     assert re.search(rf'name="node_ids" value="{org.nodes["r_sh"].id}" data-tree-check checked', html)
     # The list counts it like the editor does.
-    assert re.search(r"上海区加苏州</a></td>\s*<td[^>]*>11家门店", client.get("/targets").get_data(as_text=True))
+    assert re.search(r"上海区加苏州</a></td>\s*<td[^>]*>11 家门店", client.get("/targets").get_data(as_text=True))
 
 
 def test_forged_store_ids_or_filters_are_refused_beside_the_field(client, login_as, org, db):

@@ -162,4 +162,4 @@ def test_an_old_bad_saved_spec_never_breaks_the_pages(client, login_as, org, db)
     # Reading keeps what can be read: "everything" still reaches east's three stores.
     login_as("east_admin")
     body = client.get("/targets").get_data(as_text=True)
-    assert re.search(r"旧0</a></td>\s*<td[^>]*>3家门店", body)
+    assert re.search(r"旧0</a></td>\s*<td[^>]*>3 家门店", body)
