@@ -115,7 +115,8 @@ def test_a_push_to_no_store_is_refused_next_to_the_target(login_as, org, db):
     db.session.commit()
     r = client.post(f"/campaigns/{c.id}/push", data={"target_id": str(target.id)})
     assert r.status_code == 422
-    assert re.search(r'<div class="invalid-feedback[^"]*" data-field="target_id">[^<]*0 家门店', r.get_data(as_text=True))
+    html = r.get_data(as_text=True)
+    assert re.search(r'<div class="invalid-feedback[^"]*" data-field="target_id">[^<]*0 家门店', html)
     assert _push_count(db) == before
     # With a store that is open it goes out.
     r = client.post(f"/campaigns/{c.id}/push", data={"store_codes": "SH001", "active_only": "y"})
