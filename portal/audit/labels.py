@@ -83,7 +83,7 @@ DETAIL_LABELS = {
     "display_name": _l("Full name"), "rows": _l("Rows"), "created": _l("Created"), "updated": _l("Updated"),
     "unchanged": _l("Unchanged"), "count": _l("Stores"), "kind": _l("Kind"), "parent": _l("Parent"),
     "from": _l("From"), "to": _l("To"), "stores": _l("Stores"),
-    "block": _l("Block"), "change": _l("Change"), "version": _l("Version"),
+    "block": _l("Block"), "change": _l("Change"), "version": _l("Version"), "size": _l("Picture size"),
     "target": _l("Target"), "scheduled_for": _l("Scheduled for"), "added": _l("Added"), "removed": _l("Removed"),
     "clamped": _l("Prices clamped"), "skus": _l("SKUs"), "archived": _l("Archived"), "key": _l("API key"),
     "price": _l("Price"), "stock": _l("Stock"), "on_shelf": _l("On shelf"), "local": _l("Store's own product"),

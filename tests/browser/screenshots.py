@@ -118,6 +118,8 @@ def settle(page) -> None:
     page.evaluate("document.fonts.ready")
 
 
+APP = None                         # the demo app being shot, once main() has built it (see main)
+
 # Modules of extra pages: each may define desktop(page, shot) and phone(page, shot).
 SCENES: list[str] = ["scenes_marketing", "scenes_pushes", "scenes_storepicker", "scenes_goodspicker", "scenes_images",
                      "scenes_preview", "scenes_words"]
@@ -144,6 +146,11 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="portal-shots-")
     os.environ.setdefault("PORTAL_INSTANCE_PATH", tmp)
     app = build_app(os.path.join(tmp, "demo.db"), args.stores)
+    # Scenes that stage data through the services use it (they import this module by its name:
+    # run as a script, it is __main__ here).
+    from tests.browser import screenshots as named
+
+    named.APP = app
     shots: list[Path] = []
 
     def shot(page, name: str, full_page: bool = False) -> None:

@@ -302,3 +302,10 @@ def test_counts_read_right_in_english_and_chinese(app, org, en):
                                                  (io.BytesIO(png_bytes()), "c.png")]})
     page = client.get("/media").get_data(as_text=True)
     assert "已上传 2 张图片。" in page and "共 3 张图片" in page
+
+
+def test_the_audit_log_names_an_uploads_details(app, login_as, db):
+    client = login_as("hq")
+    assert _upload(client, png_bytes(750, 320)).status_code == 200
+    row = client.get("/audit?action=media.upload").get_data(as_text=True)
+    assert "图片尺寸" in row and "750×320" in row and "size:" not in row
