@@ -37,6 +37,9 @@ def goods(world):
 
 
 def _open_picker(page, opener: str):
+    # After a full page load (a refused save), the opener only works once the deferred scripts
+    # (Bootstrap's modal) have run: a click while the page still parses opens nothing.
+    page.wait_for_load_state("load")
     page.click(opener)
     modal = page.locator("#goods-picker")
     expect(modal).to_be_visible()
