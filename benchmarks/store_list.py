@@ -25,6 +25,7 @@ Results are printed as a table and written to benchmarks/results/store_list-<bac
 from __future__ import annotations
 
 import argparse
+import base64
 import cProfile
 import csv
 import io
@@ -182,6 +183,9 @@ def make_app(url: str):
         WTF_CSRF_ENABLED=False,
         LOGIN_THROTTLE_STORAGE="memory://",
         SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(24).hex(),
+        # Throw-away keys for personal data at rest (production refuses to start without them).
+        DATA_KEYS=os.environ.get("DATA_KEYS") or base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        DATA_HASH_KEY=os.environ.get("DATA_HASH_KEY") or os.urandom(24).hex(),
     )
 
 

@@ -25,6 +25,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     from portal.security import ensure_secret_key
     ensure_secret_key(app)
+    from portal.kernel import crypto
+    crypto.init_app(app)       # DATA_KEYS: phone numbers and API secrets are stored encrypted
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -127,7 +129,10 @@ from portal.campaigns import preview as _campaign_preview  # noqa: E402,F401  (a
 from portal.campaigns import push_kind as _campaign_push  # noqa: E402,F401
 from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.goods import models as _goods_models  # noqa: E402,F401
+from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.media import models as _media_models  # noqa: E402,F401
+from portal.members import models as _member_models  # noqa: E402,F401
+from portal.orders import models as _order_models  # noqa: E402,F401
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
 from portal.pushes import tasks as _push_tasks  # noqa: E402,F401

@@ -95,16 +95,25 @@ class Config:
     MEDIA_UPLOAD_DIR = os.environ.get("MEDIA_UPLOAD_DIR", "")
     IMPORT_MAX_ROWS = 20000
 
+    # Encryption of personal data and API secrets at rest (portal/kernel/crypto.py): required in
+    # production; the embedded install keeps generated ones in DATA_KEYS_FILE.
+    DATA_KEYS = os.environ.get("DATA_KEYS", "")
+    DATA_HASH_KEY = os.environ.get("DATA_HASH_KEY", "")
+    DATA_KEYS_FILE: str | None = None
+
 
 class DevelopmentConfig(Config):
     """The embedded install (the default, what .ci/demo runs)."""
     DEBUG = False
     SECRET_KEY_FILE = str(INSTANCE / "secret_key")
+    DATA_KEYS_FILE = str(INSTANCE / "data_keys.json")
 
 
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
+    DATA_KEYS = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
+    DATA_HASH_KEY = "test-hash-key-0123456789"
     SQLALCHEMY_DATABASE_URI = _database_url(
         os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
     )

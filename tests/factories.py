@@ -209,3 +209,61 @@ def make_assortment(owner: OrgNode, products, name: str = "春季新品"):
     db.session.add_all([AssortmentItem(assortment_id=a.id, product_id=p.id) for p in products])
     db.session.commit()
     return a
+
+
+def make_guide(store: Store, code: str | None = None, name: str | None = None, **kw):
+    """A guide (导购) of ``store``, as a row (the owner's page creates them through the service)."""
+    from portal.members.models import Guide
+
+    n = next(_seq)
+    guide = Guide(store_id=store.id, code=code or f"G{n:04d}", name=name or f"导购{n}", **kw)
+    db.session.add(guide)
+    db.session.flush()
+    return guide
+
+
+def make_member(store: Store | None, nickname: str | None = None, *, openid: str | None = None,
+                unionid: str | None = None, guide=None, **kw):
+    """A member served by ``store`` (and ``guide``) with one identity in the store's mini-program,
+    as rows, with the open binding the service relationship needs. No phone unless the caller
+    gives ``phone_enc``/``phone_hash`` (the members services set them from a number)."""
+    from portal.kernel.time import utcnow
+    from portal.members.models import Member, MemberBinding, MemberIdentity, appid_of
+
+    n = next(_seq)
+    now = utcnow()
+    member = Member(nickname=nickname or f"会员{n}", store_id=store.id if store else None,
+                    path=store.path if store else "", guide_id=guide.id if guide else None,
+                    bound_at=kw.pop("bound_at", now) if store else None, **kw)
+    db.session.add(member)
+    db.session.flush()
+    db.session.add(MemberIdentity(member_id=member.id, store_id=store.id if store else None,
+                                  appid=appid_of(store) if store else "store:none",
+                                  openid=openid or f"o{n:08d}", unionid=unionid))
+    if store:
+        db.session.add(MemberBinding(member_id=member.id, store_id=store.id, guide_id=member.guide_id,
+                                     cause="signup", started_at=member.bound_at))
+    db.session.flush()
+    return member
+
+
+def make_order(store: Store, member, lines: list[tuple[str, int, int]] | None = None, *, number: str | None = None,
+               **kw):
+    """A paid order of ``member`` at ``store`` as rows, lines given as (sku code, quantity, unit fen).
+    No ledger entries: orders reported through the ingestion API get those from the services."""
+    from portal.kernel.time import utcnow
+    from portal.orders.models import Order, OrderLine
+
+    n = next(_seq)
+    lines = lines or [("SKU1", 1, 9900)]
+    goods = sum(q * u for _sku, q, u in lines)
+    values = dict(goods_fen=goods, paid_fen=goods, paid_at=utcnow())
+    values.update(kw)
+    order = Order(store_id=store.id, path=store.path, number=number or f"NO{n:08d}", member_id=member.id, **values)
+    db.session.add(order)
+    db.session.flush()
+    for no, (sku, q, u) in enumerate(lines, 1):
+        db.session.add(OrderLine(order_id=order.id, line_no=no, sku_code=sku, quantity=q, unit_fen=u,
+                                 paid_fen=q * u))
+    db.session.flush()
+    return order

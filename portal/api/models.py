@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -23,3 +23,9 @@ class StoreApiKey(db.Model):
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Signed writes (the ingestion API): ``X-Portal-Key: <key_id>`` and an HMAC of the body made
+    # with the secret, which is kept encrypted (portal.kernel.crypto) since it must be read back to
+    # check a signature. A rotated key stays valid until ``expires_at`` (the overlap window).
+    key_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    secret_enc: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

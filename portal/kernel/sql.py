@@ -1,6 +1,7 @@
-"""SQL helpers every domain may use: an INSERT that leaves an existing row alone."""
+"""SQL helpers every domain may use: an INSERT that leaves an existing row alone, a big key."""
 from __future__ import annotations
 
+from sqlalchemy import BigInteger, Integer
 from sqlalchemy.orm import Session
 
 
@@ -13,3 +14,8 @@ def insert_missing(session: Session, model, **values) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+# The key of a table that grows with traffic (members, orders, ledger entries, events): BIGINT on
+# PostgreSQL, INTEGER on SQLite (only an INTEGER PRIMARY KEY is SQLite's auto-numbered rowid).
+BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -57,6 +57,17 @@ PATH_TABLES: tuple[PathTable, ...] = (
     PathTable("media_images", MOVES,
               "a picture belongs to the node that uploaded it; one inside the subtree goes with it, and the "
               "old distributor's people no longer see it in their image space"),
+    PathTable("members", MOVES,
+              "a member carries the path of the store that serves them: the members of moved stores go with "
+              "them, so the new distributor and manager see them and the old ones no longer do",
+              store_column="store_id"),
+    PathTable("orders", MOVES,
+              "an order carries its store's path: a store's sales history goes with the store",
+              store_column="store_id"),
+    PathTable("commission_entries", MOVES,
+              "a ledger entry carries the path of the order's store (which store's sale earned it); only the "
+              "path column is rewritten, never an amount: the ledger stays append-only in what it says",
+              store_column="store_id"),
     PathTable("audit_entries", MOVES,
               "where a change happened: the history of a moved store or node goes with it, so the new "
               "owner reads it and the old one no longer sees the moved stores' names"),

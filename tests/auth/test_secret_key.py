@@ -22,8 +22,11 @@ def test_production_refuses_to_start_without_a_real_key(key):
         create_app("production", SECRET_KEY=key)
 
 
+DATA_KEYS = {"DATA_KEYS": "cHJvZHVjdGlvbi1kYXRhLWtleS0wMTIzNDU2Nzg5YWI=", "DATA_HASH_KEY": "production-hash-key-0123"}
+
+
 def test_production_starts_with_a_key_of_its_own():
-    app = create_app("production", SECRET_KEY="a-long-random-production-key-1234567890")
+    app = create_app("production", SECRET_KEY="a-long-random-production-key-1234567890", **DATA_KEYS)
     assert app.secret_key == "a-long-random-production-key-1234567890"
 
 

@@ -11,6 +11,8 @@ from portal.decoration.models import Template
 from portal.extensions import db as _db
 from portal.kernel.time import utcnow
 from portal.media.models import MediaImage
+from portal.members.models import Member
+from portal.orders.models import CommissionEntry, Order, OrderLine
 from portal.org import paths
 from portal.pushes.models import Push, PushReach
 from portal.targets.models import Target
@@ -48,6 +50,27 @@ def _rows(place_path: str, tag: str) -> dict[str, object]:
     }
 
 
+def _sales(db, store, tag: str) -> dict[str, object]:
+    """A member served by ``store``, one order of theirs there and its ledger entry."""
+    now = utcnow()
+    member = Member(nickname=f"会员{tag}", store_id=store.id, path=store.path)
+    db.session.add(member)
+    db.session.flush()
+    order = Order(store_id=store.id, path=store.path, number=f"NO{tag}", member_id=member.id, goods_fen=100,
+                  paid_fen=100, paid_at=now)
+    db.session.add(order)
+    db.session.flush()
+    line = OrderLine(order_id=order.id, line_no=1, sku_code="S1", quantity=1, unit_fen=100, paid_fen=100)
+    db.session.add(line)
+    db.session.flush()
+    entry = CommissionEntry(store_id=store.id, path=store.path, order_id=order.id, line_id=line.id,
+                            beneficiary="store", beneficiary_store_id=store.id, rate_bp=500, base_fen=100,
+                            amount_fen=5, payable_at=now)
+    db.session.add(entry)
+    db.session.flush()
+    return {"members": member, "orders": order, "commission_entries": entry}
+
+
 def _key(row) -> tuple:
     """A row's primary key (one id, or (push id, path) for a push's reach)."""
     return inspect(row).identity
@@ -73,6 +96,8 @@ def test_move_node_moves_every_registered_row_inside_and_nothing_outside(client,
     outside["push_reaches"] = PushReach(push_id=outside["pushes"].id, path=east.path, total=1, delivered=1)
     db.session.add_all([inside["push_reaches"], outside["push_reaches"]])
     db.session.flush()
+    inside.update(_sales(db, org.stores["sh1"], "内"))
+    outside.update(_sales(db, org.stores["js1"], "外"))
     # The test covers every table of the registry: a new one must be added here too.
     assert set(inside) == set(outside) == {t.table for t in paths.PATH_TABLES}
     ids = {name: (_key(row), _key(outside[name])) for name, row in inside.items()}

@@ -18,7 +18,8 @@ def test_a_push_runs_on_the_celery_worker(app, db, org, database_url, redis_url)
     # The queue must be there, as in production: without Redis this fails (never skips).
     queue = f"portal-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_QUEUE": queue,
-           "PORTAL_CONFIG": "production", "SECRET_KEY": "test"}
+           "PORTAL_CONFIG": "production", "SECRET_KEY": "test",
+           "DATA_KEYS": app.config["DATA_KEYS"], "DATA_HASH_KEY": app.config["DATA_HASH_KEY"]}
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal.worker", "worker", "--pool", "solo",
          "--loglevel", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat"],

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask_babel import force_locale
 
-from portal.kernel.time import utcnow
+from portal.kernel.time import local_tz, utcnow
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.pushes.labels import target
@@ -166,7 +166,7 @@ def test_the_history_filters_by_kind_state_and_date(client, org, db):
     assert shown("state=scheduled") == {later.id}
     assert shown("kind=campaign") == set()
     assert shown("kind=template&state=done") == {done.id, old.id}
-    today = utcnow().date().isoformat()
+    today = utcnow().astimezone(local_tz()).date().isoformat()     # the portal's own day (Asia/Shanghai)
     month_ago = (utcnow() - timedelta(days=45)).date().isoformat()
     week_ago = (utcnow() - timedelta(days=7)).date().isoformat()
     assert shown(f"since={week_ago}") == {done.id, later.id}
