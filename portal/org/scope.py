@@ -54,6 +54,13 @@ class Scope:
             return false()
         return self._range(column)
 
+    def store_rows(self, store_column, path_column) -> ColumnElement[bool]:
+        """Rows that belong to one store and carry its path (members, orders, ledger entries):
+        the owner's own store's, or those of the stores in this subtree."""
+        if self.store_id is not None:
+            return store_column == self.store_id
+        return self._range(path_column)
+
     def _range(self, column) -> ColumnElement[bool]:
         # The tree has one root (HQ): its subtree is everything, and saying so plainly lets the
         # database use the index of the sort column instead of a range that filters nothing.
