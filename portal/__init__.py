@@ -131,6 +131,7 @@ from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.goods import models as _goods_models  # noqa: E402,F401
 from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.media import models as _media_models  # noqa: E402,F401
+from portal.members import events as _member_events  # noqa: E402,F401  (member.signup / member.updated)
 from portal.members import models as _member_models  # noqa: E402,F401
 from portal.orders import models as _order_models  # noqa: E402,F401
 from portal.org import models as _org_models  # noqa: E402,F401
