@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import abort
-from sqlalchemy import String, bindparam, cast, func, insert, literal, null, or_, select, tuple_, update
+from sqlalchemy import String, bindparam, cast, func, insert, literal, null, or_, select, text, tuple_, update
 
 from portal.audit import services as audit
 from portal.extensions import db
@@ -258,7 +258,10 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
                          "guide_id": guides.get(o), "bound_at": at, "status": ACTIVE, "created_at": at,
                          "updated_at": at, "phone_masked": "", "phone_verified": False, "phone_enc": None,
                          "phone_hash": None, **_phone_values(p.phone)})
-        ids = db.session.scalars(insert(Member).returning(Member.id, sort_by_parameter_order=True), rows).all()
+        ids = _new_ids(len(rows))
+        for row, mid in zip(rows, ids, strict=True):
+            row["id"] = mid
+        db.session.execute(insert(Member), rows)
         for o, mid in zip(new_members, ids, strict=True):
             out[o] = mid
             created.add(mid)
@@ -296,6 +299,19 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
     if done:
         out = {o: _follow(done, mid) for o, mid in out.items()}
     return out, created
+
+
+def _new_ids(n: int) -> list[int]:
+    """``n`` fresh member ids in one statement, so a batch of new members is one INSERT with no
+    RETURNING (which SQLite runs row by row when its order must match the parameters). PostgreSQL
+    takes them from the column's sequence; SQLite, whose writer holds the database's one write
+    lock for the whole transaction (the inbox rows were written first), counts on from the
+    largest id."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence('members', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+    start = (db.session.scalar(select(func.max(Member.id))) or 0) + 1
+    return list(range(start, start + n))
 
 
 def _follow(done: dict[int, int], mid: int) -> int:
