@@ -95,8 +95,9 @@ def _snapshot(db, *members):
     for m in members:
         out[m.id] = {
             "identities": sorted(db.session.scalars(select(MemberIdentity.id).where(MemberIdentity.member_id == m.id))),
-            "bindings": sorted(db.session.execute(select(MemberBinding.id, MemberBinding.ended_at, MemberBinding.end_cause)
-                                                  .where(MemberBinding.member_id == m.id)).all()),
+            "bindings": sorted(db.session.execute(
+                select(MemberBinding.id, MemberBinding.ended_at, MemberBinding.end_cause)
+                .where(MemberBinding.member_id == m.id)).all()),
             "orders": sorted(db.session.scalars(select(Order.id).where(Order.member_id == m.id))),
             "shared": sorted(db.session.scalars(select(Order.id).where(Order.sharer_id == m.id))),
             "member": db.session.execute(select(Member.nickname, Member.store_id, Member.guide_id, Member.status,
