@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import abort
+from flask_babel import gettext as _
 from sqlalchemy import String, bindparam, cast, func, insert, literal, null, or_, select, text, tuple_, update
 
 from portal.audit import services as audit
@@ -376,9 +377,9 @@ def merge(scope: Scope | None, survivor: Member, absorbed: Member, *, rule: str,
     other is closed with end cause 'merge'. ``scope`` None: a rule of One ID merging (no audit
     entry; the MemberMerge row is the record)."""
     if survivor.id == absorbed.id:
-        raise RuleError("A member cannot be merged with themselves.", "absorbed_id")
+        raise RuleError(_("A member cannot be merged with themselves."), "absorbed_id")
     if survivor.status != ACTIVE or absorbed.status != ACTIVE:
-        raise RuleError("Only active members can be merged.", "absorbed_id")
+        raise RuleError(_("Only active members can be merged."), "absorbed_id")
     now = utcnow()
     moved: dict = {"rows": {}, "fields": {}, "closed_bindings": []}
 
@@ -471,13 +472,13 @@ def unmerge(scope: Scope | None, merge: MemberMerge, *, actor) -> None:
     """The exact undo of ``merge``: every row that moved goes back to the absorbed member, the
     survivor gets its own fields back, the bindings the merge closed are open again."""
     if merge.undone_at is not None:
-        raise RuleError("This merge was already undone.")
+        raise RuleError(_("This merge was already undone."))
     survivor = db.session.get(Member, merge.survivor_id)
     absorbed = db.session.get(Member, merge.absorbed_id)
     if survivor.status != ACTIVE:
-        raise RuleError("The member this merge kept was merged again or erased since: undo that first.")
+        raise RuleError(_("The member this merge kept was merged again or erased since: undo that first."))
     if absorbed.status != MERGED or absorbed.merged_into_id != survivor.id:
-        raise RuleError("The absorbed member has changed since this merge.")
+        raise RuleError(_("The absorbed member has changed since this merge."))
     moved = merge.moved or {}
     for ref in refs.registered(refs.MOVES):
         keys_moved = moved.get("rows", {}).get(f"{ref.table}.{ref.column}")
@@ -561,7 +562,7 @@ def bind(store: Store, changes: list[tuple[int, int | None, str, datetime]], *, 
         ok = set(db.session.scalars(select(Guide.id).where(Guide.id.in_(guide_ids), Guide.store_id == store.id,
                                                            Guide.active.is_(True))))
         if guide_ids - ok:
-            raise RuleError("That guide is not an active guide of this store.", "guide_id")
+            raise RuleError(_("That guide is not an active guide of this store."), "guide_id")
     state = {row.id: [row.store_id, row.guide_id, row.bound_at] for row in db.session.execute(
         select(Member.id, Member.store_id, Member.guide_id, Member.bound_at)
         .where(Member.id.in_({m for m, *_ in changes}), Member.status == ACTIVE))}
@@ -631,9 +632,9 @@ def rebind(scope: Scope, member: Member, store: Store, guide: Guide | None, *, a
     """A person binds ``member`` to ``store`` (and ``guide``) by hand: always applied (the rule
     decides automatic changes only). False when nothing changes."""
     if member.status != ACTIVE:
-        raise RuleError("Only an active member can be rebound.")
+        raise RuleError(_("Only an active member can be rebound."))
     if guide is not None and guide.store_id != store.id:
-        raise RuleError("That guide is not an active guide of this store.", "guide_id")
+        raise RuleError(_("That guide is not an active guide of this store."), "guide_id")
     old_store, old_guide = member.store_id, member.guide_id
     changed = bind(store, [(member.id, guide.id if guide else None, "manual", utcnow())], actor=actor)
     if not changed:
@@ -760,13 +761,13 @@ def get_guide_or_404(scope: Scope, guide_id: int) -> Guide:
 def add_guide(scope: Scope, store: Store, *, code: str, name: str, phone: str = "", actor) -> Guide:
     code, name, phone = (code or "").strip(), (name or "").strip(), (phone or "").strip()
     if not name:
-        raise RuleError("Enter the guide's name.", "name")
+        raise RuleError(_("Enter the guide's name."), "name")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
-        raise RuleError("The code is 1 to 32 letters, digits, - or _ (what the mini-program reports).", "code")
+        raise RuleError(_("The code is 1 to 32 letters, digits, - or _ (what the mini-program reports)."), "code")
     if phone and not PHONE_RE.match(phone):
-        raise RuleError("Enter an 11-digit mainland mobile number, or leave it empty.", "phone")
+        raise RuleError(_("Enter an 11-digit mainland mobile number, or leave it empty."), "phone")
     if db.session.scalar(select(Guide.id).where(Guide.store_id == store.id, Guide.code == code)):
-        raise RuleError("This store already has a guide with that code.", "code")
+        raise RuleError(_("This store already has a guide with that code."), "code")
     guide = Guide(store_id=store.id, code=code, name=name[:50], phone_masked=mask_phone(phone) if phone else "",
                   active=True)
     db.session.add(guide)
@@ -867,7 +868,7 @@ def erase_member(scope: Scope, member: Member, *, actor) -> None:
     (the store's figures), pointing at the anonymous member. The audit entry names the member by
     number only."""
     if member.status != ACTIVE:
-        raise RuleError("Only an active member can be erased (a merged one lives in the member it was merged into).")
+        raise RuleError(_("Only an active member can be erased (a merged one lives in the member it was merged into)."))
     now = utcnow()
     ident = MemberIdentity.__table__
     db.session.execute(update(ident).where(ident.c.member_id == member.id).values(
