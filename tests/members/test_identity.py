@@ -162,12 +162,16 @@ def test_latest_wins_merge_takes_the_newer_binding_and_unmerge_restores_it(org, 
     assert _snapshot(db, a, b) == before
 
 
-def test_merge_refuses_self_and_inactive(org, db):
+def test_merge_refuses_self_and_inactive(app, org, db):
     import pytest
 
     from portal.kernel.errors import RuleError
 
-    a = factories.make_member(org.stores["sh1"])
+    a, b, c = (factories.make_member(org.stores["sh1"]) for _ in range(3))
     hq = org.users["hq"]
-    with pytest.raises(RuleError):
-        services.merge(scope_for(hq), a, a, rule="manual", reason="", actor=hq)
+    with app.test_request_context():
+        with pytest.raises(RuleError):
+            services.merge(scope_for(hq), a, a, rule="manual", reason="", actor=hq)
+        services.merge(scope_for(hq), a, b, rule="manual", reason="", actor=hq)
+        with pytest.raises(RuleError):
+            services.merge(scope_for(hq), c, b, rule="manual", reason="", actor=hq)
