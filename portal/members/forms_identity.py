@@ -10,7 +10,7 @@ from portal.kernel.forms import strip
 
 
 class GuideForm(FlaskForm):
-    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=50)])
+    name = StringField(_l("Full name"), filters=[strip], validators=[DataRequired(), Length(max=50)])
     code = StringField(_l("Guide code"), filters=[strip],
                        validators=[DataRequired(), Length(max=32),
                                    Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Letters, digits, - or _ only."))],

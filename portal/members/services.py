@@ -295,7 +295,7 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
         s, x = db.session.get(Member, survivor), db.session.get(Member, absorbed)
         if s.status != ACTIVE or x.status != ACTIVE:
             continue
-        merge(None, s, x, rule=rule, reason=f"{rule} matched in {appid}", actor=None)
+        merge(None, s, x, rule=rule, reason=appid, actor=None)
         done[absorbed] = survivor
     if done:
         out = {o: _follow(done, mid) for o, mid in out.items()}
@@ -356,7 +356,7 @@ def update_profiles(rows: list[tuple[int, str | None, str | None, bool]]) -> lis
             continue
         s, x = db.session.get(Member, first[h]), db.session.get(Member, mid)
         if s.status == ACTIVE and x.status == ACTIVE:
-            merge(None, s, x, rule="phone", reason="phone verified again", actor=None)
+            merge(None, s, x, rule="phone", reason="", actor=None)
             merged.append((s.id, x.id))
     return merged
 

@@ -71,7 +71,7 @@ def member_identity_view(member: Member) -> dict:
         "can_personal": services.can_manage_personal_data(scope) and member.status == ACTIVE,
         "cause_labels": _cause_labels(),
         "rule_labels": _rule_labels(),
-        "statuses": {ACTIVE: _("Active"), MERGED: _("Merged"), ERASED: _("Erased")},
+        "statuses": {ACTIVE: _("Active member"), MERGED: _("Merged"), ERASED: _("Erased")},
     }
 
 
