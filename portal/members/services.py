@@ -378,6 +378,9 @@ def merge(scope: Scope | None, survivor: Member, absorbed: Member, *, rule: str,
     entry; the MemberMerge row is the record)."""
     if survivor.id == absorbed.id:
         raise RuleError(_("A member cannot be merged with themselves."), "absorbed_id")
+    db.session.flush()
+    db.session.refresh(survivor)       # set-based writes (bind, set_referrers) bypass the loaded objects
+    db.session.refresh(absorbed)
     if survivor.status != ACTIVE or absorbed.status != ACTIVE:
         raise RuleError(_("Only active members can be merged."), "absorbed_id")
     now = utcnow()
@@ -407,6 +410,9 @@ def merge(scope: Scope | None, survivor: Member, absorbed: Member, *, rule: str,
         fields["nickname"] = absorbed.nickname
     if survivor.referrer_id is None and absorbed.referrer_id not in (None, survivor.id):
         fields["referrer_id"] = absorbed.referrer_id
+    elif survivor.referrer_id == absorbed.id:
+        # The person brought themself under another identity: they take that one's referrer.
+        fields["referrer_id"] = absorbed.referrer_id if absorbed.referrer_id != survivor.id else None
     moved["fields"] = {name: _jsonable(getattr(survivor, name)) for name in fields}
 
     db.session.flush()
@@ -473,8 +479,9 @@ def unmerge(scope: Scope | None, merge: MemberMerge, *, actor) -> None:
     survivor gets its own fields back, the bindings the merge closed are open again."""
     if merge.undone_at is not None:
         raise RuleError(_("This merge was already undone."))
-    survivor = db.session.get(Member, merge.survivor_id)
-    absorbed = db.session.get(Member, merge.absorbed_id)
+    db.session.flush()
+    survivor = db.session.get(Member, merge.survivor_id, populate_existing=True)
+    absorbed = db.session.get(Member, merge.absorbed_id, populate_existing=True)
     if survivor.status != ACTIVE:
         raise RuleError(_("The member this merge kept was merged again or erased since: undo that first."))
     if absorbed.status != MERGED or absorbed.merged_into_id != survivor.id:

@@ -175,3 +175,20 @@ def test_merge_refuses_self_and_inactive(app, org, db):
         services.merge(scope_for(hq), a, b, rule="manual", reason="", actor=hq)
         with pytest.raises(RuleError):
             services.merge(scope_for(hq), c, b, rule="manual", reason="", actor=hq)
+
+
+def test_merging_a_person_who_brought_themself_keeps_the_chain_clean(org, db):
+    sh1 = org.stores["sh1"]
+    top, a, b, friend = (factories.make_member(sh1) for _ in range(4))
+    services.set_referrers([(b.id, top.id), (a.id, b.id), (friend.id, b.id)])
+    hq = org.users["hq"]
+    merge = services.merge(scope_for(hq), a, b, rule="manual", reason="", actor=hq)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Member, a.id).referrer_id == top.id
+    assert db.session.get(Member, friend.id).referrer_id == a.id
+    services.unmerge(scope_for(hq), merge, actor=hq)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Member, a.id).referrer_id == b.id
+    assert db.session.get(Member, friend.id).referrer_id == b.id
