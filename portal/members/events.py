@@ -64,7 +64,7 @@ def _apply(store, events: list[registry.Event], *, updated: bool) -> dict[int, r
     sharers = [Person(e.data["sharer_openid"]) for e in ok if e.data.get("sharer_openid")]
     at = min(e.occurred_at for e in ok)
     ids, created = services._resolve(store, people + sharers, cause="signup", at=at, causes=causes,
-                                     guides=guide_of)
+                                     guides=guide_of, ats=first_at)
 
     # Members known before: the binding rule decides whether this store (and guide) now serves them.
     changes = []

@@ -162,12 +162,13 @@ def resolve(store: Store, people: list[Person], *, cause: str, at: datetime,
 
     ``causes`` / ``guides`` (openid -> cause / guide id) give a new member's first binding its own
     cause ("share") and guide; the handlers use them so a sign-up is bound once, not twice."""
-    return _resolve(store, people, cause=cause, at=at, causes=causes or {}, guides=guides or {})[0]
+    return _resolve(store, people, cause=cause, at=at, causes=causes or {}, guides=guides or {}, ats={})[0]
 
 
 def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, causes: dict[str, str],
-             guides: dict[str, int]) -> tuple[dict[str, int], set[int]]:
-    """``resolve``, and the ids of the members it created."""
+             guides: dict[str, int], ats: dict[str, datetime]) -> tuple[dict[str, int], set[int]]:
+    """``resolve``, and the ids of the members it created (``ats``: openid -> when that person's
+    event happened, their binding's start; ``at`` otherwise)."""
     appid = appid_of(store)
     by_openid: dict[str, Person] = {}
     for p in people:
@@ -255,9 +256,10 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
         rows = []
         for o in new_members:
             p = by_openid[o]
+            when = ats.get(o, at)
             rows.append({"nickname": (p.nickname or "")[:64], "store_id": store.id, "path": store.path,
-                         "guide_id": guides.get(o), "bound_at": at, "status": ACTIVE, "created_at": at,
-                         "updated_at": at, "phone_masked": "", "phone_verified": False, "phone_enc": None,
+                         "guide_id": guides.get(o), "bound_at": when, "status": ACTIVE, "created_at": when,
+                         "updated_at": when, "phone_masked": "", "phone_verified": False, "phone_enc": None,
                          "phone_hash": None, **_phone_values(p.phone)})
         ids = _new_ids(len(rows))
         for row, mid in zip(rows, ids, strict=True):
@@ -268,7 +270,7 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
             created.add(mid)
         db.session.execute(insert(MemberBinding), [
             {"member_id": out[o], "store_id": store.id, "guide_id": guides.get(o),
-             "cause": causes.get(o, cause), "started_at": at, "note": ""} for o in new_members])
+             "cause": causes.get(o, cause), "started_at": ats.get(o, at), "note": ""} for o in new_members])
     for o, earlier in same_new.items():
         out[o] = out[earlier]
     if identities:

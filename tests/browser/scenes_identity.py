@@ -48,14 +48,14 @@ def _stage() -> None:
         guides = {p.openid: (chen.id if i % 2 == 0 else li.id) for i, p in enumerate(people[:6])}
         ids = services.resolve(store, people, cause="signup", at=now - timedelta(days=40), guides=guides)
         main = ids["oDemo000"]
-        # The same person in another store's mini-program, which then learns the shared UnionID.
-        services.resolve(store, [Person("oDemo000", unionid="oU_brand_77a1")], cause="order", at=now - timedelta(days=30))
+        # The store's mini-program learns her UnionID; another store's knows her as a new member
+        # until its mini-program reports the same UnionID: One ID merges the two by rule.
+        services.resolve(store, [Person("oDemo000", unionid="oU_brand_77a1")], cause="order",
+                         at=now - timedelta(days=30))
         if other is not None:
-            second = services.resolve(other, [Person("oOther777", nickname="小雨")], cause="signup",
-                                      at=now - timedelta(days=20))["oOther777"]
+            services.resolve(other, [Person("oOther777", nickname="小雨")], cause="signup", at=now - timedelta(days=20))
             services.resolve(other, [Person("oOther777", unionid="oU_brand_77a1")], cause="order",
                              at=now - timedelta(days=19))
-            del second
         services.set_referrers([(ids["oDemo001"], main)])
         m = services.get_member_or_404(scope_for(hq), ids["oDemo003"])
         services.rebind(scope_for(hq), m, store, chen, actor=hq, note="顾客要求换导购")
