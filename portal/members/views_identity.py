@@ -93,9 +93,9 @@ def _member(member_id: int) -> Member:
     return services.get_member_or_404(current_scope(), member_id)
 
 
-def _page(member: Member, *, rebind_form=None, merge_form=None, candidates=None, status: int = 200):
+def _page(member: Member, *, rebind_form=None, merge_form=None, candidates=None, q: str = "", status: int = 200):
     return render_template("members/identity.html", member=member, rebind_form=rebind_form or _rebind_form(member),
-                           merge_form=merge_form or MergeForm(formdata=None), candidates=candidates), status
+                           merge_form=merge_form or MergeForm(formdata=None), candidates=candidates, q=q), status
 
 
 def _partial(name: str, member: Member, status: int = 200, **ctx):
@@ -206,7 +206,9 @@ def merge_candidates(member_id: int):
     response = Response(render_template("members/_merge_candidates.html", member=member, candidates=found, q=q))
     response.vary.add("HX-Request")
     if not htmx:
-        return _page(member, candidates=found)
+        html, status = _page(member, candidates=found, q=q)
+        response = Response(html, status)
+        response.vary.add("HX-Request")
     return response
 
 

@@ -133,3 +133,20 @@ def test_deactivating_a_guide_hands_their_members_back_to_the_store(org, db):
     assert db.session.get(Member, kept.id).guide_id == other.id
     # No longer a code the mini-program may bind to.
     assert services.guides_by_code(sh1, ["G1", "G2"]) == {"G2": other.id}
+
+
+def test_binding_many_members_costs_a_bounded_number_of_statements(org, db):
+    from tests.factories import sql_log
+
+    _rule(db, "latest")
+    sh1, sh2 = org.stores["sh1"], org.stores["sh2"]
+    g = factories.make_guide(sh2, "G2")
+
+    def run(n: int) -> int:
+        members = [factories.make_member(sh1) for _ in range(n)]
+        with sql_log() as statements:
+            changed = services.bind(sh2, [(m.id, g.id, "order", utcnow()) for m in members])
+        assert len(changed) == n
+        return len(statements)
+
+    assert run(200) <= run(3) + 1

@@ -78,3 +78,13 @@ def test_a_member_of_another_subtree_cannot_be_merged_in(client, login_as, org, 
     r = client.post(f"/members/{a.id}/merge", data={"absorbed_id": str(foreign.id), "reason": "x"})
     assert r.status_code == 422
     assert db.session.get(Member, foreign.id).status == "active"
+
+
+def test_merge_candidates_without_htmx_is_the_whole_page(client, login_as, org, db):
+    a, b = factories.make_member(org.stores["sh1"], "王女士"), factories.make_member(org.stores["sh1"], "王女士小号")
+    db.session.commit()
+    login_as("hq")
+    r = client.get(f"/members/{a.id}/merge-candidates?q=小号")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" in html and f'data-candidate="{b.id}"' in html
+    assert "HX-Request" in r.headers.get("Vary", "")
