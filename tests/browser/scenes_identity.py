@@ -75,7 +75,6 @@ def desktop(page, shot) -> None:
     page.fill("#merge-q", "周")
     page.wait_for_selector("[data-merge-candidates]")
     page.wait_for_timeout(300)
-    page.locator("#member-identities").scroll_into_view_if_needed()
     shot(page, "identity-merge-picker", full_page=True)
 
     page.context.clear_cookies()
@@ -93,7 +92,7 @@ def phone(page, shot) -> None:
     page.goto("/my/guides")
     page.wait_for_selector("#guides")
     shot(page, "identity-phone-guides", full_page=True)
-    page.fill("input[name=name]", "")
+    page.fill("input[name=name]", "张敏")
     page.fill("input[name=code]", "G01")
     page.click("[data-guide-form] button[type=submit]")
     page.wait_for_selector("[data-guide-form] .invalid-feedback")
