@@ -93,13 +93,15 @@ def _register_blueprints(app: Flask) -> None:
     from portal.decoration import views as decoration
     from portal.goods import views as goods
     from portal.media import views as media
+    from portal.members import views_guides as guides
+    from portal.members import views_identity as member_identity
     from portal.org import views as org
     from portal.pushes import views as pushes
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker):
+                   media, link_picker, member_identity, guides):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api
@@ -131,6 +133,7 @@ from portal.decoration import models as _decoration_models  # noqa: E402,F401
 from portal.goods import models as _goods_models  # noqa: E402,F401
 from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.media import models as _media_models  # noqa: E402,F401
+from portal.members import events as _member_events  # noqa: E402,F401  (member.signup / member.updated)
 from portal.members import models as _member_models  # noqa: E402,F401
 from portal.orders import models as _order_models  # noqa: E402,F401
 from portal.org import models as _org_models  # noqa: E402,F401

@@ -23,6 +23,18 @@ PUBLIC = "public"
 # gets a JSON 401 without a key. Its key cases are in tests/api/test_page_api.py.
 API_KEY = "api key"
 
+def _id_merge_form(org, role, own):
+    """Merging another member of the same store into ``own`` (a member of the acting side)."""
+    from portal.extensions import db
+    from portal.members.models import Member
+    from tests.factories import make_member
+
+    member = db.session.get(Member, own)
+    other = make_member(db.session.get(type(org.stores["sh1"]), member.store_id), "同一个人")
+    db.session.commit()
+    return {"absorbed_id": str(other.id), "reason": "同一个人"}
+
+
 # endpoint: (method, url template, roles allowed, kind of object in the URL or None, form data)
 # {id} is an object inside the acting user's scope; the same URL with the object of the other side
 # of the tree must answer 404 for everyone but HQ. Form data may name the user's side with
@@ -146,6 +158,18 @@ TABLE = {
     "campaigns.view_offer": ("GET", "/my/campaigns/{id}", OWNERS, "offer", None),
     "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", OWNERS, "offer", {}),
     "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", OWNERS, "offer", {}),
+    # Members' One ID, service relationship and personal data (issue 10, identity): a member of
+    # sh1 (east) and one of gd1 (south); the phone, export and erase are HQ's alone.
+    "member_identity.view_member": ("GET", "/members/{id}/identity", ALL, "id_member", None),
+    "member_identity.rebind": ("GET", "/members/{id}/rebind", ADMINS, "id_member", None),
+    "member_identity.merge_candidates": ("GET", "/members/{id}/merge-candidates?q=会员", ADMINS, "id_member", None),
+    "member_identity.merge": ("POST", "/members/{id}/merge", ADMINS, "id_member", _id_merge_form),
+    "member_identity.undo_merge": ("POST", "/merges/{id}/undo", ADMINS, "id_merge", {}),
+    "member_identity.export_member": ("GET", "/members/{id}/export.json", ("hq",), "id_member", None),
+    "member_identity.erase_member": ("POST", "/members/{id}/erase", ("hq",), "id_member", {}),
+    "guides.my_guides": ("GET", "/my/guides", OWNERS, None, None),
+    "guides.set_active": ("POST", "/guides/{id}/active", OWNERS, "guide", {"active": "0"}),
+    "guides.store_guides": ("GET", "/stores/{id}/guides", STAFF, "store", None),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -206,6 +230,8 @@ POSTS = {
     "campaigns.create_campaign": _COUPON,
     "campaigns.edit_campaign": _COUPON,
     "campaigns.push_campaign": {"store_codes": "{code}", "active_only": "y"},
+    "member_identity.rebind": {"store_code": "{code}", "guide_id": "", "note": ""},
+    "guides.my_guides": {"name": "小陈", "code": "G88", "phone": ""},
 }
 
 
@@ -254,7 +280,31 @@ def _ids(org, kind: str) -> tuple[int, int]:
         return _picture(org, "east").id, _picture(org, "south").id
     if kind == "media_file":
         return _hq_picture(org).thumb, "0" * 32 + ".png"
+    if kind in ("id_member", "id_merge", "guide"):
+        return _identity_objects(org, kind)
     raise AssertionError(kind)
+
+
+def _identity_objects(org, kind: str):
+    """id_member: a member of sh1 and one of gd1; id_merge: a merge kept by each; guide: a guide
+    of each store."""
+    from portal.extensions import db
+    from portal.members import services
+    from tests.factories import make_guide, make_member
+
+    ids = []
+    for store in (org.stores["sh1"], org.stores["gd1"]):
+        if kind == "guide":
+            ids.append(make_guide(store).id)
+            continue
+        member = make_member(store, "会员甲")
+        if kind == "id_merge":
+            ids.append(services.merge(None, member, make_member(store, "会员乙"), rule="manual", reason="",
+                                      actor=None).id)
+        else:
+            ids.append(member.id)
+    db.session.commit()
+    return ids[0], ids[1]
 
 
 def _picture(org, node: str):

@@ -51,6 +51,14 @@ ACTION_LABELS = {
     "media.upload": _l("Uploaded a picture"),
     "media.rename": _l("Renamed a picture"),
     "media.delete": _l("Deleted a picture"),
+    "member.merge": _l("Merged two members"),
+    "member.unmerge": _l("Undid a member merge"),
+    "member.rebind": _l("Rebound a member"),
+    "member.export": _l("Exported a member's data"),
+    "member.erase": _l("Erased a member's personal data"),
+    "guide.create": _l("Added a guide"),
+    "guide.deactivate": _l("Deactivated a guide"),
+    "guide.reactivate": _l("Reactivated a guide"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -70,6 +78,7 @@ _GROUPS = (
     (_l("Goods"), ("product", "assortment")),
     (_l("Store shelves"), ("listing", "local_product")),
     (_l("Campaigns"), ("campaign",)),
+    (_l("Members and guides"), ("member", "guide")),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]
@@ -91,4 +100,5 @@ DETAIL_LABELS = {
     "direct_sale": _l("HQ-supplied"), "commission_rate": _l("Commission"), "everything": _l("Whole scope"),
     "node_ids": _l("Org units"), "store_codes": _l("Store codes"), "exclude_codes": _l("Excluded stores"),
     "active_only": _l("Active stores only"),
+    "absorbed": _l("Merged member"), "rule": _l("Rule"), "guide": _l("Guide"), "old_guide": _l("Previous guide"),
 }

@@ -39,6 +39,8 @@ ACTIONS = (
     "campaign.create", "campaign.update", "campaign.publish", "campaign.cancel", "campaign.stop",
     "campaign.join", "campaign.decline",
     "media.upload", "media.rename", "media.delete",
+    "member.merge", "member.unmerge", "member.rebind", "member.export", "member.erase",
+    "guide.create", "guide.deactivate", "guide.reactivate",
 )
 
 
