@@ -132,6 +132,7 @@ from portal.goods import models as _goods_models  # noqa: E402,F401
 from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import models as _member_models  # noqa: E402,F401
+from portal.orders import events as _order_events  # noqa: E402,F401  (order.*, coupon.* handlers)
 from portal.orders import models as _order_models  # noqa: E402,F401
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
