@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 
 from portal.extensions import db
 from portal.kernel import crypto
+from portal.kernel.sql import next_ids
 from portal.members.models import Guide, Member, MemberBinding, MemberIdentity, appid_of
 
 
@@ -58,11 +59,14 @@ def resolve(store, people: list[Person], *, cause: str = "order", at: datetime |
     for p in new:
         creators.setdefault(p.unionid or f"openid:{p.openid}", p)
     if creators:
-        rows = [{"nickname": (p.nickname or "")[:64], "store_id": store.id, "path": store.path, "bound_at": at,
+        ids = next_ids(db.session, Member.__table__, len(creators))
+        rows = [{"id": mid, "nickname": (p.nickname or "")[:64], "store_id": store.id, "path": store.path,
+                 "bound_at": at,
                  "phone_enc": crypto.encrypt(p.phone) if p.phone else None,
                  "phone_hash": crypto.keyed_hash(p.phone) if p.phone else None,
-                 "phone_masked": _mask(p.phone) if p.phone else ""} for p in creators.values()]
-        ids = db.session.scalars(insert(Member).returning(Member.id, sort_by_parameter_order=True), rows).all()
+                 "phone_masked": _mask(p.phone) if p.phone else ""}
+                for mid, p in zip(ids, creators.values(), strict=True)]
+        db.session.execute(insert(Member), rows)
         made = dict(zip(creators, ids, strict=True))
         db.session.execute(insert(MemberBinding), [
             {"member_id": mid, "store_id": store.id, "cause": cause, "started_at": at} for mid in ids])

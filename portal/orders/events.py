@@ -32,6 +32,7 @@ from portal.goods.models import Product, Sku
 from portal.ingest import services as ingest
 from portal.ingest.registry import COUPONS, ORDERS, REFUNDS, Event, Held, Reject, handler
 from portal.kernel.money import MAX_FEN
+from portal.kernel.sql import next_ids
 from portal.members import services as members
 from portal.members.models import Member
 from portal.orders import commission
@@ -178,25 +179,25 @@ def order_paid(store, events: list[Event]) -> dict:
                                                  Member.store_id == store.id))}
 
     rows = []
-    for e, paid_at in todo:
+    for order_id, (e, paid_at) in zip(next_ids(db.session, Order.__table__, len(todo)), todo, strict=True):
         d = e.data
         buyer = ids[d["openid"]]
         sharer = ids.get(d["sharer_openid"]) if d["sharer_openid"] else None
-        rows.append({"store_id": store.id, "path": store.path, "number": d["number"], "member_id": buyer,
-                     "status": PAID, "goods_fen": d["goods_fen"], "discount_fen": d["discount_fen"],
+        rows.append({"id": order_id, "store_id": store.id, "path": store.path, "number": d["number"],
+                     "member_id": buyer, "status": PAID, "goods_fen": d["goods_fen"], "discount_fen": d["discount_fen"],
                      "coupon_fen": d["coupon_fen"], "freight_fen": d["freight_fen"], "paid_fen": d["paid_fen"],
                      "refunded_fen": 0, "coupon_code": d["coupon_code"], "campaign_id": d["campaign_id"],
                      "live_room_id": d["live_room_id"], "sharer_id": sharer if sharer != buyer else None,
                      "guide_id": serving.get(buyer), "paid_at": paid_at})
-    orders = db.session.scalars(insert(Order).returning(Order, sort_by_parameter_order=True), rows).all()
+    orders = db.session.scalars(insert(Order).returning(Order).execution_options(render_nulls=True), rows).all()
     lines = []
-    for order, (e, _t) in zip(orders, todo, strict=True):
+    for row, (e, _t) in zip(rows, todo, strict=True):
         d = e.data
         net = d["paid_fen"] - d["freight_fen"]
         bases = allocate(net, [line["quantity"] * line["unit_fen"] for line in d["lines"]])
         for no, (line, base) in enumerate(zip(d["lines"], bases, strict=True), 1):
             sku_id, by = skus.get(line["sku"], (None, "store"))
-            lines.append({"order_id": order.id, "line_no": no, "sku_code": line["sku"], "sku_id": sku_id,
+            lines.append({"order_id": row["id"], "line_no": no, "sku_code": line["sku"], "sku_id": sku_id,
                           "name": line["name"] or "", "quantity": line["quantity"], "unit_fen": line["unit_fen"],
                           "paid_fen": base, "refunded_quantity": 0, "refunded_fen": 0, "fulfilled_by": by})
     db.session.execute(insert(OrderLine), lines)
@@ -368,15 +369,17 @@ def order_refunded(store, events: list[Event]) -> dict:
             touched_lines[line_id] = line
         order.refunded_fen += amount
         touched_orders[order.id] = order
-        refunds.append({"store_id": store.id, "order_id": order.id, "number": d["number"], "amount_fen": amount,
-                        "refunded_at": e.occurred_at})
+        refunds.append({"id": None, "store_id": store.id, "order_id": order.id, "number": d["number"],
+                        "amount_fen": amount, "refunded_at": e.occurred_at})
         refund_lines.append(given)
     if not refunds:
         return out
 
-    made = db.session.scalars(insert(Refund).returning(Refund, sort_by_parameter_order=True), refunds).all()
-    rows = [{"refund_id": refund.id, "line_id": line_id, "quantity": q, "amount_fen": fen}
-            for refund, given in zip(made, refund_lines, strict=True) for line_id, (q, fen) in given.items()]
+    for row, refund_id in zip(refunds, next_ids(db.session, Refund.__table__, len(refunds)), strict=True):
+        row["id"] = refund_id
+    made = db.session.scalars(insert(Refund).returning(Refund), refunds).all()
+    rows = [{"refund_id": row["id"], "line_id": line_id, "quantity": q, "amount_fen": fen}
+            for row, given in zip(refunds, refund_lines, strict=True) for line_id, (q, fen) in given.items()]
     if rows:
         db.session.execute(insert(RefundLine), rows)
         db.session.execute(update(OrderLine), [
