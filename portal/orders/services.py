@@ -26,9 +26,9 @@ from portal.kernel.paging import Page, paginate
 from portal.kernel.tabular import csv_chunks
 from portal.kernel.time import day_end_utc, day_start_utc, local_tz
 from portal.members.models import Guide, Member
+from portal.orders.models import PAID, PARTLY_REFUNDED, REFUNDED, Order, OrderLine, Refund, RefundLine
 from portal.org.models import Store
 from portal.org.scope import Scope
-from portal.orders.models import PAID, PARTLY_REFUNDED, REFUNDED, Order, OrderLine, Refund, RefundLine
 
 STATUSES = (PAID, PARTLY_REFUNDED, REFUNDED)
 PER_PAGE = 50

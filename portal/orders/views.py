@@ -8,10 +8,10 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import htmx
-from portal.org import roles
-from portal.org.access import current_scope, roles_required
 from portal.orders import services
 from portal.orders.services import OrderFilter
+from portal.org import roles
+from portal.org.access import current_scope, roles_required
 from portal.web import NavEntry
 
 bp = Blueprint("orders", __name__)
@@ -29,7 +29,7 @@ def _labels():
 
 @bp.app_template_global("order_status_label")
 def order_status_label(status: str) -> str:
-    """An order status in words (已支付 / 部分退款 / 已退款), on the order pages and wherever another page lists orders."""
+    """An order status in words (已支付 / 部分退款 / 已退款), wherever a page lists orders."""
     return services.status_label(status)
 
 
