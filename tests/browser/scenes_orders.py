@@ -38,8 +38,10 @@ def _stage_orders() -> None:
         events = []
         for i in range(12):
             openid, nickname = people[i % len(people)]
-            lines = [_line("G001-M", 2, 1500, "杨枝甘露 中杯"), _line("G011-M", 1, 2500, "牛角可颂 中杯")] if i == 0 else \
-                [_line(f"G00{1 + i % 5}-L", 1 + i % 3, 1800, "招牌饮品 大杯")]
+            if i == 0:         # a drink the store makes, and a croissant HQ ships (direct-sale 轻食)
+                lines = [_line("G001-M", 2, 1500, "杨枝甘露 中杯"), _line("G011-M", 1, 2500, "牛角可颂 中杯")]
+            else:
+                lines = [_line(f"G00{1 + i % 5}-L", 1 + i % 3, 1800, "招牌饮品 大杯")]
             goods = sum(x["quantity"] * x["unit_fen"] for x in lines)
             discount, coupon, freight = (300, 500, 600) if i == 0 else (0, 0, 0)
             events.append({"id": f"shot-{i}", "type": "order.paid",

@@ -184,3 +184,20 @@ def test_coupon_redeemed_marks_the_claim(org):
     # Another store's coupon is unknown here.
     other = send(org.stores["sh2"], event("coupon.redeemed", {"code": "CP0", "openid": "o1"}))
     assert other[0]["error"]["code"] == "unknown_coupon"
+
+
+def test_bad_lines_are_rejected_naming_the_line_and_field(org):
+    def with_lines(lines):
+        e = paid("NO30")
+        e["data"]["lines"] = lines
+        return e
+
+    good = {"sku": "A", "quantity": 1, "unit_fen": 1}
+    results = send(org.stores["sh1"], with_lines([]), with_lines("SKU-A"),
+                   with_lines([good, {**good, "quantity": "2"}]), with_lines([{"sku": "A", "quantity": 1}]),
+                   with_lines([{**good, "sku": "A" * 65}]), with_lines([7]), with_lines([{**good, "unit_fen": -1}]))
+    assert [r["status"] for r in results] == ["rejected"] * 7
+    assert [r["error"]["field"] for r in results] == [
+        "data.lines", "data.lines", "data.lines.1.quantity", "data.lines.0.unit_fen", "data.lines.0.sku",
+        "data.lines.0", "data.lines.0.unit_fen"]
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
