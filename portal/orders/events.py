@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm.util import identity_key
 
 from portal.assortments.models import AssortmentItem, StoreAssortment
 from portal.campaigns.models import JOINED, PUBLISHED, Campaign, CampaignStore, CouponClaim
@@ -425,6 +426,13 @@ def order_refunded(store, events: list[Event]) -> dict:
             for ln in touched_lines.values()])
     db.session.execute(update(Order), [
         {"id": o.id, "refunded_fen": o.refunded_fen, "status": _status(o)} for o in touched_orders.values()])
+    # A bulk update by key leaves the session's copies as they were: an order paid earlier in this
+    # batch is one (its INSERT … RETURNING put it there); let it be read again.
+    for model, ids in ((Order, touched_orders), (OrderLine, touched_lines)):
+        for key in ids:
+            obj = db.session.identity_map.get(identity_key(model, key))
+            if obj is not None:
+                db.session.expire(obj)
     commission.reverse(store, list(made))
     return out
 

@@ -133,3 +133,14 @@ def test_refund_in_the_same_batch_as_its_order(org):
     results = send(store, refund("RF20", "R9", lines=[("SKU-A", 1)]), paid("R9"))
     assert [r["status"] for r in results] == ["applied", "applied"]
     assert _order("R9").status == "refunded"
+
+
+def test_an_order_paid_in_the_batch_reads_its_refund(org):
+    """The order object the paid handler left in the session shows the refund applied after it."""
+    store = org.stores["sh1"]
+    from portal.ingest.services import ingest
+
+    ingest(store, [paid("R10", [("SKU-A", 2, 1000)]), refund("RF21", "R10", lines=[("SKU-A", 1)])])
+    order = db.session.scalar(select(Order).where(Order.number == "R10"))
+    assert (order.refunded_fen, order.status) == (1000, "partly_refunded")
+    db.session.rollback()
