@@ -159,7 +159,7 @@ def export_header() -> list[str]:
 
 
 def export_rows(scope: Scope, flt: OrderFilter) -> Iterator[str]:
-    """CSV text of the matching orders (at most ``MAX_EXPORT``), newest first, read as it is written."""
+    """CSV text of the matching orders (at most ``MAX_EXPORT``), newest first, in chunks."""
     tz = local_tz()
     ids = filtered_orders(scope, flt).with_only_columns(Order.id).order_by(Order.paid_at.desc()).limit(MAX_EXPORT)
     stmt = (select(Order.number, Order.paid_at, Store.code, Store.name, Order.member_id, Member.nickname,
