@@ -127,3 +127,22 @@ def test_english_on_request(en, org):
     ids = _orders(org)
     html = en("owner1").get(f"/orders/{ids['SH-1001']}").get_data(as_text=True)
     assert "Partly refunded" in html and "Fulfilled by the store" in html and "2 lines" in html
+
+
+def test_list_and_order_page_statements_do_not_grow_with_orders(login_as, org):
+    from tests.factories import sql_log
+
+    _orders(org)
+    client = login_as("hq")
+    order_id = db.session.scalar(select(Order.id).where(Order.number == "SH-1001"))
+
+    def counted(url: str) -> int:
+        with sql_log() as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    before = counted("/orders"), counted(f"/orders/{order_id}")
+    for i in range(6):
+        send(org.stores["sh2"], paid(f"MORE-{i}", [("SKU-A", 1, 100), ("SKU-B", 2, 100)], openid=f"o-more{i}"))
+    send(org.stores["sh1"], refund("RF-2", "SH-1001", amount=100), refund("RF-3", "SH-1001", amount=100))
+    assert (counted("/orders"), counted(f"/orders/{order_id}")) == before
