@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from portal.extensions import db
 from portal.ingest.services import ingest
@@ -54,5 +54,26 @@ def test_statements_of_a_500_order_batch_are_bounded(org):
     assert {r["status"] for r in big_refunds[2]} == {"applied"}
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 505
     assert big_refunds[0] <= small_refunds[0] + 6, (small_refunds[0], big_refunds[0])
+    floor = _bare_insert(store)
     print(f"\n500 orders: {big[0]} statements, {big[1] * 1000:.0f} ms; "
-          f"500 refunds: {big_refunds[0]} statements, {big_refunds[1] * 1000:.0f} ms")
+          f"500 refunds: {big_refunds[0]} statements, {big_refunds[1] * 1000:.0f} ms; "
+          f"floor (a bare insert of 500 orders and 1,500 lines): {floor * 1000:.0f} ms")
+
+
+def _bare_insert(store) -> float:
+    """The floor, in the same run: the same rows inserted with no validation, lookup or member."""
+    from portal.kernel.time import utcnow
+
+    member_id = db.session.scalar(select(Order.member_id).limit(1))
+    now = utcnow()
+    started = time.perf_counter()
+    ids = db.session.scalars(insert(Order.__table__).returning(Order.id), [
+        {"store_id": store.id, "path": store.path, "number": f"FLOOR{i}", "member_id": member_id, "status": "paid",
+         "goods_fen": 2850, "discount_fen": 100, "coupon_fen": 50, "freight_fen": 600, "paid_fen": 3300,
+         "refunded_fen": 0, "paid_at": now, "created_at": now} for i in range(500)]).all()
+    db.session.execute(insert(OrderLine.__table__), [
+        {"order_id": oid, "line_no": n, "sku_code": "X", "name": "", "quantity": 1, "unit_fen": 100, "paid_fen": 100,
+         "refunded_quantity": 0, "refunded_fen": 0, "fulfilled_by": "store"} for oid in ids for n in (1, 2, 3)])
+    took = time.perf_counter() - started
+    db.session.rollback()
+    return took
