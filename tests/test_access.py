@@ -170,6 +170,10 @@ TABLE = {
     "guides.my_guides": ("GET", "/my/guides", OWNERS, None, None),
     "guides.set_active": ("POST", "/guides/{id}/active", OWNERS, "guide", {"active": "0"}),
     "guides.store_guides": ("GET", "/stores/{id}/guides", STAFF, "store", None),
+    # Orders: owners see their store's (an order of sh1 / of gd1), staff those of their subtree.
+    "orders.list_orders": ("GET", "/orders", ALL, None, None),
+    "orders.export_orders": ("GET", "/orders/export.csv", ALL, None, None),
+    "orders.view_order": ("GET", "/orders/{id}", ALL, "order", None),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -282,7 +286,19 @@ def _ids(org, kind: str) -> tuple[int, int]:
         return _hq_picture(org).thumb, "0" * 32 + ".png"
     if kind in ("id_member", "id_merge", "guide"):
         return _identity_objects(org, kind)
+    if kind == "order":
+        return _orders(org)
     raise AssertionError(kind)
+
+
+def _orders(org) -> tuple[int, int]:
+    """An order of sh1 (华东) and one of gd1 (华南), each by a member of its store."""
+    from portal.extensions import db
+    from tests.factories import make_member, make_order
+
+    ids = [make_order(org.stores[s], make_member(org.stores[s])).id for s in ("sh1", "gd1")]
+    db.session.commit()
+    return ids[0], ids[1]
 
 
 def _identity_objects(org, kind: str):

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
+from portal.kernel.sql import BigId
 from portal.kernel.time import UTCDateTime, utcnow
 
 KINDS = ("coupon", "flash_sale", "bargain", "group_buy", "distribution")
@@ -70,8 +71,12 @@ class CouponClaim(db.Model):
     member: Mapped[str] = mapped_column(String(64))            # the member's union id
     code: Mapped[str] = mapped_column(String(24), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by the coupon.redeemed event (portal.orders.events): when, and on which order.
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("orders.id", ondelete="SET NULL"))
 
-    __table_args__ = (Index("ix_coupon_claims_member", "campaign_id", "member"),)
+    __table_args__ = (Index("ix_coupon_claims_member", "campaign_id", "member"),
+                      Index("ix_coupon_claims_order", "order_id"))
 
 
 __all__ = ["Campaign", "CampaignStore", "CouponClaim"]

@@ -62,6 +62,8 @@ class Order(db.Model):
         Index("ix_orders_sharer", "sharer_id"),
         Index("ix_orders_campaign", "campaign_id"),
         Index("ix_orders_live_room", "live_room_id"),
+        Index("ix_orders_paid", "paid_at"),          # HQ's list, newest first (migration 0015)
+        Index("ix_orders_number", "number"),          # search by order number across stores
     )
 
 
