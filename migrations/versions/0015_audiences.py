@@ -65,7 +65,6 @@ def upgrade():
                                       sa.Computed('substr(phone_masked, length(phone_masked) - 3)'), nullable=True))
     op.create_index('ix_members_phone_tail', 'members', ['phone_tail'], unique=False)
     op.create_index('ix_members_tier', 'members', ['tier_id'], unique=False)
-    op.create_index('ix_members_last_order', 'members', ['last_order_at'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         op.create_index('ix_members_nickname', 'members', ['nickname'], unique=False, postgresql_using='gin',
@@ -79,7 +78,6 @@ def downgrade():
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_column('phone_tail')
     op.drop_index('ix_members_nickname', table_name='members')
-    op.drop_index('ix_members_last_order', table_name='members')
     op.drop_index('ix_members_tier', table_name='members')
     op.drop_index('ix_member_group_members_member', table_name='member_group_members')
     op.drop_table('member_group_members')

@@ -39,6 +39,9 @@ ACTIONS = (
     "campaign.create", "campaign.update", "campaign.publish", "campaign.cancel", "campaign.stop",
     "campaign.join", "campaign.decline",
     "media.upload", "media.rename", "media.delete",
+    # issue 10: audiences
+    "member.tag", "member.bulk_tag", "member_tag.save", "member_tag.delete", "member_tier.save",
+    "member_tier.delete", "member_group.save", "member_group.delete", "member_group.add", "member_group.remove",
 )
 
 

@@ -211,7 +211,6 @@ class MemberSettings(db.Model):
 # The member list's filters, sorts and search (nickname: trigrams on PostgreSQL, a plain index on
 # SQLite; the phone's last four digits: the computed ``phone_tail``).
 Index("ix_members_tier", Member.tier_id)
-Index("ix_members_last_order", Member.last_order_at)
 Index("ix_members_phone_tail", Member.phone_tail)
 Index("ix_members_nickname", Member.nickname, postgresql_using="gin", postgresql_ops={"nickname": "gin_trgm_ops"})
 
