@@ -4,8 +4,10 @@ Revision ID: 0015_audiences
 Revises: 0014_members_orders
 Create Date: 2026-12-02 19:00:00
 
-The nickname search is a ``LIKE '%…%'``: on PostgreSQL a pg_trgm GIN index answers it (the
-extension is created here), on SQLite a plain index stands in. The last four digits of the phone
+The nickname search is a ``LIKE '%…%'`` from three characters on: on PostgreSQL a pg_trgm GIN
+index answers it (the extension is created here); one or two characters (which make no trigram)
+search the start of the nickname, through a ``varchar_pattern_ops`` B-tree. On SQLite plain
+indexes stand in. The last four digits of the phone
 are ``members.phone_tail``, a column the database computes from ``phone_masked`` (stored on
 PostgreSQL, virtual on SQLite) and indexes, so no writer has to keep it in step.
 """
@@ -65,6 +67,8 @@ def upgrade():
                                       sa.Computed('substr(phone_masked, length(phone_masked) - 3)'), nullable=True))
     op.create_index('ix_members_phone_tail', 'members', ['phone_tail'], unique=False)
     op.create_index('ix_members_tier', 'members', ['tier_id'], unique=False)
+    op.create_index('ix_members_nickname_prefix', 'members', ['nickname'], unique=False,
+                    postgresql_ops={'nickname': 'varchar_pattern_ops'})
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
         op.create_index('ix_members_nickname', 'members', ['nickname'], unique=False, postgresql_using='gin',
@@ -78,6 +82,7 @@ def downgrade():
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.drop_column('phone_tail')
     op.drop_index('ix_members_nickname', table_name='members')
+    op.drop_index('ix_members_nickname_prefix', table_name='members')
     op.drop_index('ix_members_tier', table_name='members')
     op.drop_index('ix_member_group_members_member', table_name='member_group_members')
     op.drop_table('member_group_members')

@@ -118,6 +118,7 @@ def scoped_members(scope: Scope) -> Select:
     return select(Member.id).where(scope.store_rows(Member.store_id, Member.path), Member.status == ACTIVE)
 
 
+TRIGRAM = 3
 PHONE_MASKED = re.compile(r"(\d{3})\*{4}(\d{4})")
 
 
@@ -131,8 +132,9 @@ def normalise_phone(text: str) -> str:
     return digits
 
 
-def search_condition(q: str) -> ColumnElement[bool]:
-    """What the search box finds: a nickname (part of it), a masked phone (138****1234), the
+def search_condition(q: str, *, one_store: bool = False) -> ColumnElement[bool]:
+    """What the search box finds: a nickname (any part of it from three characters on, its start
+    for one or two), a masked phone (138****1234), the
     last four digits of the phone, a full number (by its keyed hash, never decrypted), a member id."""
     number = normalise_phone(q)
     if m := PHONE_MASKED.fullmatch(number):
@@ -146,8 +148,13 @@ def search_condition(q: str) -> ColumnElement[bool]:
         if (member_id := parse_id(number)) is not None:
             conds.append(Member.id == member_id)
         return or_(*conds) if conds else false()
-    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return Member.nickname.ilike(like, escape="\\")
+    text = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if len(q) < TRIGRAM and not one_store:
+        # One or two characters make no trigram: across many stores they find nicknames that
+        # start with them (a surname, 王 → 王小明) through the prefix index, instead of reading
+        # every member. One store's few hundred members are read whole: any part matches.
+        return Member.nickname.like(text + "%", escape="\\")
+    return Member.nickname.ilike("%" + text + "%", escape="\\")
 
 
 def filter_conditions(scope: Scope, flt: MemberFilter, *, nested: bool = True) -> list[ColumnElement[bool]]:
@@ -156,7 +163,7 @@ def filter_conditions(scope: Scope, flt: MemberFilter, *, nested: bool = True) -
     look-up: the scope's own condition already keeps other stores' members out."""
     conds: list[ColumnElement[bool]] = []
     if flt.q:
-        conds.append(search_condition(flt.q))
+        conds.append(search_condition(flt.q, one_store=scope.store_id is not None or flt.store_id is not None))
     if flt.segment:
         conds.append(Member.segment == flt.segment)
     if flt.tag_id:

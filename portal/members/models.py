@@ -208,11 +208,13 @@ class MemberSettings(db.Model):
 
 
 # ---- issue 10: audiences (migration 0015_audiences) --------------------------------------------
-# The member list's filters, sorts and search (nickname: trigrams on PostgreSQL, a plain index on
-# SQLite; the phone's last four digits: the computed ``phone_tail``).
+# The member list's filters, sorts and search (nickname: trigrams on PostgreSQL for three characters
+# or more, a prefix index for one or two, plain indexes on SQLite; the phone's last four digits:
+# the computed ``phone_tail``).
 Index("ix_members_tier", Member.tier_id)
 Index("ix_members_phone_tail", Member.phone_tail)
 Index("ix_members_nickname", Member.nickname, postgresql_using="gin", postgresql_ops={"nickname": "gin_trgm_ops"})
+Index("ix_members_nickname_prefix", Member.nickname, postgresql_ops={"nickname": "varchar_pattern_ops"})
 
 # Tags are one brand-wide list that HQ keeps; people in a member's scope apply them.
 member_tag_links = Table(
