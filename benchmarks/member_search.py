@@ -34,8 +34,10 @@ from portal.extensions import db  # noqa: E402
 FILL = """
 INSERT INTO members (nickname, phone_masked, phone_hash, phone_verified, status, store_id, path, bound_at,
                      segment, tier_id, created_at, updated_at)
-SELECT (ARRAY['张','王','李','赵','陈','刘','杨','黄','周','吴','徐','孙','胡','朱','高','林','何','郭','马','罗'])[1 + (g % 20)]
-       || (ARRAY['小明','伟','芳','娜','敏','静','丽','强','磊','军','洋','勇','艳','杰','娟','涛','明','超','秀英','霞'])[1 + ((g / 20) % 20)]
+SELECT (ARRAY['张','王','李','赵','陈','刘','杨','黄','周','吴',
+              '徐','孙','胡','朱','高','林','何','郭','马','罗'])[1 + (g % 20)]
+       || (ARRAY['小明','伟','芳','娜','敏','静','丽','强','磊','军',
+                 '洋','勇','艳','杰','娟','涛','明','超','秀英','霞'])[1 + ((g / 20) % 20)]
        || CASE WHEN g % 3 = 0 THEN (g % 997)::text ELSE '' END,
        '1' || (3 + g % 7)::text || (g % 10)::text || '****' || lpad(((g::bigint * 7919) % 10000)::text, 4, '0'),
        md5(g::text) || md5((g + 1)::text), true, CASE WHEN g % 50 = 0 THEN 'merged' ELSE 'active' END,
@@ -96,7 +98,8 @@ def main() -> None:
         tag = db.session.scalar(select(MemberTag.id))
         region = db.session.scalar(select(OrgNode.id).where(OrgNode.kind == "region").order_by(OrgNode.id))
         some_id = db.session.scalar(select(func.max(text("id"))).select_from(text("members")))
-        users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(("hq", "east", "owner"))))}
+        users = {u.username: u for u in db.session.scalars(
+            select(User).where(User.username.in_(("hq", "east", "owner"))))}
         cases = [("hq", "q=王"), ("hq", "q=王小"), ("hq", "q=小明"), ("hq", "q=李明1"), ("hq", "q=秀英99"),
                  ("hq", "q=小明3&segment=new"), ("hq", "q=没有这个人"), ("hq", "q=1234"), ("hq", "q=138****1234"),
                  ("hq", "q=13800001234"), ("hq", f"q={some_id}"), ("hq", "segment=important_retain"),
