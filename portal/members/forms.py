@@ -21,7 +21,7 @@ class TierForm(FlaskForm):
     name = StringField(_l("Tier name"), filters=[strip], validators=[InputRequired(), Length(min=1, max=32)])
     rank = IntegerField(_l("Rank"), default=1, validators=[InputRequired(), NumberRange(min=0, max=99)],
                         description=_l("Higher ranks are better tiers."))
-    min_spent = MoneyField(_l("Minimum spend (yuan)"), validators=[Required()],
+    min_spent = MoneyField(_l("Spend to reach the tier (yuan)"), validators=[Required()],
                            description=_l("Net spend a member needs to reach this tier."))
 
 
@@ -42,11 +42,11 @@ class GroupForm(FlaskForm):
 
     def fill_choices(self, menus: FilterMenus) -> None:
         self.segment.choices = options([("", _l("Any"))] + list(SEGMENT_LABELS.items()))
-        self.tag.choices = options([(None, _l("Any"))] + [(t.id, t.name) for t in menus.tags])
-        self.tier.choices = options([(None, _l("Any"))] + [(t.id, t.name) for t in menus.tiers])
-        self.node.choices = options([(None, _l("Any"))] + [(n.id, "　" * max(0, n.depth - 1) + n.name)
+        self.tag.choices = options([("", _l("Any"))] + [(t.id, t.name) for t in menus.tags])
+        self.tier.choices = options([("", _l("Any"))] + [(t.id, t.name) for t in menus.tiers])
+        self.node.choices = options([("", _l("Any"))] + [(n.id, "　" * max(0, n.depth - 1) + n.name)
                                                             for n in menus.nodes])
-        self.store.choices = options([(None, _l("Any"))] + [(s.id, f"{s.code} {s.name}") for s in menus.stores or []])
+        self.store.choices = options([("", _l("Any"))] + [(s.id, f"{s.code} {s.name}") for s in menus.stores or []])
 
     def member_filter(self) -> MemberFilter:
         return MemberFilter.from_args({"q": self.q.data or "", "segment": self.segment.data or "",

@@ -31,9 +31,9 @@ bp = Blueprint("members", __name__)
 NAV = (
     NavEntry("members.list_members", _l("Members"), "users", roles.ALL, order=25,
              pages=frozenset({"members.list_members", "members.view_member"})),
-    NavEntry("members.list_groups", _l("Member groups"), "target", roles.ADMINS, order=26,
+    NavEntry("members.list_groups", _l("Member groups"), "target", roles.ADMINS, order=118,
              pages=frozenset({"members.list_groups", "members.edit_group"})),
-    NavEntry("members.list_tags", _l("Member tags and tiers"), "tag", (roles.HQ_ADMIN,), order=27,
+    NavEntry("members.list_tags", _l("Member tags and tiers"), "tag", (roles.HQ_ADMIN,), order=125,
              pages=frozenset({"members.list_tags", "members.list_tiers", "members.edit_tier"})),
 )
 # Who applies tags to the members they see.

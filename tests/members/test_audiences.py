@@ -157,3 +157,16 @@ def test_audience_members_is_a_select_for_other_domains(org, crowd):
     stmt = audiences.audience_members(scope_for(org.users["owner1"]), {"filter": {"segment": "important_value"}})
     assert set(db.session.scalars(stmt)) == {crowd["a"].id, crowd["b"].id}
     assert list(db.session.scalars(audiences.audience_members(scope_for(org.users["hq"]), {"group": "x"}))) == []
+
+
+def test_group_form_as_a_browser_sends_it(org, crowd, login_as):
+    """Every select sent, the blank ones as "" (what the page's "不限" options carry)."""
+    client = login_as("hq")
+    html = client.get("/members/groups/new").get_data(as_text=True)
+    assert 'value="None"' not in html
+    blank = {"q": "", "tag": "", "tier": "", "node": "", "store": ""}
+    r = client.get("/members/groups/preview", query_string={**blank, "kind": "filter", "segment": "new"})
+    assert 'data-reach="1"' in r.get_data(as_text=True)
+    r = client.post("/members/groups/new", data={**blank, "name": "新客", "kind": "filter", "segment": "new"})
+    assert r.status_code == 303
+    assert db.session.scalar(select(MemberGroup.spec)) == {"segment": "new"}
