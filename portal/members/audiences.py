@@ -486,6 +486,24 @@ def delete_tier(scope: Scope, tier: MemberTier, *, actor) -> None:
     db.session.flush()
 
 
+def assign_tiers(net_spend, *, scope: Scope | None = None) -> int:
+    """Give every active member (of ``scope``, or all) the best tier its net spend reaches, in one
+    UPDATE: ``net_spend`` is a scalar subquery correlated to ``Member.id`` that the caller builds
+    from what it owns (orders net of refunds: members cannot read orders, which sit above them),
+    e.g. ``select(func.sum(Order.paid_fen - Order.refunded_fen)).where(Order.member_id ==
+    Member.id).correlate(Member).scalar_subquery()`` (correlated explicitly: it sits two levels
+    down). Returns how many members' tier changed."""
+    best = (select(MemberTier.id).where(MemberTier.min_spent_fen <= func.coalesce(net_spend, 0))
+            .order_by(MemberTier.min_spent_fen.desc(), MemberTier.rank.desc()).limit(1).scalar_subquery())
+    conds = [Member.status == ACTIVE]
+    if scope is not None:
+        conds.append(scope.store_rows(Member.store_id, Member.path))
+    n = db.session.execute(Member.__table__.update().where(*conds, or_(
+        Member.tier_id.is_distinct_from(best))).values(tier_id=best)).rowcount
+    db.session.flush()
+    return n
+
+
 # --------------------------------------------------------------------------- groups
 
 def scoped_groups(scope: Scope) -> list[MemberGroup]:

@@ -17,7 +17,7 @@ from portal.extensions import db, htmx
 from portal.i18n import ngettext
 from portal.kernel.errors import RuleError
 from portal.kernel.forms import form_status, rule_error
-from portal.kernel.ids import parse_ids
+from portal.kernel.ids import parse_id, parse_ids
 from portal.members import audiences as services
 from portal.members.audiences import SEGMENT_LABELS, SORT_LABELS, MemberFilter
 from portal.members.forms import GroupForm, TagForm, TierForm
@@ -250,8 +250,8 @@ def group_preview():
     form = GroupForm(formdata=request.args, meta={"csrf": False})
     form.fill_choices(services.filter_menus(scope, MemberFilter()))
     form.validate()
-    group = services.get_group(scope, int(request.args["group_id"])) if request.args.get(
-        "group_id", "").isdigit() and len(request.args["group_id"]) < 10 else None
+    group_id = parse_id(request.args.get("group_id"))
+    group = services.get_group(scope, group_id) if group_id else None
     errors = [str(e) for f in (form.segment, form.tag, form.tier, form.node, form.store) for e in f.errors]
     return render_template("members/_group_reach.html", count=None if errors else _form_reach(scope, form, group),
                            errors=errors, kind=form.kind.data or FILTER), VARY

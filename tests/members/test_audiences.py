@@ -170,3 +170,25 @@ def test_group_form_as_a_browser_sends_it(org, crowd, login_as):
     r = client.post("/members/groups/new", data={**blank, "name": "新客", "kind": "filter", "segment": "new"})
     assert r.status_code == 303
     assert db.session.scalar(select(MemberGroup.spec)) == {"segment": "new"}
+
+
+def test_assign_tiers_from_net_spend(org, crowd):
+    """The orders layer hands its net spend to assign_tiers: one UPDATE gives each member the best
+    tier it reaches (refunds count against it), and none below the lowest threshold."""
+    from portal.members.models import Member, MemberTier
+    from portal.orders.models import Order
+    from tests.factories import make_order
+
+    silver, gold = MemberTier(name="银卡", rank=1, min_spent_fen=50_000), MemberTier(name="金卡", rank=2,
+                                                                                    min_spent_fen=200_000)
+    db.session.add_all([silver, gold])
+    make_order(org.stores["sh1"], crowd["a"], [("SKU1", 3, 100_000)])
+    make_order(org.stores["sh1"], crowd["b"], [("SKU1", 1, 100_000)], refunded_fen=60_000, status="partly_refunded")
+    make_order(org.stores["sh2"], crowd["c"], [("SKU1", 1, 60_000)])
+    db.session.commit()
+    spend = select(func.sum(Order.paid_fen - Order.refunded_fen)).where(Order.member_id == Member.id).correlate(Member)
+    assert audiences.assign_tiers(spend.scalar_subquery()) == 2
+    db.session.expire_all()
+    tiers = {k: db.session.get(Member, crowd[k].id).tier_id for k in ("a", "b", "c", "d")}
+    assert tiers == {"a": gold.id, "b": None, "c": silver.id, "d": None}
+    assert audiences.assign_tiers(spend.scalar_subquery()) == 0            # nothing moved
