@@ -59,7 +59,7 @@ SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first")}
 COUNT_CAP = 10_000
 PER_PAGE = 50
 # A scope with at most this many stores gets a store select; larger ones choose a region first.
-STORE_SELECT_MAX = 200
+STORE_SELECT_MAX = 500
 
 
 # --------------------------------------------------------------------------- the filter

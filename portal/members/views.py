@@ -55,7 +55,7 @@ def list_members():
                sorts=SORT_LABELS, group=services.get_group(scope, flt.group_id) if flt.group_id else None,
                can_tag=scope.role in TAGGERS, can_group=scope.role in roles.ADMINS)
     if htmx and htmx.target == "member-rows":
-        return render_template("members/_member_rows.html", **ctx), VARY
+        return render_template("members/_member_rows.html", oob=True, **ctx), VARY
     return render_template("members/list.html", **ctx), VARY
 
 
@@ -144,6 +144,8 @@ def list_tags():
             rule_error(form, exc, default="name")
         else:
             flash(_("Tag “%(name)s” added.", name=tag.name), "success")
+            if htmx:        # the whole page again, with the new tag in the list
+                return "", 204, {"HX-Redirect": url_for("members.list_tags"), **VARY}
             return redirect(url_for("members.list_tags"), 303)
     ctx = dict(form=form, tags=services.all_tags(), counts=services.tag_counts(scope))
     if htmx and request.method == "POST":

@@ -139,3 +139,19 @@ def test_sort_oldest(login_as, people):
     assert html.index("李小龙") < html.index("张三丰")
     html = login_as("owner1").get("/members").get_data(as_text=True)
     assert html.index("张三丰") < html.index("李小龙")
+
+
+def test_store_select_follows_the_region(login_as, people, org, monkeypatch):
+    """Too many stores for one select: choose a region first; the rows' swap brings the region's
+    stores out of band."""
+    from portal.members import audiences
+
+    monkeypatch.setattr(audiences, "STORE_SELECT_MAX", 2)
+    client = login_as("hq")
+    html = client.get("/members").get_data(as_text=True)
+    assert 'id="member-store" name="store" class="form-select" disabled' in html
+    r = client.get(f"/members?node={org.nodes['r_sh'].id}", headers={"HX-Request": "true", "HX-Target": "member-rows"})
+    body = r.get_data(as_text=True)
+    assert 'id="member-store-filter" hx-swap-oob="true"' in body
+    oob = body.split("member-store-filter")[1]
+    assert "上海南京路店" in oob and "上海徐家汇店" in oob and "disabled" not in oob[:400]

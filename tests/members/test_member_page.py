@@ -91,6 +91,8 @@ def test_hq_keeps_tags_and_tiers(org, login_as):
     assert r.status_code == 422 and "已存在" in r.get_data(as_text=True)
     r = client.post("/members/tags", data={"name": "复购"}, headers={"HX-Request": "true"})
     assert r.status_code == 422 and "<html" not in r.get_data(as_text=True)
+    r = client.post("/members/tags", data={"name": "宝妈"}, headers={"HX-Request": "true"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"].endswith("/members/tags")
     assert client.post("/members/tiers", data={"name": "金卡", "rank": "2", "min_spent": "1000"}).status_code == 303
     r = client.post("/members/tiers", data={"name": "银卡", "rank": "x", "min_spent": "abc"})
     assert r.status_code == 422 and 'data-field="min_spent"' in r.get_data(as_text=True)
