@@ -155,3 +155,12 @@ def test_store_select_follows_the_region(login_as, people, org, monkeypatch):
     assert 'id="member-store-filter" hx-swap-oob="true"' in body
     oob = body.split("member-store-filter")[1]
     assert "上海南京路店" in oob and "上海徐家汇店" in oob and "disabled" not in oob[:400]
+
+
+def test_save_as_group_link_carries_the_filter(login_as, people):
+    client = login_as("east_admin")
+    assert 'id="save-as-group"' not in client.get("/members").get_data(as_text=True)
+    body = client.get("/members?segment=new", headers={"HX-Request": "true", "HX-Target": "member-rows"}).get_data(
+        as_text=True)
+    assert 'id="save-as-group" href="/members/groups/new?from=segment%3Dnew"' in body
+    assert 'id="save-as-group"' not in login_as("owner1").get("/members?segment=new").get_data(as_text=True)
