@@ -164,3 +164,8 @@ def test_save_as_group_link_carries_the_filter(login_as, people):
         as_text=True)
     assert 'id="save-as-group" href="/members/groups/new?from=segment%3Dnew"' in body
     assert 'id="save-as-group"' not in login_as("owner1").get("/members?segment=new").get_data(as_text=True)
+
+
+def test_page_reads_english_too(en, people):
+    html = en("hq").get("/members").get_data(as_text=True)
+    assert "Important value" in html and "members match" in html and "重要价值" not in html
