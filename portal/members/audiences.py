@@ -13,7 +13,7 @@ is an exact count, asked when a filter changes, not per keystroke.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, insert, literal, or_, select
@@ -565,4 +565,4 @@ def describe(flt: MemberFilter, menus: FilterMenus | None = None) -> list[str]:
 
 
 __all__ = ["MemberFilter", "audience_members", "reach", "list_members", "filtered_members", "scoped_members",
-           "SEGMENT_LABELS", "asdict", "replace"]
+           "assign_tiers", "SEGMENT_LABELS"]
