@@ -169,3 +169,11 @@ def test_save_as_group_link_carries_the_filter(login_as, people):
 def test_page_reads_english_too(en, people):
     html = en("hq").get("/members").get_data(as_text=True)
     assert "Important value" in html and "members match" in html and "重要价值" not in html
+
+
+def test_nav_has_members_for_every_role(login_as, people):
+    for who in ("hq", "sh_manager", "owner1"):
+        html = login_as(who).get("/").get_data(as_text=True)
+        assert 'href="/members"' in html, who
+    owner = login_as("owner1").get("/").get_data(as_text=True)
+    assert 'href="/members/groups"' not in owner and 'href="/members/tags"' not in owner
