@@ -96,13 +96,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.members import views_guides as guides
     from portal.members import views_identity as member_identity
     from portal.orders import views as orders
+    from portal.members import views as members
     from portal.org import views as org
     from portal.pushes import views as pushes
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker, member_identity, guides, orders):
+                   media, link_picker, members, member_identity, guides, orders):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api

@@ -174,6 +174,20 @@ TABLE = {
     "orders.list_orders": ("GET", "/orders", ALL, None, None),
     "orders.export_orders": ("GET", "/orders/export.csv", ALL, None, None),
     "orders.view_order": ("GET", "/orders/{id}", ALL, "order", None),
+    # issue 10: audiences. Everyone reads their scope's members; HQ, distributors and owners tag them.
+    "members.list_members": ("GET", "/members", ALL, None, None),
+    "members.view_member": ("GET", "/members/{id}", ALL, "member", None),
+    "members.set_member_tags": ("POST", "/members/{id}/tags", ADMINS + OWNERS, "member", {}),
+    "members.bulk_members": ("POST", "/members/bulk", ADMINS + OWNERS, None, {"action": "tag", "ids": "1"}),
+    "members.list_tags": ("GET", "/members/tags", ("hq",), None, None),
+    "members.delete_tag": ("POST", "/members/tags/{id}/delete", ("hq",), "member_tag", {}),
+    "members.list_tiers": ("GET", "/members/tiers", ("hq",), None, None),
+    "members.edit_tier": ("GET", "/members/tiers/{id}/edit", ("hq",), "member_tier", None),
+    "members.delete_tier": ("POST", "/members/tiers/{id}/delete", ("hq",), "member_tier", {}),
+    "members.list_groups": ("GET", "/members/groups", ADMINS, None, None),
+    "members.edit_group": ("GET", "/members/groups/{id}/edit", ADMINS, "member_group", None),
+    "members.delete_group": ("POST", "/members/groups/{id}/delete", ADMINS, "member_group", {}),
+    "members.group_preview": ("GET", "/members/groups/preview?segment=new", ADMINS, None, None),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -236,6 +250,10 @@ POSTS = {
     "campaigns.push_campaign": {"store_codes": "{code}", "active_only": "y"},
     "member_identity.rebind": {"store_code": "{code}", "guide_id": "", "note": ""},
     "guides.my_guides": {"name": "小陈", "code": "G88", "phone": ""},
+    "members.list_tags": {"name": "高价值"},
+    "members.list_tiers": {"name": "金卡", "rank": "2", "min_spent": "1000"},
+    "members.edit_tier": {"name": "银卡", "rank": "1", "min_spent": "500"},
+    "members.edit_group": {"name": "新客", "kind": "filter", "segment": "new"},
 }
 
 
@@ -288,6 +306,8 @@ def _ids(org, kind: str) -> tuple[int, int]:
         return _identity_objects(org, kind)
     if kind == "order":
         return _orders(org)
+    if kind in ("member", "member_tag", "member_tier", "member_group"):
+        return _members(org, kind)
     raise AssertionError(kind)
 
 
@@ -321,6 +341,27 @@ def _identity_objects(org, kind: str):
             ids.append(member.id)
     db.session.commit()
     return ids[0], ids[1]
+
+
+def _members(org, kind: str):
+    """member: a member served by sh1 (east) and one by gd1 (south); member_group: a group of
+    华东 and one of 华南; member_tag / member_tier: two of HQ's brand-wide ones."""
+    from portal.extensions import db
+    from portal.members.models import MemberGroup, MemberTag, MemberTier
+    from tests.factories import make_member
+
+    if kind == "member_group":
+        return _object(MemberGroup, org, name="g", kind="filter", spec={"segment": "new"})
+    if kind == "member":
+        ids = make_member(org.stores["sh1"]).id, make_member(org.stores["gd1"]).id
+    else:
+        model = MemberTag if kind == "member_tag" else MemberTier
+        rows = [model(name=f"{kind}{i}") for i in (1, 2)]
+        db.session.add_all(rows)
+        db.session.flush()
+        ids = rows[0].id, rows[1].id
+    db.session.commit()
+    return ids
 
 
 def _picture(org, node: str):

@@ -59,6 +59,17 @@ ACTION_LABELS = {
     "guide.create": _l("Added a guide"),
     "guide.deactivate": _l("Deactivated a guide"),
     "guide.reactivate": _l("Reactivated a guide"),
+    # issue 10: audiences
+    "member.tag": _l("Changed a member's tags"),
+    "member.bulk_tag": _l("Tagged many members"),
+    "member_tag.save": _l("Added a member tag"),
+    "member_tag.delete": _l("Deleted a member tag"),
+    "member_tier.save": _l("Saved a member tier"),
+    "member_tier.delete": _l("Deleted a member tier"),
+    "member_group.save": _l("Saved a member group"),
+    "member_group.delete": _l("Deleted a member group"),
+    "member_group.add": _l("Added members to a group"),
+    "member_group.remove": _l("Removed members from a group"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -78,7 +89,7 @@ _GROUPS = (
     (_l("Goods"), ("product", "assortment")),
     (_l("Store shelves"), ("listing", "local_product")),
     (_l("Campaigns"), ("campaign",)),
-    (_l("Members and guides"), ("member", "guide")),
+    (_l("Members and guides"), ("member", "guide", "member_tag", "member_tier", "member_group")),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]

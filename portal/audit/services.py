@@ -41,6 +41,9 @@ ACTIONS = (
     "media.upload", "media.rename", "media.delete",
     "member.merge", "member.unmerge", "member.rebind", "member.export", "member.erase",
     "guide.create", "guide.deactivate", "guide.reactivate",
+    # issue 10: audiences
+    "member.tag", "member.bulk_tag", "member_tag.save", "member_tag.delete", "member_tier.save",
+    "member_tier.delete", "member_group.save", "member_group.delete", "member_group.add", "member_group.remove",
 )
 
 

@@ -21,11 +21,14 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Column,
+    Computed,
     ForeignKey,
     Index,
     Integer,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -45,6 +48,9 @@ CAUSES = ("signup", "share", "order", "manual", "merge", "unmerge", "guide_left"
 SEGMENTS = ("important_value", "important_keep", "important_develop", "important_retain",
             "general_value", "general_keep", "general_develop", "general_retain", "new")
 
+# The same text on SQLite and PostgreSQL (both have substr and length).
+PHONE_TAIL_SQL = "substr(phone_masked, length(phone_masked) - 3)"
+
 
 def appid_of(store) -> str:
     """The mini-program a store's members are known in: its app id, or one of its own when it has
@@ -60,6 +66,8 @@ class Member(db.Model):
     phone_enc: Mapped[str | None] = mapped_column(Text)
     phone_hash: Mapped[str | None] = mapped_column(String(64))
     phone_masked: Mapped[str] = mapped_column(String(16), default="")     # 138****1234
+    # Its last four digits, computed by the database (migration 0015): the list's phone search
+    phone_tail: Mapped[str | None] = mapped_column(String(4), Computed(PHONE_TAIL_SQL))
     phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(8), default=ACTIVE)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
@@ -199,5 +207,64 @@ class MemberSettings(db.Model):
     __table_args__ = (CheckConstraint("binding_rule IN ('first', 'latest', 'protected')", name="binding_rule"),)
 
 
+# ---- issue 10: audiences (migration 0015_audiences) --------------------------------------------
+# The member list's filters, sorts and search (nickname: trigrams on PostgreSQL for three characters
+# or more, a prefix index for one or two, plain indexes on SQLite; the phone's last four digits:
+# the computed ``phone_tail``).
+Index("ix_members_tier", Member.tier_id)
+Index("ix_members_phone_tail", Member.phone_tail)
+Index("ix_members_nickname", Member.nickname, postgresql_using="gin", postgresql_ops={"nickname": "gin_trgm_ops"})
+Index("ix_members_nickname_prefix", Member.nickname, postgresql_ops={"nickname": "varchar_pattern_ops"})
+
+# Tags are one brand-wide list that HQ keeps; people in a member's scope apply them.
+member_tag_links = Table(
+    "member_tag_links",
+    db.metadata,
+    Column("member_id", BigId, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("member_tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_member_tag_links_tag", "tag_id", "member_id"),
+)
+
+
+class MemberTag(db.Model):
+    __tablename__ = "member_tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# A fixed group's members (a saved-filter group has none: its ``spec`` is resolved when used).
+member_group_members = Table(
+    "member_group_members",
+    db.metadata,
+    Column("group_id", ForeignKey("member_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", BigId, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_member_group_members_member", "member_id"),
+)
+
+FIXED, FILTER = "fixed", "filter"
+GROUP_KINDS = (FIXED, FILTER)
+
+
+class MemberGroup(db.Model):
+    """An audience: a fixed list of members, or a saved filter of the member list (``spec``,
+    see ``portal.members.audiences.MemberFilter``). Owned by the part of the tree that made it
+    (``path``, like targets); its members are always those of the reader's scope."""
+
+    __tablename__ = "member_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8), default=FIXED)
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    spec: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('fixed', 'filter')", name="kind"),)
+
+
 __all__ = ["Guide", "Member", "MemberBinding", "MemberIdentity", "MemberMerge", "MemberSettings", "MemberTier",
-           "appid_of"]
+           "appid_of", "MemberTag", "member_tag_links", "MemberGroup", "member_group_members"]
