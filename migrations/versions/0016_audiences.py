@@ -1,7 +1,7 @@
 """audiences: member tags, groups (fixed lists and saved filters), the member list's search indexes
 
-Revision ID: 0015_audiences
-Revises: 0014_members_orders
+Revision ID: 0016_audiences
+Revises: 0015_orders
 Create Date: 2026-12-02 19:00:00
 
 The nickname search is a ``LIKE '%…%'`` from three characters on: on PostgreSQL a pg_trgm GIN
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0015_audiences'
-down_revision = '0014_members_orders'
+revision = '0016_audiences'
+down_revision = '0015_orders'
 branch_labels = None
 depends_on = None
 
