@@ -207,7 +207,7 @@ class MemberSettings(db.Model):
     __table_args__ = (CheckConstraint("binding_rule IN ('first', 'latest', 'protected')", name="binding_rule"),)
 
 
-# ---- issue 10: audiences (migration 0015_audiences) --------------------------------------------
+# ---- issue 10: audiences (migration 0016_audiences) --------------------------------------------
 # The member list's filters, sorts and search (nickname: trigrams on PostgreSQL for three characters
 # or more, a prefix index for one or two, plain indexes on SQLite; the phone's last four digits:
 # the computed ``phone_tail``).
