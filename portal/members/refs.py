@@ -44,6 +44,10 @@ MEMBER_REFS: tuple[MemberRef, ...] = (
     MemberRef("orders", "sharer_id", MOVES, "orders the person brought as a sharer"),
     MemberRef("commission_entries", "member_id", MOVES,
               "ledger entries the person earned as a sharer: only who is pointed at changes, never an amount"),
+    MemberRef("member_tag_links", "member_id", MOVES, "the person's tags: the survivor carries both sides' tags",
+              unique_with=("tag_id",)),
+    MemberRef("member_group_members", "member_id", MOVES,
+              "the fixed groups the person is in: the survivor is in both sides' groups", unique_with=("group_id",)),
     MemberRef("member_merges", "survivor_id", STAYS, "the merge history names the two sides as they were"),
     MemberRef("member_merges", "absorbed_id", STAYS, "the merge history names the two sides as they were"),
 )
