@@ -93,13 +93,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.decoration import views as decoration
     from portal.goods import views as goods
     from portal.media import views as media
+    from portal.members import views_settings as member_settings
     from portal.org import views as org
     from portal.pushes import views as pushes
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker):
+                   media, link_picker, member_settings):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api
@@ -132,6 +133,7 @@ from portal.goods import models as _goods_models  # noqa: E402,F401
 from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import models as _member_models  # noqa: E402,F401
+from portal.members import tasks as _member_tasks  # noqa: E402,F401  (the nightly RFM recompute)
 from portal.orders import models as _order_models  # noqa: E402,F401
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401

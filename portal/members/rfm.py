@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, text
 from sqlalchemy import func as F
 
@@ -42,6 +43,16 @@ NEW = "new"
 # (r, f, m) scores -> segment, encoded r*4 + f*2 + m
 BY_SCORE = {7: "important_value", 3: "important_keep", 5: "important_develop", 1: "important_retain",
             6: "general_value", 2: "general_keep", 4: "general_develop", 0: "general_retain"}
+# What people read (the member page, the settings page, the member list's filter).
+SEGMENT_LABELS = {
+    "important_value": _l("Important value"), "important_keep": _l("Important to keep"),
+    "important_develop": _l("Important to develop"), "important_retain": _l("Important to win back"),
+    "general_value": _l("General value"), "general_keep": _l("General to keep"),
+    "general_develop": _l("General to develop"), "general_retain": _l("General to win back"),
+    "new": _l("New customer"), "": _l("No segment"),
+}
+# The scores each segment stands for, as arrows (R F M), for people who know the classic grid.
+SEGMENT_SCORES = {name: (code >> 2 & 1, code >> 1 & 1, code & 1) for code, name in BY_SCORE.items()}
 # Member-level snapshots kept: this month's (what moves are counted against) and two before it.
 KEEP_MONTHS = 3
 
@@ -102,19 +113,20 @@ def _epoch(expr: str) -> str:
     return f"julianday({expr})"
 
 
-def _stats_sql() -> str:
-    """Per active member with at least one order that counts: first and last order ever, and F, M
-    over the window. One pass over the orders."""
+def _stats_sql(*, active_only: bool = True) -> str:
+    """Per member (active ones, unless the caller filters them itself) with at least one order that
+    counts: first and last order ever, and F, M over the window. One pass over the orders."""
+    join = " JOIN members mb ON mb.id = o.member_id AND mb.status = 'active'" if active_only else ""
     return (
         "SELECT o.member_id AS member_id, min(o.paid_at) AS first_at, max(o.paid_at) AS last_at,"
         " sum(CASE WHEN o.paid_at >= :start THEN 1 ELSE 0 END) AS f,"
         " sum(CASE WHEN o.paid_at >= :start THEN o.paid_fen - o.refunded_fen ELSE 0 END) AS m"
-        " FROM orders o JOIN members mb ON mb.id = o.member_id AND mb.status = 'active'"
+        f" FROM orders o{join}"
         " WHERE o.refunded_fen < o.paid_fen AND o.paid_at <= :now"
         " GROUP BY o.member_id")
 
 
-def _scored_sql(mode: str) -> str:
+def _scored_sql(mode: str, *, active_only: bool = True) -> str:
     """Every member of ``_stats_sql`` with its three scores (0/1) and its segment."""
     if mode == MEDIAN:
         r = f"CASE WHEN {_epoch('s.last_at')} > :med_t THEN 1 ELSE 0 END"
@@ -129,7 +141,7 @@ def _scored_sql(mode: str) -> str:
               f" CASE WHEN s.f > 0 THEN {r} ELSE 0 END AS r_score,"
               f" CASE WHEN s.f > 0 THEN {fq} ELSE 0 END AS f_score,"
               f" CASE WHEN s.f > 0 THEN {m} ELSE 0 END AS m_score"
-              f" FROM ({_stats_sql()}) s")
+              f" FROM ({_stats_sql(active_only=active_only)}) s")
     by_score = " ".join(f"WHEN {code} THEN '{name}'" for code, name in BY_SCORE.items())
     return (f"SELECT x.*, CASE WHEN x.first_at >= :new_since THEN '{NEW}'"
             f" ELSE CASE x.r_score * 4 + x.f_score * 2 + x.m_score {by_score} END END AS segment"
@@ -229,7 +241,7 @@ def recompute(now: datetime | None = None) -> RfmResult:
     snapshot = _snapshot_month(month, now)
     meds = medians(rules, now) if rules.mode == MEDIAN else None
     params = _params(rules, now, meds)
-    scored = _scored_sql(rules.mode)
+    scored = _scored_sql(rules.mode, active_only=False)      # the UPDATE keeps to active members itself
     sets = ("segment = sc.segment, r_score = sc.r_score, f_score = sc.f_score, m_score = sc.m_score,"
             " first_order_at = sc.first_at, last_order_at = sc.last_at, rfm_orders = sc.f, rfm_net_fen = sc.m,"
             " segment_since = CASE WHEN members.segment IS NULL OR members.segment <> sc.segment"
@@ -237,9 +249,10 @@ def recompute(now: datetime | None = None) -> RfmResult:
     changed_cols = ("segment", "r_score", "f_score", "m_score", "first_order_at", "last_order_at",
                     "rfm_orders", "rfm_net_fen")
     values = ("sc.segment", "sc.r_score", "sc.f_score", "sc.m_score", "sc.first_at", "sc.last_at", "sc.f", "sc.m")
-    differs = " OR ".join(f"members.{col} IS DISTINCT FROM {v}" for col, v in zip(changed_cols, values))
+    differs = " OR ".join(f"members.{col} IS DISTINCT FROM {v}" for col, v in zip(changed_cols, values, strict=True))
     changed = db.session.execute(_text(
-        f"UPDATE members SET {sets} FROM ({scored}) sc WHERE members.id = sc.member_id AND ({differs})"),
+        f"UPDATE members SET {sets} FROM ({scored}) sc"
+        f" WHERE members.id = sc.member_id AND members.status = 'active' AND ({differs})"),
         params).rowcount
     # Those left without an order that counts (refunded, erased, merged away) lose their segment.
     changed += db.session.execute(_text(
@@ -287,5 +300,5 @@ def _write_moves(month: str) -> None:
         " GROUP BY mb.store_id, coalesce(sm.segment, ''), coalesce(mb.segment, '')"), dict(month=month))
 
 
-__all__ = ["MODES", "Medians", "RfmResult", "Rules", "current_counts", "get_settings", "live_counts", "medians",
-           "month_of", "recompute"]
+__all__ = ["MODES", "SEGMENT_LABELS", "SEGMENT_SCORES", "Medians", "RfmResult", "Rules", "current_counts",
+           "get_settings", "live_counts", "medians", "month_of", "recompute"]
