@@ -7,7 +7,11 @@ target it); store owners are refused (403): nothing here is theirs to configure.
 """
 from __future__ import annotations
 
+from datetime import date
+
+from babel.dates import format_skeleton
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -62,10 +66,16 @@ def _last_run():
     return db.session.scalar(select(RfmRun).order_by(RfmRun.id.desc()).limit(1))
 
 
+def _month_label(month: str) -> str:
+    """'2026-12' as people read it: 2026年12月, December 2026."""
+    year, mon = (int(x) for x in month.split("-"))
+    return format_skeleton("yMMMM", date(year, mon, 1), locale=get_locale())
+
+
 def _moves_context(scope, month, store=None):
     matrix = settings.moves_matrix(scope, month, store.id if store else None)
     page = paginate(settings.moves_by_store(scope, month), request.args.get("page"), PER_PAGE, rows=True)
-    return dict(matrix=matrix, matrix_rows=settings.MATRIX_ROWS, moved=sum(matrix.values()),
+    return dict(month_label=_month_label(month), matrix=matrix, matrix_rows=settings.MATRIX_ROWS, moved=sum(matrix.values()),
                 top_moves=sorted(matrix.items(), key=lambda kv: -kv[1])[:8], store_rows=page.items,
                 store_page=page.page, store_pages=page.pages, moves_store=store)
 
