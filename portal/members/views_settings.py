@@ -76,7 +76,8 @@ def _moves_context(scope, month, store=None):
     matrix = settings.moves_matrix(scope, month, store.id if store else None)
     page = paginate(settings.moves_by_store(scope, month), request.args.get("page"), PER_PAGE, rows=True)
     return dict(month_label=_month_label(month), matrix=matrix, matrix_rows=settings.MATRIX_ROWS,
-                moved=sum(matrix.values()), top_moves=sorted(matrix.items(), key=lambda kv: -kv[1])[:8], store_rows=page.items,
+                moved=sum(matrix.values()), top_moves=sorted(matrix.items(), key=lambda kv: -kv[1])[:8],
+                store_rows=page.items,
                 store_page=page.page, store_pages=page.pages, moves_store=store)
 
 
