@@ -236,6 +236,9 @@ def recompute(now: datetime | None = None) -> RfmResult:
     settings = get_settings()
     if _dialect() == "postgresql":     # one recompute at a time: the second waits for the first
         db.session.execute(select(MemberSettings.id).where(MemberSettings.id == 1).with_for_update())
+        # The aggregate over every order and its join with the members stay in memory (not in
+        # batches spilled to disk), for this transaction only.
+        db.session.execute(text("SET LOCAL work_mem = '256MB'"))
     rules = Rules.of(settings)
     month = month_of(now)
     snapshot = _snapshot_month(month, now)
