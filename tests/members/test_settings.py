@@ -188,8 +188,6 @@ def test_nightly_runs_once_a_day(app, org):
 
 
 def test_moves_per_store_are_scoped(login_as, org):
-    from datetime import UTC, datetime
-
     a, b = _buyers(org)
     # Last recompute of the month before: a was new, b important to win back … as stored
     db.session.execute(Member.__table__.update().where(Member.id == a.id).values(segment="new"))
@@ -207,12 +205,13 @@ def test_moves_per_store_are_scoped(login_as, org):
     assert "<html" not in html and 'data-moved="1"' in html
     assert 'data-store="SH001"' in html and 'data-store="GD001"' not in html
     assert 'data-move="general_value>general_retain"' not in html
+    whole = east.get("/members/settings/moves")
+    assert whole.status_code == 200 and "<html" in whole.get_data(as_text=True)
     one = east.get(f"/members/settings/moves/{org.stores['sh1'].id}", hx="segment-moves")
     assert one.status_code == 200 and 'data-move="new>important_value"' in one.get_data(as_text=True)
     full = east.get(f"/members/settings/moves/{org.stores['sh1'].id}")
     assert full.status_code == 200 and "<html" in full.get_data(as_text=True)
     assert east.get(f"/members/settings/moves/{org.stores['gd1'].id}").status_code == 404
-    assert datetime.now(UTC)       # (the month is the portal-local month of now)
 
 
 def test_the_member_rfm_section(app, org):
@@ -228,3 +227,10 @@ def test_the_member_rfm_section(app, org):
     with app.test_request_context("/"):
         html = render_template("members/_rfm.html", member=never)
     assert 'data-segment="none"' in html
+
+
+def test_the_nightly_recompute_is_on_the_beat(app):
+    from portal import jobs
+
+    entry = jobs.make_celery(app).conf.beat_schedule["rfm-nightly"]
+    assert entry["args"] == ["portal.members.tasks.recompute_nightly"] and entry["schedule"] == 3600.0
