@@ -9,10 +9,10 @@
 """
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.audit.services import record
 from portal.extensions import db
@@ -25,13 +25,36 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE_STATES = (QUEUED, RUNNING)
 
 
+# A run queued or running for longer than this lost its worker (a recompute takes seconds).
+STALL = timedelta(hours=1)
+
+
+def _alive():
+    return func.coalesce(RfmRun.started_at, RfmRun.created_at) >= utcnow() - STALL
+
+
 def active_run() -> RfmRun | None:
-    return db.session.scalar(select(RfmRun).where(RfmRun.state.in_(ACTIVE_STATES)).order_by(RfmRun.id.desc()))
+    return db.session.scalar(select(RfmRun).where(RfmRun.state.in_(ACTIVE_STATES), _alive())
+                             .order_by(RfmRun.id.desc()))
+
+
+def is_active(run: RfmRun | None) -> bool:
+    """Queued or running, and not given up for dead."""
+    if run is None or run.state not in ACTIVE_STATES:
+        return False
+    return (run.started_at or run.created_at) >= utcnow() - STALL
+
+
+def _reap_stalled() -> None:
+    """Runs whose worker died are failed, so they no longer block a new one."""
+    db.session.execute(update(RfmRun).where(RfmRun.state.in_(ACTIVE_STATES), ~_alive())
+                       .values(state=FAILED, finished_at=utcnow(), error="stalled"))
 
 
 def start_recompute(scope, *, actor) -> tuple[RfmRun, bool]:
     """Queue a recompute (run after the request commits), audited. One at a time: while one is
     queued or running, asking again gives that one back (and False: nothing new started)."""
+    _reap_stalled()
     running = active_run()
     if running is not None:
         return running, False
@@ -79,7 +102,9 @@ def recompute_nightly() -> None:
     db.session.commit()
     if not nightly_due(now, settings.rfm_computed_at, int(current_app.config.get("RFM_NIGHTLY_HOUR", 3))):
         return
+    _reap_stalled()
     if active_run() is not None:
+        db.session.commit()
         return
     run = RfmRun(state=QUEUED)
     db.session.add(run)

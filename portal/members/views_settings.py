@@ -22,7 +22,7 @@ from portal.kernel.time import utcnow
 from portal.members import rfm, settings
 from portal.members.models import Member, RfmRun, SegmentMonth
 from portal.members.settings_form import BINDING_LABELS, MODE_LABELS, SettingsForm
-from portal.members.tasks import active_run, start_recompute
+from portal.members.tasks import active_run, is_active, start_recompute
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
 from portal.org.scope import get_store_or_404
@@ -55,7 +55,8 @@ def _page_context(scope, form):
     s = rfm.get_settings()
     month = rfm.month_of(utcnow())
     return dict(form=form, s=s, may_edit=settings.may_edit(scope), binding_labels=BINDING_LABELS,
-                mode_labels=MODE_LABELS, run=active_run() or _last_run(), month=month,
+                mode_labels=MODE_LABELS, run=(run := active_run() or _last_run()), run_active=is_active(run),
+                month=month,
                 snapshot=db.session.get(SegmentMonth, month), **_counts_context(scope),
                 **_moves_context(scope, month))
 
@@ -131,8 +132,8 @@ def recompute():
     if not htmx:
         flash(_("Recomputing the segments…") if started else _("A recompute is already running."), "success")
         return redirect(url_for("member_settings.edit_settings"))
-    return render_template("members/_rfm_run.html", run=run, s=rfm.get_settings(), may_edit=True,
-                           started=started)
+    return render_template("members/_rfm_run.html", run=run, run_active=is_active(run), s=rfm.get_settings(),
+                           may_edit=True, started=started)
 
 
 @bp.route("/members/settings/runs/<int:run_id>")
@@ -145,8 +146,8 @@ def run_progress(run_id: int):
         abort(404)
     if not htmx:
         return redirect(url_for("member_settings.edit_settings"))
-    return render_template("members/_rfm_run.html", run=run, s=rfm.get_settings(), may_edit=True), 200, \
-        {"Vary": "HX-Request"}
+    return render_template("members/_rfm_run.html", run=run, run_active=is_active(run), s=rfm.get_settings(),
+                           may_edit=True), 200, {"Vary": "HX-Request"}
 
 
 @bp.route("/members/settings/moves")

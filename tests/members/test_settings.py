@@ -155,6 +155,21 @@ def test_recompute_now_runs_the_job_and_the_card_polls_until_done(login_as, org,
     assert client.get("/members/settings/runs/9999", hx=True).status_code == 404
 
 
+def test_a_run_whose_worker_died_does_not_block_the_next(login_as, org):
+    from portal.members.tasks import STALL
+
+    _buyers(org)
+    stuck = RfmRun(state="running", created_at=utcnow() - STALL * 2, started_at=utcnow() - STALL * 2)
+    db.session.add(stuck)
+    db.session.commit()
+    client = login_as("hq")
+    assert 'hx-trigger="every 1s"' not in client.get("/members/settings").get_data(as_text=True)   # no polling
+    client.post("/members/settings/recompute")
+    db.session.expire_all()
+    assert db.session.get(RfmRun, stuck.id).state == "failed"
+    assert db.session.scalar(select(RfmRun.state).order_by(RfmRun.id.desc())) == "done"
+
+
 def test_a_job_delivered_twice_runs_once(app, org):
     from portal.members.tasks import run_recompute
 
