@@ -94,4 +94,9 @@ DETAIL_LABELS = {
     "direct_sale": _l("HQ-supplied"), "commission_rate": _l("Commission"), "everything": _l("Whole scope"),
     "node_ids": _l("Org units"), "store_codes": _l("Store codes"), "exclude_codes": _l("Excluded stores"),
     "active_only": _l("Active stores only"),
+    # member settings (issue 10 rfm)
+    "binding_rule": _l("Binding rule"), "protect_days": _l("Protected days"), "rfm_window_days": _l("Window (days)"),
+    "rfm_new_days": _l("New customer (days)"), "rfm_mode": _l("How R, F and M are split"),
+    "rfm_recency_days": _l("R: bought within (days)"), "rfm_frequency": _l("F: at least (orders)"),
+    "rfm_monetary_fen": _l("M: spent at least"),
 }

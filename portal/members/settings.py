@@ -22,7 +22,7 @@ def may_edit(scope: Scope) -> bool:
 
 
 def save_settings(scope: Scope, values: dict, *, actor):
-    """Write HQ's settings; the audit entry names what changed, from and to. Flushes."""
+    """Write HQ's settings; the audit entry names what changed, old → new. Flushes."""
     if not may_edit(scope):
         abort(403)
     s = get_settings()
@@ -32,7 +32,7 @@ def save_settings(scope: Scope, values: dict, *, actor):
     s.updated_by_id = actor.id
     if changes:
         record(actor, "member_settings.update", "member_settings", 1, "member_settings", scope.path or "",
-               {k: {"from": old, "to": new} for k, (old, new) in changes.items()})
+               {"changes": {k: [old, new] for k, (old, new) in changes.items()}})
     db.session.flush()
     return s, changes
 

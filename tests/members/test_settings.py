@@ -51,8 +51,10 @@ def test_hq_saves_the_settings_and_the_audit_log_says_what_changed(login_as, org
     assert (s.binding_rule, s.protect_days, s.rfm_window_days, s.rfm_new_days, s.rfm_recency_days, s.rfm_frequency,
             s.rfm_monetary_fen) == ("protected", 15, 180, 14, 60, 2, 50050)
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "member_settings.update"))
-    assert entry.details["rfm_monetary_fen"] == {"from": 100000, "to": 50050}
+    assert entry.details["changes"]["rfm_monetary_fen"] == [100000, 50050]
     assert "已保存" in client.get("/members/settings").get_data(as_text=True)
+    log = client.get("/audit").get_data(as_text=True)
+    assert "修改了会员设置" in log and "¥1,000.00 → ¥500.50" in log and "统计周期（天）" in log
 
 
 def test_bad_values_come_back_beside_their_fields_and_nothing_is_written(login_as, org):
