@@ -144,10 +144,16 @@ def run_progress(run_id: int):
     run = db.session.get(RfmRun, run_id)
     if run is None:
         abort(404)
-    if not htmx:
-        return redirect(url_for("member_settings.edit_settings"))
+    if not htmx:       # the card's address opened as a page: the settings page, with this card
+        return _full_page(current_scope())
     return render_template("members/_rfm_run.html", run=run, run_active=is_active(run), s=rfm.get_settings(),
                            may_edit=True), 200, {"Vary": "HX-Request"}
+
+
+def _full_page(scope):
+    form = SettingsForm()
+    form.fill(rfm.get_settings())
+    return render_template("members/settings.html", **_page_context(scope, form)), 200, {"Vary": "HX-Request"}
 
 
 @bp.route("/members/settings/moves")
@@ -156,9 +162,7 @@ def list_moves():
     """The moves card (paged stores); the whole page without htmx."""
     scope = current_scope()
     if not htmx:
-        form = SettingsForm()
-        form.fill(rfm.get_settings())
-        return render_template("members/settings.html", **_page_context(scope, form)), 200, {"Vary": "HX-Request"}
+        return _full_page(scope)
     month = rfm.month_of(utcnow())
     return render_template("members/_moves.html", month=month, snapshot=db.session.get(SegmentMonth, month),
                            **_moves_context(scope, month)), 200, {"Vary": "HX-Request"}
