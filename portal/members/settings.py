@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from portal.audit.services import record
 from portal.extensions import db
 from portal.members.models import SEGMENTS, SegmentMove
-from portal.members.rfm import get_settings, month_of
+from portal.members.rfm import get_settings
 from portal.org import roles
 from portal.org.models import Store
 from portal.org.scope import Scope
@@ -35,10 +35,6 @@ def save_settings(scope: Scope, values: dict, *, actor):
                {"changes": {k: [old, new] for k, (old, new) in changes.items()}})
     db.session.flush()
     return s, changes
-
-
-def moves_month(now) -> str:
-    return month_of(now)
 
 
 def moves_matrix(scope: Scope, month: str, store_id: int | None = None) -> dict[tuple[str, str], int]:

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from portal.extensions import db, htmx
 from portal.kernel.forms import form_status
@@ -44,7 +45,7 @@ def _hq_only(scope) -> None:
         abort(403)
 
 
-def _counts_context(scope, form=None, live=None, errors=None):
+def _counts_context(scope, live=None, errors=None):
     current = rfm.current_counts(scope.store_rows(Member.store_id, Member.path))
     shown = live or current
     top = max([n for seg, n in shown.items() if seg] + [n for seg, n in current.items() if seg] + [1])
@@ -54,16 +55,14 @@ def _counts_context(scope, form=None, live=None, errors=None):
 def _page_context(scope, form):
     s = rfm.get_settings()
     month = rfm.month_of(utcnow())
+    run = active_run() or _last_run()
     return dict(form=form, s=s, may_edit=settings.may_edit(scope), binding_labels=BINDING_LABELS,
-                mode_labels=MODE_LABELS, run=(run := active_run() or _last_run()), run_active=is_active(run),
-                month=month,
+                mode_labels=MODE_LABELS, run=run, run_active=is_active(run), month=month,
                 snapshot=db.session.get(SegmentMonth, month), **_counts_context(scope),
                 **_moves_context(scope, month))
 
 
 def _last_run():
-    from sqlalchemy import select
-
     return db.session.scalar(select(RfmRun).order_by(RfmRun.id.desc()).limit(1))
 
 
