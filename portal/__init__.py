@@ -97,13 +97,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.members import views_identity as member_identity
     from portal.orders import views as orders
     from portal.members import views as members
+    from portal.members import views_settings as member_settings
     from portal.org import views as org
     from portal.pushes import views as pushes
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker, members, member_identity, guides, orders):
+                   media, link_picker, members, member_identity, guides, orders, member_settings):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api
@@ -138,6 +139,7 @@ from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import events as _member_events  # noqa: E402,F401  (member.signup / member.updated)
 from portal.members import models as _member_models  # noqa: E402,F401
 from portal.orders import events as _order_events  # noqa: E402,F401  (order.*, coupon.* handlers)
+from portal.members import tasks as _member_tasks  # noqa: E402,F401  (the nightly RFM recompute)
 from portal.orders import models as _order_models  # noqa: E402,F401
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401

@@ -188,6 +188,19 @@ TABLE = {
     "members.edit_group": ("GET", "/members/groups/{id}/edit", ADMINS, "member_group", None),
     "members.delete_group": ("POST", "/members/groups/{id}/delete", ADMINS, "member_group", {}),
     "members.group_preview": ("GET", "/members/groups/preview?segment=new", ADMINS, None, None),
+    # HQ sets the member rules; distributors and regional managers read them and their stores' moves.
+    "member_settings.edit_settings": ("GET", "/members/settings", STAFF, None, None),
+    "member_settings.save_settings": ("POST", "/members/settings", ("hq",), None,
+                                      {"binding_rule": "protected", "protect_days": "15", "rfm_window_days": "365",
+                                       "rfm_new_days": "30", "rfm_mode": "thresholds", "rfm_recency_days": "90",
+                                       "rfm_frequency": "3", "rfm_monetary": "1000"}),
+    "member_settings.preview_counts": ("GET", "/members/settings/counts?binding_rule=first&rfm_window_days=365"
+                                       "&rfm_new_days=30&rfm_mode=thresholds&rfm_recency_days=90&rfm_frequency=3"
+                                       "&rfm_monetary=1000", ("hq",), None, None),
+    "member_settings.recompute": ("POST", "/members/settings/recompute", ("hq",), None, {}),
+    "member_settings.run_progress": ("GET", "/members/settings/runs/{id}", ("hq",), "rfm_run", None),
+    "member_settings.list_moves": ("GET", "/members/settings/moves", STAFF, None, None),
+    "member_settings.store_moves": ("GET", "/members/settings/moves/{id}", STAFF, "store", None),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -308,6 +321,14 @@ def _ids(org, kind: str) -> tuple[int, int]:
         return _orders(org)
     if kind in ("member", "member_tag", "member_tier", "member_group"):
         return _members(org, kind)
+    if kind == "rfm_run":        # recompute runs are the brand's (HQ's) only: no foreign one to guess
+        from portal.extensions import db
+        from portal.members.models import RfmRun
+
+        runs = [RfmRun(state="done"), RfmRun(state="done")]
+        db.session.add_all(runs)
+        db.session.commit()
+        return runs[0].id, runs[1].id
     raise AssertionError(kind)
 
 

@@ -70,6 +70,8 @@ ACTION_LABELS = {
     "member_group.delete": _l("Deleted a member group"),
     "member_group.add": _l("Added members to a group"),
     "member_group.remove": _l("Removed members from a group"),
+    "member_settings.update": _l("Changed the member settings"),
+    "member_settings.recompute": _l("Recomputed the RFM segments"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -90,6 +92,7 @@ _GROUPS = (
     (_l("Store shelves"), ("listing", "local_product")),
     (_l("Campaigns"), ("campaign",)),
     (_l("Members and guides"), ("member", "guide", "member_tag", "member_tier", "member_group")),
+    (_l("Member settings"), ("member_settings",)),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]
@@ -112,4 +115,9 @@ DETAIL_LABELS = {
     "node_ids": _l("Org units"), "store_codes": _l("Store codes"), "exclude_codes": _l("Excluded stores"),
     "active_only": _l("Active stores only"),
     "absorbed": _l("Merged member"), "rule": _l("Rule"), "guide": _l("Guide"), "old_guide": _l("Previous guide"),
+    # member settings (issue 10 rfm)
+    "binding_rule": _l("Binding rule"), "protect_days": _l("Protected days"), "rfm_window_days": _l("Window (days)"),
+    "rfm_new_days": _l("New customer (days)"), "rfm_mode": _l("How R, F and M are split"),
+    "rfm_recency_days": _l("R: bought within (days)"), "rfm_frequency": _l("F: at least (orders)"),
+    "rfm_monetary_fen": _l("M: spent at least"),
 }

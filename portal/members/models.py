@@ -87,6 +87,9 @@ class Member(db.Model):
     m_score: Mapped[int | None] = mapped_column(SmallInteger)
     first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rfm_orders: Mapped[int | None] = mapped_column(Integer)          # F: orders in the window (issue 10 rfm)
+    rfm_net_fen: Mapped[int | None] = mapped_column(BigId)           # M: net of refunds, in the window
+    segment_since: Mapped[datetime | None] = mapped_column(UTCDateTime())   # in this segment since
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -266,5 +269,63 @@ class MemberGroup(db.Model):
     __table_args__ = (CheckConstraint("kind IN ('fixed', 'filter')", name="kind"),)
 
 
+
+
+class RfmRun(db.Model):
+    """One RFM recompute, nightly or asked for on the settings page: its state for the progress card."""
+
+    __tablename__ = "rfm_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(8), default="queued")     # queued / running / done / failed
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    members: Mapped[int | None] = mapped_column(Integer)        # members with a segment afterwards
+    error: Mapped[str] = mapped_column(String(255), default="")
+
+    __table_args__ = (CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+                      Index("ix_rfm_runs_state", "state"))
+
+
+class SegmentMonth(db.Model):
+    """A month whose snapshot of members' segments was taken (at its first recompute)."""
+
+    __tablename__ = "segment_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)      # 2026-12
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    members: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MemberSegmentMonth(db.Model):
+    """Each member's segment as the month began (written by one INSERT … SELECT)."""
+
+    __tablename__ = "member_segment_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    store_id: Mapped[int | None] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(String(20))
+
+
+class SegmentMove(db.Model):
+    """Per store, how many members moved from one segment to another since the month began
+    (rewritten by every recompute; '' is "no segment"). Scoped through its store."""
+
+    __tablename__ = "segment_moves"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    from_segment: Mapped[str] = mapped_column(String(20))
+    to_segment: Mapped[str] = mapped_column(String(20))
+    members: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_segment_moves_month_store", "month", "store_id"),)
+
+
 __all__ = ["Guide", "Member", "MemberBinding", "MemberIdentity", "MemberMerge", "MemberSettings", "MemberTier",
-           "appid_of", "MemberTag", "member_tag_links", "MemberGroup", "member_group_members"]
+           "MemberGroup", "MemberSegmentMonth", "MemberTag", "RfmRun", "SegmentMonth", "SegmentMove", "appid_of",
+           "member_group_members", "member_tag_links"]
