@@ -34,7 +34,7 @@ CAUSE_LABELS_KEYS = ("signup", "share", "order", "manual", "merge", "unmerge", "
 
 
 def _cause_labels() -> dict[str, str]:
-    return {"signup": _("Sign-up"), "share": _("Share"), "order": _("Order"), "manual": _("Manual"),
+    return {"signup": _("Sign-up"), "share": _("Share"), "order": _("Placed an order"), "manual": _("Manual"),
             "merge": _("Merge"), "unmerge": _("Unmerge"), "guide_left": _("Guide left"), "erased": _("Erased")}
 
 
