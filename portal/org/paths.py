@@ -57,6 +57,8 @@ PATH_TABLES: tuple[PathTable, ...] = (
     PathTable("media_images", MOVES,
               "a picture belongs to the node that uploaded it; one inside the subtree goes with it, and the "
               "old distributor's people no longer see it in their image space"),
+    PathTable("member_groups", MOVES, "a member group belongs to the node that made it, like a target; one inside "
+              "the subtree goes with it"),
     PathTable("members", MOVES,
               "a member carries the path of the store that serves them: the members of moved stores go with "
               "them, so the new distributor and manager see them and the old ones no longer do",

@@ -11,7 +11,7 @@ from portal.decoration.models import Template
 from portal.extensions import db as _db
 from portal.kernel.time import utcnow
 from portal.media.models import MediaImage
-from portal.members.models import Member
+from portal.members.models import Member, MemberGroup
 from portal.orders.models import CommissionEntry, Order, OrderLine
 from portal.org import paths
 from portal.pushes.models import Push, PushReach
@@ -41,6 +41,7 @@ def _rows(place_path: str, tag: str) -> dict[str, object]:
         "campaigns": Campaign(kind="coupon", name=f"券{tag}", rules={}, starts_at=now, ends_at=now + timedelta(days=1),
                               path=place_path),
         "targets": Target(name=f"目标{tag}", path=place_path, spec={"everything": True}),
+        "member_groups": MemberGroup(name=f"分组{tag}", kind="filter", path=place_path, spec={"segment": "new"}),
         "pushes": Push(kind="template", payload_id=0, label=f"推送{tag}", target_spec={}, path=place_path,
                        actor_name="x", state="done"),
         "audit_entries": AuditEntry(actor_name="x", action="store.update", object_type="store", path=place_path),
