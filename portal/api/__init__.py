@@ -27,13 +27,14 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """The Api and its blueprints, and the keys' admin pages."""
-    from portal.api import campaigns, docs, goods, keys, pages
+    from portal.api import campaigns, docs, events, goods, keys, pages
     from portal.api.spec import Api
     from portal.extensions import csrf
 
     api = Api(app)
-    for bp in (pages.bp, goods.bp, campaigns.bp):      # every ApiBlueprint
+    for bp in (pages.bp, goods.bp, campaigns.bp, events.bp):      # every ApiBlueprint
         csrf.exempt(bp)            # the key is the credential, not a session cookie
         api.register_blueprint(bp)
+    events.document_types(api)     # every registered event type, with its data schema
     app.register_blueprint(docs.bp)
     app.register_blueprint(keys.bp)
