@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import marshmallow as ma
-from marshmallow import fields
+from marshmallow import fields, validate
 
 _MISSING = ma.missing
 
@@ -28,26 +28,81 @@ def _has_hooks(schema: ma.Schema) -> bool:
     return any(schema._hooks.values())
 
 
+def _predicate(validator) -> Callable[[object], bool]:
+    """``value -> bool``: True exactly when ``validator`` accepts the value (the common validators
+    inlined, any other called)."""
+    kind = type(validator)
+    if kind is validate.Length:
+        lo, hi, eq = validator.min, validator.max, validator.equal
+        if eq is not None:
+            return lambda v: len(v) == eq
+        if hi is None:
+            return lambda v: len(v) >= lo
+        if lo is None:
+            return lambda v: len(v) <= hi
+        return lambda v: lo <= len(v) <= hi
+    if kind is validate.Range:
+        lo, hi = validator.min, validator.max
+        lo_in, hi_in = validator.min_inclusive, validator.max_inclusive
+
+        def in_range(v):
+            if lo is not None and (v < lo if lo_in else v <= lo):
+                return False
+            return not (hi is not None and (v > hi if hi_in else v >= hi))
+        return in_range
+    if kind is validate.OneOf:
+        choices = validator.choices
+        return lambda v: v in choices
+
+    def other(v):
+        try:
+            return validator(v) is not False
+        except ma.ValidationError:
+            return False
+    return other
+
+
+_SIMPLE = {fields.String: (str,), fields.Integer: (int,), fields.Boolean: (bool,)}
+
+
 def _field_fn(field: fields.Field) -> Callable:
     """A function value -> loaded value for one field (raising _GiveUp)."""
-    validators = list(field.validators)
     kind = type(field)
-    if kind is fields.String:
-        def base(value):
-            if type(value) is not str:
+    allow_none = field.allow_none
+    checks = [_predicate(v) for v in field.validators]
+    if kind in _SIMPLE:
+        (want,) = _SIMPLE[kind]
+        if not checks:
+            def run(value):
+                if type(value) is want:
+                    return value
+                if value is None and allow_none:
+                    return None
                 raise _GiveUp
-            return value
-    elif kind is fields.Integer:
-        def base(value):
-            if type(value) is not int:
+            return run
+        if len(checks) == 1:
+            (check,) = checks
+
+            def run(value):
+                if type(value) is want and check(value):
+                    return value
+                if value is None and allow_none:
+                    return None
                 raise _GiveUp
-            return value
-    elif kind is fields.Boolean:
-        def base(value):
-            if value is not True and value is not False:
-                raise _GiveUp
-            return value
-    elif kind is fields.Nested and not field.only and not field.exclude and isinstance(field.nested, type):
+            return run
+
+        def run(value):
+            if type(value) is want:
+                for check in checks:
+                    if not check(value):
+                        raise _GiveUp
+                return value
+            if value is None and allow_none:
+                return None
+            raise _GiveUp
+        return run
+
+    if kind is fields.Nested and not field.only and not field.exclude and isinstance(field.nested, type):
         inner = _compile(field.schema, field.unknown)
         many = field.many
 
@@ -65,15 +120,12 @@ def _field_fn(field: fields.Field) -> Callable:
                 raise _GiveUp
             return [item(v) for v in value]
     else:
-        def base(value, _field=field):
+        def other(value, _field=field):
             try:
-                return _field.deserialize(value)
+                return _field.deserialize(value)      # runs the validators and the None rule itself
             except ma.ValidationError:
                 raise _GiveUp from None
-
-    allow_none = field.allow_none
-    if kind not in (fields.String, fields.Integer, fields.Boolean, fields.Nested, fields.List):
-        return base                 # deserialize() ran the validators and the None rule itself
+        return other
 
     def run(value):
         if value is None:
@@ -81,12 +133,9 @@ def _field_fn(field: fields.Field) -> Callable:
                 return None
             raise _GiveUp
         value = base(value)
-        for validate in validators:
-            try:
-                if validate(value) is False:
-                    raise _GiveUp
-            except ma.ValidationError:
-                raise _GiveUp from None
+        for check in checks:
+            if not check(value):
+                raise _GiveUp
         return value
     return run
 

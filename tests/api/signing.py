@@ -33,7 +33,7 @@ def signed_post(client, code: str, key_id: str, secret: str, body, *, t: int | N
     raw = body_bytes(body)
     sent = {"Content-Type": "application/json", "X-Portal-Key": key_id,
             "X-Portal-Signature": signature_header(secret, raw, t), **(headers or {})}
-    return client.post(f"/api/v1/stores/{code}/events", data=raw, headers=sent, csrf=False)
+    return client.post(f"/api/v1/stores/{code}/events", data=raw, headers=sent)
 
 
 def event(id_: str, type_: str = "test.guide", data: dict | None = None, occurred_at="2026-03-02T10:15:00+08:00"):

@@ -6,7 +6,8 @@
   store already has breaks the unique key, so the framework isolates that event); ``name == "no"``
   is refused by the handler with field ``data.name``. It releases ``guide:<code>``.
 - ``test.rename`` {code, name}: renames the store's guide; held (``guide:<code>``) while the store
-  has no such guide; ``name == "no"`` is refused (also when it is finally released)."""
+  has no such guide; ``name == "no"`` is refused once the guide exists (so a held one fails when
+  it is released)."""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -44,12 +45,10 @@ def add_guides(store, events):
 @registry.handler("test.rename", GuideData, phase=registry.ORDERS)
 def rename_guides(store, events):
     """A guide renamed (framework test type); held until the guide exists."""
-    out = _refused(events)
     have = set(db.session.scalars(select(Guide.code).where(
         Guide.store_id == store.id, Guide.code.in_([e.data["code"] for e in events]))))
-    for e in events:
-        if e.index not in out and e.data["code"] not in have:
-            out[e.index] = Held(f"guide:{e.data['code']}")
+    out = {e.index: Held(f"guide:{e.data['code']}") for e in events if e.data["code"] not in have}
+    out.update({i: r for i, r in _refused(events).items() if i not in out})
     ok = [{"c": e.data["code"], "n": e.data["name"]} for e in events if e.index not in out]
     if ok:
         db.session.execute(update(Guide.__table__).where(Guide.store_id == store.id, Guide.code == bindparam("c"))
