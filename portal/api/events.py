@@ -66,7 +66,7 @@ def _bad(message: str, field: str | None = "events", status: int = 400) -> ApiEr
             "schema": {"$ref": "#/components/schemas/EventBatch"}}}})
 @bp.response(200, EventResultsSchema)
 @bp.alt_response(400, schema=ErrorSchema, description="Not JSON, or no events list (the error names the field).")
-@bp.alt_response(401, schema=ErrorSchema, description="Unsigned, badly signed (bad_signature) or stale (stale_request).")
+@bp.alt_response(401, schema=ErrorSchema, description="Unsigned or badly signed (bad_signature), or stale_request.")
 @bp.alt_response(413, schema=ErrorSchema, description="Over 512 KB or over 500 events.")
 def post_events(code: str):
     """Report a batch of events (at most 500 and 512 KB), one result per event"""
@@ -128,6 +128,7 @@ def document_types(api) -> None:
     components.schema("Event", component=event)
     components.schema("EventBatch", component={
         "type": "object", "required": ["events"],
-        "properties": {"events": {"type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"},
-                                  "description": "At most 500 events, at most 512 KB in all. Each is applied "
-                                                 "all-or-nothing; a bad one does not stop the others."}}})
+        "properties": {"events": {
+            "type": "array", "maxItems": MAX_EVENTS, "items": {"$ref": "#/components/schemas/Event"},
+            "description": "At most 500 events, at most 512 KB in all. Each is applied all-or-nothing; "
+                           "a bad one does not stop the others."}}})
