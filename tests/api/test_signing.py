@@ -162,3 +162,39 @@ def test_the_signature_is_checked_before_a_big_body_is_read(client, org):
     r = client.post("/api/v1/stores/SH001/events", data=big, csrf=False, headers={"Content-Type": "application/json"})
     _refused(r, 401, "bad_signature")
     _refused(signed_post(client, "SH001", cred.key_id, cred.secret, big), 413, "too_large")
+
+
+def test_the_cli_prints_a_credential_as_json_for_scripts(app, client, org):
+    import json
+
+    result = app.test_cli_runner().invoke(args=["issue-api-key", "SH001", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out) == {"store", "key_id", "secret", "read_key"} and out["store"] == "SH001"
+    r = signed_post(client, "SH001", out["key_id"], out["secret"], BODY)
+    assert r.status_code == 200 and r.get_json()["results"][0]["status"] == "applied"
+    assert client.get("/api/v1/stores/SH001/goods",
+                      headers={"Authorization": f"Bearer {out['read_key']}"}).status_code == 200
+
+
+def test_the_keys_card_shows_key_ids_and_expiry_and_the_secret_once(client, org, login_as):
+    store = org.stores["sh1"]
+    admin = login_as("east_admin")
+    card = admin.get(f"/stores/{store.id}").get_data(as_text=True).split('id="api-keys"')[1]
+    assert "生成密钥" in card
+    first = admin.post(f"/stores/{store.id}/api-keys")
+    assert first.status_code == 200 and "no-store" in first.headers["Cache-Control"]
+    row = db.session.scalars(select(keys.StoreApiKey)).one()
+    html = first.get_data(as_text=True)
+    assert row.key_id in html and keys._secret(row.secret_enc).decode() in html
+    # The store page lists the key id, never the secret; the button now rotates.
+    page = admin.get(f"/stores/{store.id}").get_data(as_text=True)
+    card = page.split('id="api-keys"')[1]
+    assert row.key_id in card and keys._secret(row.secret_enc).decode() not in page
+    assert "轮换密钥" in card
+    second = admin.post(f"/stores/{store.id}/api-keys")
+    assert second.status_code == 200 and "24" in second.get_data(as_text=True)
+    card = admin.get(f"/stores/{store.id}").get_data(as_text=True).split('id="api-keys"')[1]
+    assert card.count("pk_") == 2 and "停用于" in card          # the old one shows when it stops working
+    entries = [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert entries[-2:] == ["apikey.create", "apikey.rotate"]
