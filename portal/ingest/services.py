@@ -62,7 +62,7 @@ _inbox = InboxEvent.__table__
 _dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 ENVELOPE = Reject("invalid", "Each event is an object with id, type, occurred_at and data.", None)
-BAD_ID = Reject("invalid", f"id must be a string of 1 to {MAX_ID} characters.", "id")
+BAD_ID = Reject("invalid", f"id must be a string of 1 to {MAX_ID} printable characters.", "id")
 UNKNOWN_TYPE = Reject("unknown_type", "Unknown event type; the OpenAPI document lists the types.", "type")
 BAD_TIME = Reject("invalid", "occurred_at must be an ISO 8601 time with its offset, e.g. 2026-03-02T10:15:00+08:00.",
                   "occurred_at")
@@ -112,7 +112,7 @@ def _check(i: int, raw) -> tuple[Event | None, Reject | None]:
     if type(raw) is not dict:
         return None, ENVELOPE
     eid = raw.get("id")
-    if type(eid) is not str or not eid or len(eid) > MAX_ID:
+    if type(eid) is not str or not eid or len(eid) > MAX_ID or not eid.isprintable():
         return None, BAD_ID
     type_ = raw.get("type")
     handler = registry.get(type_) if type(type_) is str else None

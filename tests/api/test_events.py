@@ -47,6 +47,10 @@ def test_good_and_bad_events_in_one_batch(client, org):
         {"id": "e10", "type": "test.guide", "occurred_at": "2026-03-02T10:15:00Z",
          "data": {"code": "G10", "name": 7}},
         _guide(11, occurred_at="2026-03-02T02:15:00Z"),
+        {"id": "e\x0012", "type": "test.guide", "occurred_at": "2026-03-02T10:15:00Z",
+         "data": {"code": "G12", "name": "十二"}},                    # a NUL PostgreSQL cannot store
+        {"id": "e13", "type": "test.guide", "occurred_at": "2026-03-02T10:15:00Z",
+         "data": {"code": "G\x0013", "name": "十三"}},                # the handler's insert fails: isolated
     ]
     results = _post(client, cred, batch)
     assert _statuses(results) == [
@@ -61,12 +65,15 @@ def test_good_and_bad_events_in_one_batch(client, org):
         (8, "e9", "rejected", ("test_refused", "data.name")),
         (9, "e10", "rejected", ("invalid", "data.name")),
         (10, "e11", "applied", None),
+        (11, "e\x0012", "rejected", ("invalid", "id")),
+        (12, "e13", ("rejected" if db.engine.dialect.name == "postgresql" else "applied"),
+         ("conflict", None) if db.engine.dialect.name == "postgresql" else None),
     ]
     assert results[1]["error"]["message"] == "Missing data for required field."
     assert results[9]["error"]["message"] == "Not a valid string."
-    assert _guides() == {"G1": "导购1", "G11": "导购11"}
+    assert {k: v for k, v in _guides().items() if k != "G\x0013"} == {"G1": "导购1", "G11": "导购11"}
     # Only the applied events are remembered: a rejected one may be fixed and resent under its id.
-    assert set(db.session.scalars(select(InboxEvent.event_id))) == {"e1", "e11"}
+    assert set(db.session.scalars(select(InboxEvent.event_id))) - {"e13"} == {"e1", "e11"}
     fixed = _post(client, cred, [_guide(2)])
     assert fixed[0]["status"] == "applied" and "G2" in _guides()
 
