@@ -82,7 +82,7 @@ def post_events(code: str):
         raise _bad('"events" must be a list of events: {"events": [{"id", "type", "occurred_at", "data"}, …]}.')
     if len(events) > MAX_EVENTS:
         raise too_large(f"{len(events)} events in one request: send at most {MAX_EVENTS}.")
-    results = ingest.ingest(store, events)
+    results = ingest.ingest(store, events, own_transaction=True)
     return Response(_encode({"results": results}), mimetype="application/json")
 
 
