@@ -146,10 +146,13 @@ def _claim(store_id: int, events: dict[int, Event], hashes: dict[int, str]) -> s
     500-row VALUES list costs more to build and parse than to run); SQLite as insertmanyvalues."""
     now = utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
+        # In event id order: two requests claiming overlapping ids wait on each other's keys in
+        # the same order, so they queue instead of deadlocking.
+        order = sorted(events, key=lambda i: events[i].id)
         return set(db.session.execute(_CLAIM_PG, {
-            "store": store_id, "now": now, "eids": [e.id for e in events.values()],
-            "types": [e.type for e in events.values()], "hashes": [hashes[i] for i in events],
-            "ats": [e.occurred_at for e in events.values()]}).scalars())
+            "store": store_id, "now": now, "eids": [events[i].id for i in order],
+            "types": [events[i].type for i in order], "hashes": [hashes[i] for i in order],
+            "ats": [events[i].occurred_at for i in order]}).scalars())
     stmt = sqlite_insert(_inbox).on_conflict_do_nothing(index_elements=["store_id", "event_id"]) \
         .returning(_inbox.c.event_id)
     return set(db.session.execute(stmt, [

@@ -129,6 +129,37 @@ def test_two_requests_with_one_new_id_at_once_apply_it_once(app, org):
     assert _guides() == {"G1": "导购1", "G2": "导购2"}
 
 
+def test_two_requests_with_the_same_new_ids_in_opposite_orders_neither_deadlocks(app, org):
+    """Each round, two requests carry the same 300 new ids, one in the opposite order: claimed in
+    one order (by id), they queue on the first shared key instead of deadlocking."""
+    cred = credential(org.stores["sh1"])
+    errors = []
+    for round_ in range(4):
+        barrier = threading.Barrier(2)
+        answers = {}
+
+        def send(name, batch, barrier=barrier, answers=answers):
+            try:
+                c = app.test_client()
+                barrier.wait(5)
+                answers[name] = _post(c, cred, batch)
+            except Exception as exc:          # noqa: BLE001 (shown below)
+                errors.append(exc)
+
+        ids = [f"R{round_}-{n:03d}" for n in range(300)]
+        batch = [event(i, "test.guide", {"code": i, "name": "导购"}) for i in ids]
+        threads = [threading.Thread(target=send, args=("up", batch)),
+                   threading.Thread(target=send, args=("down", batch[::-1]))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        applied = [s for one in answers.values() for s, _e in one if s == "applied"]
+        assert len(applied) == 300                        # each once, by one request or the other
+    assert len(_guides()) == 1200
+
+
 def test_the_purge_forgets_old_applied_events_and_keeps_held_ones(app, client, org):
     cred = credential(org.stores["sh1"])
     _post(client, cred, [add(1), rename(1, "G9", "九号")])
