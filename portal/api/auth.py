@@ -98,6 +98,7 @@ KEY_HEADER, SIGNATURE_HEADER = "X-Portal-Key", "X-Portal-Signature"
 MAX_SKEW = 300                  # seconds between t and the server's clock, either way
 MAX_BODY = 512 * 1024           # bytes of a signed body
 SIGNATURE_CHALLENGE = 'Portal-Signature realm="store-api"'
+_HEX = "0123456789abcdef"
 
 
 def bad_signature(message: str) -> ApiError:
@@ -121,9 +122,10 @@ def parse_signature(header: str) -> tuple[int, list[str]] | None:
                 return None
             t = int(value)
         elif name == "v1":
-            if len(value) != 64:
+            value = value.lower()
+            if len(value) != 64 or not value.isascii() or value.strip(_HEX):
                 return None
-            sigs.append(value.lower())
+            sigs.append(value)
         # other schemes (v2 …) are ignored, so a later version can be sent beside v1
     if t is None or not sigs:
         return None
