@@ -44,21 +44,31 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("issue-api-key")
     @click.argument("store_code")
-    def issue_api_key_command(store_code: str):
-        """Issue a mini-program API key for the store STORE_CODE and print it (shown only once)."""
+    @click.option("--json", "as_json", is_flag=True,
+                  help='Print {"store", "key_id", "secret", "read_key"} as one JSON object, for scripts.')
+    def issue_api_key_command(store_code: str, as_json: bool):
+        """Issue a mini-program API credential for the store STORE_CODE and print it (shown only once).
+        The store's previous credentials keep working for API_KEY_OVERLAP_HOURS, then stop."""
+        import json
+
         from sqlalchemy import select
 
-        from portal.api.services import issue_key
+        from portal.api.services import issue_credential
         from portal.org.models import Store
 
         store = db.session.scalar(select(Store).where(Store.code == store_code))
         if store is None:
             raise click.ClickException(f"No store has the code {store_code!r}.")
-        _row, plain = issue_key(store, actor=None, actor_name="cli")
+        cred = issue_credential(store, actor=None, actor_name="cli")
         db.session.commit()
+        if as_json:
+            click.echo(json.dumps(cred.as_json(store), ensure_ascii=False))
+            return
         click.echo(f"API key for {store.name} ({store.code}); it is not stored and will not be shown again:",
                    err=True)
-        click.echo(plain)
+        click.echo(cred.read_key)
+        click.echo(f"Signing key id: {cred.key_id}", err=True)
+        click.echo(f"Signing secret: {cred.secret}", err=True)
 
     @app.cli.command("create-admin")
     @click.option("--username", required=True)

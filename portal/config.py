@@ -101,6 +101,13 @@ class Config:
     DATA_HASH_KEY = os.environ.get("DATA_HASH_KEY", "")
     DATA_KEYS_FILE: str | None = None
 
+    # The ingestion API (portal/ingest, portal/api/events.py): event ids are remembered this many
+    # days for idempotency (at least 7), purged every INBOX_PURGE_SECONDS; a rotated API credential
+    # stays valid this many hours beside the new one.
+    INBOX_KEEP_DAYS = int(os.environ.get("INBOX_KEEP_DAYS", "30"))
+    INBOX_PURGE_SECONDS = 3600
+    API_KEY_OVERLAP_HOURS = float(os.environ.get("API_KEY_OVERLAP_HOURS", "24"))
+
 
 class DevelopmentConfig(Config):
     """The embedded install (the default, what .ci/demo runs)."""

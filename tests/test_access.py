@@ -22,6 +22,9 @@ PUBLIC = "public"
 # The mini-program API takes a store's Bearer key, never a session: every role (and anonymous)
 # gets a JSON 401 without a key. Its key cases are in tests/api/test_page_api.py.
 API_KEY = "api key"
+# The ingestion API's writes are signed (X-Portal-Key + X-Portal-Signature), never a session:
+# every role gets a JSON 401 bad_signature. Its cases are in tests/api/test_signing.py.
+SIGNED = "signed"
 
 def _id_merge_form(org, role, own):
     """Merging another member of the same store into ``own`` (a member of the acting side)."""
@@ -70,6 +73,7 @@ TABLE = {
     "api_goods.list_goods": ("GET", "/api/v1/stores/SH001/goods", API_KEY, None, None),
     "api_campaigns.list_campaigns": ("GET", "/api/v1/stores/SH001/campaigns", API_KEY, None, None),
     "api_campaigns.claim_coupon": ("POST", "/api/v1/stores/SH001/coupons/1/claim", API_KEY, None, {}),
+    "api_events.post_events": ("POST", "/api/v1/stores/SH001/events", SIGNED, None, {}),
     "api_docs.openapi_json": ("GET", "/api/v1/openapi.json", PUBLIC, None, None),
     "api_docs.docs": ("GET", "/api/v1/docs", PUBLIC, None, None),
     "api.create_key": ("POST", "/stores/{id}/api-keys", ADMINS, "store", {}),
@@ -587,6 +591,9 @@ def test_endpoint_for_role(client, org, endpoint, method, role):
     if allowed == API_KEY:
         assert response.status_code == 401, response.status_code
         assert response.get_json()["error"]["code"] == "unauthorized"
+    elif allowed == SIGNED:
+        assert response.status_code == 401, response.status_code
+        assert response.get_json()["error"]["code"] == "bad_signature"
     elif allowed == PUBLIC:
         assert response.status_code in (200, 302), response.status_code
     elif role == "anonymous":

@@ -1,5 +1,7 @@
-"""The admin pages that issue and revoke a store's API keys (HTML, session and CSRF, like every
-portal page; the card on the store page is ``templates/api/_keys_card.html``).
+"""The admin pages that issue, rotate and revoke a store's API credentials (HTML, session and
+CSRF, like every portal page; the card on the store page is ``templates/api/_keys_card.html``).
+Issuing a credential while the store has one is a rotation: the previous one keeps working for
+``API_KEY_OVERLAP_HOURS`` beside the new one, then stops.
 
 Keys stay in ``portal.api`` with the endpoints they open: the layer above org and audit, so
 issuing a key can write its audit entry, and no domain imports the API."""
@@ -24,10 +26,12 @@ bp = Blueprint("api", __name__)
 def create_key(store_id: int):
     scope = current_scope()
     store = get_store_or_404(scope, store_id)
-    key, plain = services.issue_key(store, actor=scope.user)
-    # The key is in this response only: not in a flash (the session cookie), not in the database.
-    response = Response(render_template("api/key_created.html", store=store, key=key, plain=plain,
-                                        shown=services.display_prefix(key)))
+    cred = services.issue_credential(store, actor=scope.user)
+    # The keys are in this response only: not in a flash (the session cookie), not in the database
+    # (the read key as a hash, the signing secret encrypted).
+    response = Response(render_template("api/key_created.html", store=store, key=cred.row, plain=cred.read_key,
+                                        cred=cred, shown=services.display_prefix(cred.row),
+                                        overlap_hours=services.overlap().total_seconds() / 3600))
     response.cache_control.no_store = True
     return response
 
@@ -41,8 +45,8 @@ def revoke_key(store_id: int, key_id: int):
     if key is None:
         abort(404)
     if services.revoke_key(scope, store, key, actor=scope.user):
-        flash(_("API key %(key)s revoked: the mini-programs using it can no longer read the store's page.",
-                key=services.display_prefix(key)), "success")
+        flash(_("API key %(key)s revoked: the mini-programs using it can no longer read the store's page "
+                "or report events.", key=services.display_prefix(key)), "success")
     else:
         flash(_("This API key was already revoked."), "info")
     return redirect(url_for("org.view_store", store_id=store.id), 303)
@@ -52,3 +56,9 @@ def revoke_key(store_id: int, key_id: int):
 def store_api_keys(store) -> list[StoreApiKey]:
     """The store's active keys, for the card on the store page (shown to admins only)."""
     return services.active_keys(store)
+
+
+@bp.app_template_global()
+def api_key_overlap_hours() -> float:
+    """How long a rotated key keeps working beside the new one (API_KEY_OVERLAP_HOURS)."""
+    return services.overlap().total_seconds() / 3600

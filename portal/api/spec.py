@@ -15,7 +15,14 @@ import flask_smorest
 from apispec import BasePlugin
 from webargs.flaskparser import FlaskParser
 
-from portal.api.auth import SCHEME, SECURITY_SCHEME, authenticate_request
+from portal.api.auth import (
+    SCHEME,
+    SECURITY_SCHEME,
+    SIGNED_SCHEME,
+    SIGNED_SECURITY_SCHEME,
+    authenticate_request,
+    authenticate_signed_request,
+)
 from portal.api.errors import ApiError, ErrorSchema, field_error, handle_api_error
 from portal.api.schemas import IF_NONE_MATCH
 from portal.kernel.ids import MAX_ID, IdConverter
@@ -39,13 +46,14 @@ class ApiParser(FlaskParser):
 
 
 class ApiBlueprint(flask_smorest.Blueprint):
-    """A blueprint of /api/v1 endpoints: each authenticates by the store's key before its view runs."""
+    """A blueprint of /api/v1 endpoints: each authenticates by the store's key before its view
+    runs; ``signed=True``: by the signature of its body (the ingestion API's writes)."""
 
     ARGUMENTS_PARSER = ApiParser()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, signed: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.before_request(authenticate_request)
+        self.before_request(authenticate_signed_request if signed else authenticate_request)
 
 
 class ConditionalReads(BasePlugin):
@@ -67,6 +75,7 @@ class Api(flask_smorest.Api):
         self.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
         self.init_app(app)
         self.spec.components.security_scheme(SCHEME, SECURITY_SCHEME)
+        self.spec.components.security_scheme(SIGNED_SCHEME, SIGNED_SECURITY_SCHEME)
 
     def _register_error_handlers(self):
         # Not flask-smorest's app-wide HTTPException handler: the HTML pages keep their error pages.

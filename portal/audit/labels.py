@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "page.reset": _l("Reset a block to HQ's"),
     "apikey.create": _l("Issued an API key"),
     "apikey.revoke": _l("Revoked an API key"),
+    "apikey.rotate": _l("Rotated an API key"),
     "product.create": _l("Added a product"),
     "product.update": _l("Edited a product"),
     "product.archive": _l("Archived a product"),

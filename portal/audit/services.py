@@ -45,6 +45,7 @@ ACTIONS = (
     "member.tag", "member.bulk_tag", "member_tag.save", "member_tag.delete", "member_tier.save",
     "member_tier.delete", "member_group.save", "member_group.delete", "member_group.add", "member_group.remove",
     "member_settings.update", "member_settings.recompute",
+    "apikey.rotate",
 )
 
 

@@ -23,6 +23,8 @@ from datetime import datetime
 
 import marshmallow as ma
 
+from portal.ingest.fastload import loader
+
 MEMBERS, ORDERS, REFUNDS, COUPONS, LIVE = 10, 20, 30, 40, 50
 
 
@@ -58,6 +60,9 @@ class Handler:
     apply: Apply
     phase: int
     doc: str = ""
+    # ``load(data) -> dict``: the schema's load, compiled (portal.ingest.fastload); raises
+    # marshmallow's ValidationError with marshmallow's messages.
+    load: Callable[[dict], dict] | None = None
 
 
 @dataclass
@@ -73,7 +78,7 @@ def handler(type_: str, schema: type[ma.Schema], *, phase: int):
     def decorator(fn: Apply) -> Apply:
         if type_ in _registry.handlers and _registry.handlers[type_].apply is not fn:
             raise RuntimeError(f"event type {type_!r} has two handlers")
-        _registry.handlers[type_] = Handler(type_, schema, fn, phase, (fn.__doc__ or "").strip())
+        _registry.handlers[type_] = Handler(type_, schema, fn, phase, (fn.__doc__ or "").strip(), loader(schema))
         return fn
     return decorator
 

@@ -4,6 +4,7 @@
 breaks its schema. Plus the one error shape, and the HTML portal's error pages untouched."""
 from __future__ import annotations
 
+import json
 import re
 import zlib
 
@@ -13,6 +14,7 @@ from flask import abort
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -25,6 +27,7 @@ from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
 from tests import factories
+from tests.api.signing import credential, signed_post
 from tests.campaigns.helpers import key, make_campaign, push
 
 ARG = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
@@ -44,11 +47,15 @@ def test_the_document_is_valid_openapi_3_and_lists_every_api_route(client):
     validate(spec)                                   # raises on an invalid OpenAPI document
     assert spec["openapi"].startswith("3.")
     listed = {(path, method) for path, item in spec["paths"].items() for method in item if method != "parameters"}
-    assert listed == _api_rules(client.application) and len(listed) == 4
-    # One security scheme, the store's key, required everywhere.
+    assert listed == _api_rules(client.application) and len(listed) == 5
+    # The store's key, required everywhere; the ingestion API's writes are signed instead.
     scheme = spec["components"]["securitySchemes"]["storeKey"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer" and scheme["description"]
     assert spec["security"] == [{"storeKey": []}]
+    signed = spec["components"]["securitySchemes"]["storeSignature"]
+    assert signed["in"] == "header" and signed["name"] == "X-Portal-Key"
+    assert "X-Portal-Signature" in signed["description"]
+    assert spec["paths"]["/api/v1/stores/{code}/events"]["post"]["security"] == [{"storeSignature": []}]
     for path, item in spec["paths"].items():
         for method, op in item.items():
             if method == "parameters":
@@ -156,7 +163,7 @@ def test_the_html_portal_keeps_its_html_error_pages(client, login_as):
 
 @pytest.fixture
 def seeded(org, db):
-    """SH001 with a pushed page, goods on its shelf, a running coupon; and its key."""
+    """SH001 with a pushed page, goods on its shelf, a running coupon; and its credential."""
     hq = org.users["hq"]
     _template, version = factories.make_template_version(hq)
     db.session.commit()
@@ -169,18 +176,21 @@ def seeded(org, db):
     coupon = make_campaign(hq, rules={"discount": "percent", "percent": 20, "threshold_fen": 0, "per_member": 3,
                                       "budget": 1000})
     push(hq, coupon, TargetSpec(store_codes=["SH001"]))
-    return key(org.stores["sh1"]), coupon.id
+    return credential(org.stores["sh1"]), coupon.id
 
 
+EVENTS = "POST /api/v1/stores/{code}/events"
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
 
 def test_schemathesis_finds_no_5xx_and_no_response_off_its_schema(app, seeded):
-    api_key, coupon_id = seeded
+    cred, coupon_id = seeded
+    api_key = cred.read_key
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     seen: dict[str, set[int]] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
+    assert len(operations) == 5
+    signer = app.test_client()
 
     # Valid requests (30 an operation), then requests off the document (15: bad bodies, wrong
     # types), all derandomized: the same ~180 calls on every run, 10-15 s on a quiet machine.
@@ -196,7 +206,13 @@ def test_schemathesis_finds_no_5xx_and_no_response_off_its_schema(app, seeded):
                 params["code"] = "SH001"
             if isinstance(params.get("campaign_id"), int) and params["campaign_id"] % 3:
                 params["campaign_id"] = coupon_id
-            response = case.call(headers={"Authorization": f"Bearer {api_key}"})
+            if operation.label == EVENTS:
+                # Signed like a mini-program: the signature of the exact bytes sent.
+                body = case.body
+                raw = b"" if body is NOT_SET else body if isinstance(body, bytes) else json.dumps(body).encode()
+                response = signed_post(signer, params["code"], cred.key_id, cred.secret, raw)
+            else:
+                response = case.call(headers={"Authorization": f"Bearer {api_key}"})
             case.validate_response(response, checks=CHECKS)
             seen.setdefault((operation.label, mode), set()).add(response.status_code)
 
@@ -207,6 +223,6 @@ def test_schemathesis_finds_no_5xx_and_no_response_off_its_schema(app, seeded):
         run(operation, GenerationMode.NEGATIVE, 15)
 
     positive = {label: codes for (label, mode), codes in seen.items() if mode == GenerationMode.POSITIVE}
-    assert len(positive) == 4 and all(200 in codes or 201 in codes for codes in positive.values()), seen
+    assert len(positive) == 5 and all(200 in codes or 201 in codes for codes in positive.values()), seen
     claims = seen[("POST /api/v1/stores/{code}/coupons/{campaign_id}/claim", GenerationMode.NEGATIVE)]
     assert claims & {400, 422}, seen             # bad bodies got as far as the parser
