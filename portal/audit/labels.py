@@ -51,6 +51,8 @@ ACTION_LABELS = {
     "media.upload": _l("Uploaded a picture"),
     "media.rename": _l("Renamed a picture"),
     "media.delete": _l("Deleted a picture"),
+    "commission.close_month": _l("Closed a commission month"),
+    "commission.payout": _l("Paid out a commission statement"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -70,6 +72,7 @@ _GROUPS = (
     (_l("Goods"), ("product", "assortment")),
     (_l("Store shelves"), ("listing", "local_product")),
     (_l("Campaigns"), ("campaign",)),
+    (_l("Commissions"), ("commission",)),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]

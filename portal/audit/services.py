@@ -39,6 +39,7 @@ ACTIONS = (
     "campaign.create", "campaign.update", "campaign.publish", "campaign.cancel", "campaign.stop",
     "campaign.join", "campaign.decline",
     "media.upload", "media.rename", "media.delete",
+    "commission.close_month", "commission.payout",
 )
 
 
