@@ -93,13 +93,15 @@ def _register_blueprints(app: Flask) -> None:
     from portal.decoration import views as decoration
     from portal.goods import views as goods
     from portal.media import views as media
+    from portal.orders import views_commission as commissions
     from portal.org import views as org
     from portal.pushes import views as pushes
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker):
+                   media, link_picker,
+                   commissions):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api

@@ -146,6 +146,16 @@ TABLE = {
     "campaigns.view_offer": ("GET", "/my/campaigns/{id}", OWNERS, "offer", None),
     "campaigns.join_campaign": ("POST", "/my/campaigns/{id}/join", OWNERS, "offer", {}),
     "campaigns.decline_campaign": ("POST", "/my/campaigns/{id}/decline", OWNERS, "offer", {}),
+    # Commissions (issue 10): owners read their store's ledger and statements; admins pay; HQ closes months.
+    "commissions.list_entries": ("GET", "/commissions", ALL, None, None),
+    "commissions.list_statements": ("GET", "/commissions/statements", ALL, None, None),
+    "commissions.view_statement": ("GET", "/commissions/statements/{id}", ALL, "statement", None),
+    "commissions.export_statement": ("GET", "/commissions/statements/{id}.csv", ALL, "statement", None),
+    "commissions.export_statement_xlsx": ("GET", "/commissions/statements/{id}.xlsx", ALL, "statement", None),
+    "commissions.export_month": ("GET", "/commissions/statements.csv", ALL, None, None),
+    "commissions.export_month_xlsx": ("GET", "/commissions/statements.xlsx", ALL, None, None),
+    "commissions.pay_statement": ("POST", "/commissions/statements/{id}/pay", ADMINS, "statement", {}),
+    "commissions.close_month": ("POST", "/commissions/months", ("hq",), None, {"month": "2020-01"}),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -254,6 +264,10 @@ def _ids(org, kind: str) -> tuple[int, int]:
         return _picture(org, "east").id, _picture(org, "south").id
     if kind == "media_file":
         return _hq_picture(org).thumb, "0" * 32 + ".png"
+    if kind == "statement":          # a guide's statement of sh1 (east) and one of gd1 (south)
+        from tests.orders.helpers import closed_statements
+
+        return tuple(s.id for s in closed_statements(org))
     raise AssertionError(kind)
 
 

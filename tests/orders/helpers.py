@@ -63,3 +63,37 @@ def refund(store, order, amounts: dict[int, int], *, number=None, at=None):
 
 def days(n: float):
     return utcnow() + timedelta(days=n)
+
+
+def last_month() -> str:
+    from portal.orders.statements import month_of, previous_month
+
+    return previous_month(month_of(utcnow()))
+
+
+def closed_statements(org, stores=("sh1", "gd1")) -> list:
+    """Last month closed with one guide's statement per store (a 100.00 order at 10 %), in the
+    order of ``stores``: the statements, committed."""
+    from portal.orders import statements
+    from portal.orders.models import CommissionStatement
+    from portal.org.scope import scope_for
+    from tests.factories import make_guide, make_member
+
+    month = last_month()
+    paid_at = statements.month_bounds(month)[0] + timedelta(days=1)
+    make_plan(org, start=-70, end=30, stores=[org.stores[s].code for s in stores], store_rate="0",
+              guide_rate="10.00", sharer_rate="0", freeze_days=0)
+    guides = []
+    for key in stores:
+        store = org.stores[key]
+        guide = make_guide(store, name=f"导购{store.code}")
+        buyer = make_member(store, guide=guide)
+        db.session.commit()
+        paid_order(store, buyer, [("A", 1, 10000)], guide_id=guide.id, paid_at=paid_at)
+        guides.append(guide)
+    hq = org.users["hq"]
+    statements.close_month(scope_for(hq), month, actor=hq)
+    db.session.commit()
+    return [db.session.scalar(select(CommissionStatement).where(CommissionStatement.holder_id == g.id,
+                                                                CommissionStatement.beneficiary == "guide"))
+            for g in guides]
