@@ -122,7 +122,7 @@ APP = None                         # the demo app being shot, once main() has bu
 
 # Modules of extra pages: each may define desktop(page, shot) and phone(page, shot).
 SCENES: list[str] = ["scenes_marketing", "scenes_pushes", "scenes_storepicker", "scenes_goodspicker", "scenes_images",
-                     "scenes_preview", "scenes_words"]
+                     "scenes_preview", "scenes_words", "scenes_commission"]
 
 
 def _scenes():
