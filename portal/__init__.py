@@ -135,6 +135,7 @@ from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import models as _member_models  # noqa: E402,F401
 from portal.orders import models as _order_models  # noqa: E402,F401
+from portal.orders import tasks as _order_tasks  # noqa: E402,F401  (closes ended commission months)
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
 from portal.pushes import tasks as _push_tasks  # noqa: E402,F401

@@ -147,3 +147,19 @@ def test_statements_are_grouped_in_sql_and_never_touch_the_ledger(org, db, guide
     ledger = [s for s in seen if "commission_entries" in s.lower()]
     assert not [s for s in ledger if s.lstrip().upper().startswith(("UPDATE", "DELETE"))]
     assert len([s for s in seen if s.lstrip().upper().startswith("INSERT INTO COMMISSION_STATEMENTS")]) == 2
+
+
+def test_the_periodic_task_closes_the_months_that_ended(org, db, guide_world):
+    from portal import jobs
+    from portal.orders.models import CommissionMonth
+    from portal.orders.tasks import close_due_months
+
+    assert "close-commission-months" in jobs.PERIODIC
+    store, guide, buyer = guide_world
+    paid_order(store, buyer, [("A", 1, 10000)], guide_id=guide.id, paid_at=day(months_ago(1), 2))
+    _close(org, db, months_ago(3))
+    assert close_due_months() == [months_ago(2), months_ago(1)]
+    assert close_due_months() == []
+    assert [m.month for m in db.session.scalars(select(CommissionMonth).order_by(CommissionMonth.month))] == [
+        months_ago(3), months_ago(2), months_ago(1)]
+    assert _figures(_statement(db, months_ago(1), guide)) == (0, 1000, 0, 0, 1000)
