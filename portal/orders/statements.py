@@ -2,7 +2,7 @@
 
 A month (Asia/Shanghai) is closed once it has ended, for the whole brand and in order: by the
 periodic task of portal/orders/tasks.py within the hour, or earlier by HQ ("close month" on the
-statements page). Closing closing writes one statement per beneficiary and store
+statements page). Closing writes one statement per beneficiary and store
 (the store whose orders earned it) that has a balance or any movement, computed set-based with
 GROUP BY over the ledger and over the previous month's statements:
 
