@@ -119,7 +119,11 @@ def close_month(scope: Scope, month: str, *, actor: User | None, now: datetime |
     starts_at, ends_at = month_bounds(month)
     if ends_at > now:
         raise RuleError(_("%(month)s has not ended yet.", month=month), "month")
-    last = last_closed()
+    # The last closed month's row, locked: a payout of its statements (which locks it too) is
+    # either counted in this closing or refused after it, never lost in between (PostgreSQL;
+    # SQLite serialises writers anyway).
+    last = db.session.scalar(select(CommissionMonth).order_by(CommissionMonth.month.desc()).limit(1)
+                             .with_for_update())
     if last is not None and month <= last.month:
         raise Conflict(_("%(month)s is already closed.", month=month))
     if last is not None and month != next_month(last.month):
@@ -258,6 +262,9 @@ def pay_statement(scope: Scope, statement: CommissionStatement, *, actor: User, 
     """Pay the statement's positive closing balance, once: a conditional UPDATE that a second
     click finds done (Conflict). Returns the fen paid."""
     now = now or utcnow()
+    # Its month's row, locked: a closing of the next month waits for this payout (see close_month).
+    db.session.execute(select(CommissionMonth.month).where(CommissionMonth.month == statement.month)
+                       .with_for_update())
     latest = select(func.max(CommissionMonth.month)).scalar_subquery()
     result = db.session.execute(
         update(CommissionStatement)

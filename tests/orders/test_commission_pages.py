@@ -149,3 +149,20 @@ def make_order_without_plan(org, db):
     buyer = make_member(store)
     db.session.commit()
     return paid_order(store, buyer, [("A", 1, 100)])
+
+
+def test_two_admins_paying_at_once_pay_once(app, login_as, org, db):
+    from tests.conftest import login
+    from tests.factories import just_before
+
+    [statement] = closed_statements(org, stores=("sh1",))
+    other = app.test_client()
+    login(other, org.users["hq"].username)
+    client = login_as("east_admin")
+    url = f"/commissions/statements/{statement.id}/pay"
+    with just_before("SELECT commission_months.month", lambda: other.post(url)) as ran:
+        response = client.post(url)
+    assert ran[0].status_code == 303
+    assert response.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(CommissionStatement, statement.id).payout_by_id == org.users["hq"].id
