@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.orders.models import CommissionEntry, Order
 from tests.factories import make_guide, make_member, sql_log
@@ -172,3 +172,34 @@ def test_the_engine_never_updates_or_deletes_an_entry(org, db):
     assert len(inserts) == 3                       # one bulk INSERT per call
     assert not [s for s in statements if "commission_entries" in s.lower()
                 and s.lstrip().upper().startswith(("UPDATE", "DELETE"))]
+
+
+def test_accrue_and_reverse_cost_the_same_statements_for_one_order_or_twenty(org, db):
+    from portal.orders import commission
+    from portal.orders.models import OrderLine, Refund, RefundLine
+    from tests.factories import make_order
+
+    store, guide, sharer, buyer, _plan = _setup(org, db)
+
+    def batch(n):
+        orders = [make_order(store, buyer, [("A", 1, 1000), ("B", 2, 700)], guide_id=guide.id, sharer_id=sharer.id)
+                  for _ in range(n)]
+        with sql_log() as accrued:
+            commission.accrue(store, orders)
+        refunds = []
+        for o in orders:
+            line = db.session.scalar(select(OrderLine).where(OrderLine.order_id == o.id, OrderLine.line_no == 1))
+            r = Refund(store_id=store.id, order_id=o.id, number=f"R{o.id}", amount_fen=500, refunded_at=o.paid_at)
+            db.session.add(r)
+            db.session.flush()
+            db.session.add(RefundLine(refund_id=r.id, line_id=line.id, amount_fen=500))
+            line.refunded_fen = 500
+            refunds.append(r)
+        db.session.flush()
+        with sql_log() as reversed_:
+            commission.reverse(store, refunds)
+        db.session.commit()
+        return len(accrued), len(reversed_)
+
+    assert batch(1) == batch(20)
+    assert db.session.scalar(select(func.count()).select_from(CommissionEntry)) == 21 * (4 + 2)
