@@ -6,8 +6,9 @@ pushes a two-level distribution plan to every store, and gives one store 200 mem
 and 50 sharers (with referrers). Then, timed:
 
 * accrue: ``--orders`` orders of two lines (one HQ-shipped) paid last month, in batches of 500
-  as the orders API hands them over (rows inserted untimed; the engine's work is timed): five
-  entries per order. Floor: a bare bulk INSERT of the same number of ledger rows.
+  as the orders API hands them over (rows inserted untimed; the engine's work is timed): seven
+  entries per order (store, guide and two sharer levels on line 1; guide and sharers on line
+  2). Floor: a bare bulk INSERT of the same number of ledger rows.
 * reverse: a partial refund of one line of every tenth order, in batches of 500. Floor: the same
   bare INSERT of as many rows.
 * close: closing last month (the statements of every beneficiary, GROUP BY over the ledger).
