@@ -98,13 +98,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.orders import views as orders
     from portal.members import views as members
     from portal.members import views_settings as member_settings
+    from portal.orders import views_commission as commissions
     from portal.org import views as org
     from portal.pushes import views as pushes
     from portal.shelf import views as shelf
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker, members, member_identity, guides, orders, member_settings):
+                   media, link_picker, members, member_identity, guides, orders, member_settings, commissions):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api
@@ -142,6 +143,7 @@ from portal.members import models as _member_models  # noqa: E402,F401
 from portal.orders import events as _order_events  # noqa: E402,F401  (order.*, coupon.* handlers)
 from portal.members import tasks as _member_tasks  # noqa: E402,F401  (the nightly RFM recompute)
 from portal.orders import models as _order_models  # noqa: E402,F401
+from portal.orders import tasks as _order_tasks  # noqa: E402,F401  (closes ended commission months)
 from portal.org import models as _org_models  # noqa: E402,F401
 from portal.pushes import models as _push_models  # noqa: E402,F401
 from portal.pushes import tasks as _push_tasks  # noqa: E402,F401

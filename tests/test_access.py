@@ -205,6 +205,16 @@ TABLE = {
     "member_settings.run_progress": ("GET", "/members/settings/runs/{id}", ("hq",), "rfm_run", None),
     "member_settings.list_moves": ("GET", "/members/settings/moves", STAFF, None, None),
     "member_settings.store_moves": ("GET", "/members/settings/moves/{id}", STAFF, "store", None),
+    # Commissions (issue 10): owners read their store's ledger and statements; admins pay; HQ closes months.
+    "commissions.list_entries": ("GET", "/commissions", ALL, None, None),
+    "commissions.list_statements": ("GET", "/commissions/statements", ALL, None, None),
+    "commissions.view_statement": ("GET", "/commissions/statements/{id}", ALL, "statement", None),
+    "commissions.export_statement": ("GET", "/commissions/statements/{id}.csv", ALL, "statement", None),
+    "commissions.export_statement_xlsx": ("GET", "/commissions/statements/{id}.xlsx", ALL, "statement", None),
+    "commissions.export_month": ("GET", "/commissions/statements.csv", ALL, None, None),
+    "commissions.export_month_xlsx": ("GET", "/commissions/statements.xlsx", ALL, None, None),
+    "commissions.pay_statement": ("POST", "/commissions/statements/{id}/pay", ADMINS, "statement", {}),
+    "commissions.close_month": ("POST", "/commissions/months", ("hq",), None, {"month": "2020-01"}),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -333,6 +343,10 @@ def _ids(org, kind: str) -> tuple[int, int]:
         db.session.add_all(runs)
         db.session.commit()
         return runs[0].id, runs[1].id
+    if kind == "statement":          # a guide's statement of sh1 (east) and one of gd1 (south)
+        from tests.orders.ledger_helpers import closed_statements
+
+        return tuple(s.id for s in closed_statements(org))
     raise AssertionError(kind)
 
 

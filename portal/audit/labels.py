@@ -73,6 +73,8 @@ ACTION_LABELS = {
     "member_group.remove": _l("Removed members from a group"),
     "member_settings.update": _l("Changed the member settings"),
     "member_settings.recompute": _l("Recomputed the RFM segments"),
+    "commission.close_month": _l("Closed a commission month"),
+    "commission.payout": _l("Paid out a commission statement"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -94,6 +96,7 @@ _GROUPS = (
     (_l("Campaigns"), ("campaign",)),
     (_l("Members and guides"), ("member", "guide", "member_tag", "member_tier", "member_group")),
     (_l("Member settings"), ("member_settings",)),
+    (_l("Commissions"), ("commission",)),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]

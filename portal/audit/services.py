@@ -46,6 +46,7 @@ ACTIONS = (
     "member_tier.delete", "member_group.save", "member_group.delete", "member_group.add", "member_group.remove",
     "member_settings.update", "member_settings.recompute",
     "apikey.rotate",
+    "commission.close_month", "commission.payout",
 )
 
 

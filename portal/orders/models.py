@@ -151,4 +151,55 @@ class CommissionEntry(db.Model):
     )
 
 
-__all__ = ["CommissionEntry", "Order", "OrderLine", "Refund", "RefundLine"]
+class CommissionMonth(db.Model):
+    """A closed month (Asia/Shanghai): its statements are stored and no longer change. Months close
+    in order, for the whole brand; a month's statements cover what became payable since the end
+    of the previous closed month (all of it for the first one) up to ``ends_at``."""
+
+    __tablename__ = "commission_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)        # "2026-03"
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    statements: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class CommissionStatement(db.Model):
+    """One beneficiary's month at one store (the store whose orders earned it): opening balance
+    (the previous statement's closing), what became payable, the reversals, what was paid out,
+    the closing balance, which may be negative and is carried into the next month. ``holder_id``
+    is the beneficiary's own id (the store's, the guide's or the sharer member's). A payout is
+    written on the statement it pays (``payout_*``) and counted in the next month's statement."""
+
+    __tablename__ = "commission_statements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[str] = mapped_column(ForeignKey("commission_months.month"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    path: Mapped[str] = mapped_column(String(255))
+    beneficiary: Mapped[str] = mapped_column(String(8))
+    holder_id: Mapped[int] = mapped_column(BigId)
+    opening_fen: Mapped[int] = mapped_column(Integer, default=0)
+    earned_fen: Mapped[int] = mapped_column(Integer, default=0)
+    reversed_fen: Mapped[int] = mapped_column(Integer, default=0)       # <= 0
+    paid_out_fen: Mapped[int] = mapped_column(Integer, default=0)       # payouts made during the month
+    closing_fen: Mapped[int] = mapped_column(Integer, default=0)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    payout_fen: Mapped[int | None] = mapped_column(Integer)
+    payout_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payout_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("month", "store_id", "beneficiary", "holder_id", name="uq_commission_statements_holder"),
+        CheckConstraint("beneficiary IN ('store', 'guide', 'sharer')", name="beneficiary"),
+        CheckConstraint("payout_fen IS NULL OR payout_fen > 0", name="payout"),
+        Index("ix_commission_statements_path", "path", "month"),
+        Index("ix_commission_statements_store", "store_id", "month"),
+    )
+
+
+__all__ = ["CommissionEntry", "CommissionMonth", "CommissionStatement", "Order", "OrderLine", "Refund",
+           "RefundLine"]
