@@ -70,6 +70,9 @@ PATH_TABLES: tuple[PathTable, ...] = (
               "a ledger entry carries the path of the order's store (which store's sale earned it); only the "
               "path column is rewritten, never an amount: the ledger stays append-only in what it says",
               store_column="store_id"),
+    PathTable("commission_statements", MOVES,
+              "a monthly statement carries the path of the store whose sales earned it, like the ledger it sums",
+              store_column="store_id"),
     PathTable("audit_entries", MOVES,
               "where a change happened: the history of a moved store or node goes with it, so the new "
               "owner reads it and the old one no longer sees the moved stores' names"),

@@ -12,7 +12,7 @@ from portal.extensions import db as _db
 from portal.kernel.time import utcnow
 from portal.media.models import MediaImage
 from portal.members.models import Member, MemberGroup
-from portal.orders.models import CommissionEntry, Order, OrderLine
+from portal.orders.models import CommissionEntry, CommissionMonth, CommissionStatement, Order, OrderLine
 from portal.org import paths
 from portal.pushes.models import Push, PushReach
 from portal.targets.models import Target
@@ -68,8 +68,14 @@ def _sales(db, store, tag: str) -> dict[str, object]:
                             beneficiary="store", beneficiary_store_id=store.id, rate_bp=500, base_fen=100,
                             amount_fen=5, payable_at=now)
     db.session.add(entry)
+    if db.session.get(CommissionMonth, "2020-01") is None:
+        db.session.add(CommissionMonth(month="2020-01", starts_at=now, ends_at=now))
+        db.session.flush()
+    statement = CommissionStatement(month="2020-01", store_id=store.id, path=store.path, beneficiary="store",
+                                    holder_id=store.id)
+    db.session.add(statement)
     db.session.flush()
-    return {"members": member, "orders": order, "commission_entries": entry}
+    return {"members": member, "orders": order, "commission_entries": entry, "commission_statements": statement}
 
 
 def _key(row) -> tuple:
