@@ -189,6 +189,8 @@ def store_history(maker: EventMaker, now: datetime, n_members: int, *, days: int
                        for _ in range(count))
         for at in times:
             at = _shop_hours(at, rng)
+            if at <= joined:             # the shop's hours moved it before the sign-up
+                at = joined + timedelta(minutes=rng.randint(5, 90))
             if at >= now:
                 continue
             event, order = maker.order(person, at)
