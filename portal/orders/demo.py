@@ -98,6 +98,7 @@ class EventMaker:
     guides: list[str] = field(default_factory=list)
     plan_id: int | None = None
     coupon_campaign_id: int | None = None
+    coupon_since: datetime | None = None      # the coupon campaign's start: orders before it have none
     n: int = 0
     people: list[Person] = field(default_factory=list)
     sharers: list[Person] = field(default_factory=list)
@@ -131,7 +132,8 @@ class EventMaker:
         for sku, name, unit in rng.sample(self.menu, rng.choice((1, 1, 1, 2, 2, 3))):
             lines.append({"sku": sku, "name": name, "quantity": rng.choice((1, 1, 1, 2, 3)), "unit_fen": unit})
         goods = sum(line["quantity"] * line["unit_fen"] for line in lines)
-        coupon = 500 if self.coupon_campaign_id and goods >= 3000 and rng.random() < 0.2 else 0
+        coupon_on = self.coupon_campaign_id and (self.coupon_since is None or at >= self.coupon_since)
+        coupon = 500 if coupon_on and goods >= 3000 and rng.random() < 0.2 else 0
         discount = 200 if not coupon and goods >= 5000 and rng.random() < 0.1 else 0
         freight = 0 if goods >= 2000 or rng.random() < 0.6 else 300
         paid = goods - discount - coupon + freight
@@ -300,7 +302,7 @@ class DemoRejected(RuntimeError):
 def seed_members_and_orders(hq, *, now: datetime | None = None, seed: int = SEED) -> dict:
     """Guides, members, orders and refunds for the demo brand through the real ingestion path,
     then RFM. Flushes; the caller commits. Returns what was applied, for printing."""
-    from portal.campaigns.models import Campaign
+    from portal.campaigns.models import JOINED, PUBLISHED, Campaign, CampaignStore
     from portal.ingest.services import ingest
     from portal.kernel.time import utcnow
     from portal.org.models import Store, User
@@ -313,7 +315,14 @@ def seed_members_and_orders(hq, *, now: datetime | None = None, seed: int = SEED
     owner = db.session.scalar(select(User).where(User.username == "owner"))
     owner_store = db.session.get(Store, owner.store_id) if owner and owner.store_id else None
     plan = seed_plan(hq, stores, now)
-    coupon = db.session.scalar(select(Campaign.id).where(Campaign.kind == "coupon").order_by(Campaign.id))
+    # The demo's coupon campaign, where a store joined it (the owner's): its orders since it began
+    # may carry it (the order handler refuses a campaign not running in the store at payment).
+    coupon = db.session.execute(
+        select(Campaign.id, Campaign.starts_at).join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
+        .where(Campaign.kind == "coupon", Campaign.status == PUBLISHED, CampaignStore.status == JOINED)
+        .order_by(Campaign.id).limit(1)).first()
+    coupon_stores = set(db.session.scalars(select(CampaignStore.store_id).where(
+        CampaignStore.campaign_id == coupon.id, CampaignStore.status == JOINED))) if coupon else set()
     guides = seed_guides(stores, rng)
     menu = demo_menu()
     if not menu:
@@ -333,7 +342,9 @@ def seed_members_and_orders(hq, *, now: datetime | None = None, seed: int = SEED
     errors: list = []
     for store in stores:
         mine = owner_store is not None and store.id == owner_store.id
-        maker = EventMaker(random.Random(rng.random()), store.code, menu, guides[store.id], plan.id, coupon)
+        joined = coupon is not None and store.id in coupon_stores
+        maker = EventMaker(random.Random(rng.random()), store.code, menu, guides[store.id], plan.id,
+                           coupon.id if joined else None, coupon.starts_at if joined else None)
         members = OWNER_MEMBERS if mine else rng.randint(4, 12)
         here = twins if mine else ([(f"o-{store.code}-u{k}", u) for k, (_o, u) in enumerate(twins, 1)]
                                    if twin_store is not None and store.id == twin_store.id else [])
