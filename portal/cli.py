@@ -16,7 +16,9 @@ def init_app(app: Flask) -> None:
                   help="How many stores the demo brand has.")
     @click.option("--reset", is_flag=True, help="Delete all existing data first.")
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has data.")
-    def seed_demo_command(n_stores: int, reset: bool, if_empty: bool):
+    @click.option("--member-stores", default=30, show_default=True, type=click.IntRange(0, 10000),
+                  help="How many stores get members, guides and orders (上海区 first; 0: none).")
+    def seed_demo_command(n_stores: int, reset: bool, if_empty: bool, member_stores: int):
         """Load a demo brand: 1 HQ, 3 distributors, 12 regions, N stores, one user per role."""
         from portal.campaigns.demo import seed_goods_and_campaign
         from portal.decoration.demo import seed_decoration
@@ -38,7 +40,7 @@ def init_app(app: Flask) -> None:
         seed_decoration(hq)
         seed_goods_and_campaign(hq)
         db.session.commit()
-        members = seed_members_and_orders(hq)
+        members = seed_members_and_orders(hq, stores=member_stores) if member_stores else {}
         db.session.commit()
         click.echo(f"Demo brand loaded: {n_stores:,} stores in {time.perf_counter() - started:.1f} s.")
         if members.get("skipped"):
