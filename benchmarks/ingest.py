@@ -208,7 +208,8 @@ class Snapshots:
             self.samples.append(_max_ids(conn, self.tables))
 
 
-def floor(dsn: str, tables: list[str], before: dict[str, int], samples: list[dict], n_batches: int) -> dict:
+def floor(dsn: str, tables: list[str], before: dict[str, int], samples: list[dict], n_batches: int,
+          fks: dict[str, list[tuple[str, str]]] | None = None) -> dict:
     """Read back what the phase wrote, delete it, and time COPYing it in again, in ``n_batches``
     transactions cut at ``samples`` (so each holds whole parents before their children)."""
     import psycopg
@@ -219,9 +220,10 @@ def floor(dsn: str, tables: list[str], before: dict[str, int], samples: list[dic
         cols, data = {}, {}
         for t in written:
             names = [r[0] for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND is_generated = 'NEVER' "
+                "ORDER BY ordinal_position",
                 (t,))]
-            cols[t] = ["id"] + [c for c in names if c != "id"]
+            cols[t] = ["id"] + [c for c in names if c != "id"]          # generated columns are left out
             lines: list[tuple[int, bytes]] = []
             with conn.cursor().copy(f"COPY (SELECT {', '.join(cols[t])} FROM {t} WHERE id > {before[t]} "
                                     f"ORDER BY id) TO STDOUT") as copy:
@@ -235,21 +237,58 @@ def floor(dsn: str, tables: list[str], before: dict[str, int], samples: list[dic
         for t in reversed(written):
             conn.execute(f"DELETE FROM {t} WHERE id > {before[t]}")
         conn.commit()
-        # Cut points: n_batches of the snapshots, evenly by rows
+        # Cut points: n_batches of the snapshots, evenly by rows; then each row goes into the
+        # transaction of its own cut or of the latest of the rows it points at, whichever is later
+        # (concurrent requests take ids out of commit order, so a cut alone can split a row from
+        # its parent).
         cuts = _cuts(samples + [after], written, n_batches)
+        parts = _assign(data, cols, written, cuts, fks or {})
         started = time.perf_counter()
-        lo = dict(before)
-        for cut in cuts:
+        for k in range(len(cuts)):
             with conn.transaction():
                 for t in written:
-                    part = [line for i, line in data[t] if lo[t] < i <= cut[t]]
+                    part = parts[t].get(k)
                     if part:
                         with conn.cursor().copy(f"COPY {t} ({', '.join(cols[t])}) FROM STDIN") as copy:
                             copy.write(b"".join(part))
-            lo = cut
         seconds = time.perf_counter() - started
         assert _max_ids(conn, tables) == after, "the floor did not put back every row"
     return {"tables": rows, "rows": sum(rows.values()), "transactions": len(cuts), "seconds": round(seconds, 3)}
+
+
+def foreign_keys(app) -> dict[str, list[tuple[str, str]]]:
+    """{table: [(column, referenced table)]} of the foreign keys onto ``id`` columns."""
+    from portal.extensions import db
+
+    with app.app_context():
+        return {t.name: [(fk.parent.name, fk.column.table.name) for fk in t.foreign_keys if fk.column.name == "id"]
+                for t in db.metadata.sorted_tables}
+
+
+def _assign(data, cols, written, cuts, fks) -> dict[str, dict[int, list[bytes]]]:
+    """Each row's transaction: its cut's, or later when a row it points at comes later."""
+    from bisect import bisect_left
+
+    where: dict[str, dict[int, int]] = {}
+    parts: dict[str, dict[int, list[bytes]]] = {}
+    for t in written:                               # parents first
+        bounds = [c[t] for c in cuts]
+        refs = [(cols[t].index(col), ref) for col, ref in fks.get(t, []) if ref in where or ref == t]
+        mine: dict[int, int] = {}
+        where[t] = mine
+        out: dict[int, list[bytes]] = {}
+        for i, line in data[t]:
+            k = min(bisect_left(bounds, i), len(cuts) - 1)
+            if refs:
+                fields = line.rstrip(b"\n").split(b"\t")
+                for at, ref in refs:
+                    value = fields[at]
+                    if value != b"\\N":
+                        k = max(k, where[ref].get(int(value), 0))
+            mine[i] = k
+            out.setdefault(k, []).append(line)
+        parts[t] = out
+    return parts
 
 
 def _cuts(samples: list[dict], tables: list[str], n: int) -> list[dict]:
@@ -353,6 +392,7 @@ def run(args) -> dict:
             warmup = run_phase("warm", url, warm, 50, 1, args.clients, plan_id)
             print(f"(a) {args.single:,} single-event requests …", flush=True)
             a = run_phase("single", url, single, args.single // len(single), 1, args.clients, plan_id)
+            print(f"    {a['events_per_s']:,.0f} events/s, {a['statuses']}", flush=True)
             print(f"(b) {args.batches} batches of {BATCH} …", flush=True)
             tables = _tables_with_id(app)
             import psycopg
@@ -362,11 +402,12 @@ def run(args) -> dict:
             snaps = Snapshots(dsn, tables)
             per_store = args.batches * BATCH // len(batch)
             b = run_phase("batch", url, batch, per_store, BATCH, args.clients, plan_id, monitor=snaps)
+            print(f"    {b['events_per_s']:,.0f} events/s, {b['statuses']}", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
         print("(c) the floor: the same rows COPYed into the same tables …", flush=True)
-        fl = floor(dsn, tables, before, snaps.samples, b["requests"])
+        fl = floor(dsn, tables, before, snaps.samples, b["requests"], foreign_keys(app))
         fl["events_per_s"] = round(b["events"] / fl["seconds"], 1)
         with app.app_context():
             from portal.extensions import db
