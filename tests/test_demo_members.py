@@ -144,3 +144,23 @@ def test_generator_rows_read_back_through_the_models(app, db, org):
     member = make_member(org.stores["sh1"])
     order = make_order(org.stores["sh1"], member)
     assert member.id > 60 and order.id > 90
+
+
+def test_seed_demo_reset_replaces_members_guides_and_orders(app, db):
+    """``seed-demo --reset`` twice: the second run wipes the first's members, guides, orders and
+    inbox (and whatever points at them) before loading the same demo again."""
+    from portal.members.models import Guide
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo", "--stores", "30", "--member-stores", "3"])
+    assert first.exit_code == 0, first.output
+    guides = db.session.scalar(select(func.count()).select_from(Guide))
+    assert guides >= 6
+    again = runner.invoke(args=["seed-demo", "--stores", "30", "--member-stores", "3", "--reset"])
+    assert again.exit_code == 0, again.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Guide)) == guides
+    none = runner.invoke(args=["seed-demo", "--stores", "30", "--member-stores", "0", "--reset"])
+    assert none.exit_code == 0, none.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Guide)) == 0
