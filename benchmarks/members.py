@@ -79,7 +79,7 @@ def measure_rfm(app, runs: int) -> dict:
             times.append(time.perf_counter() - started)
         window = getattr(_settings(), "rfm_window_days", 365)
         db.session.remove()
-    return {"runs_s": [round(t, 2) for t in times], "best_s": round(min(times), 2),
+    return {"runs_s": [round(t, 2) for t in times], "best_s": round(min(times), 2), "worst_s": round(max(times), 2),
             "result": result if isinstance(result, (dict, int, type(None))) else str(result), "window_days": window}
 
 
@@ -244,7 +244,7 @@ def run(args) -> dict:
         print(f"RFM: {args.rfm_runs} recompute(s) …", flush=True)
         rfm = measure_rfm(app, args.rfm_runs)
         rfm["floor"] = measure_rfm_floor(app, rfm["window_days"])
-        rfm["ratio_to_aggregate"] = round(rfm["best_s"] / max(0.01, rfm["floor"]["aggregate_s"]), 2)
+        rfm["ratio_to_aggregate"] = round(rfm["worst_s"] / max(0.01, rfm["floor"]["aggregate_s"]), 2)
         print(f"member search: {args.requests} requests per case …", flush=True)
         search = measure_search(app, backend.url, args.requests)
         with app.app_context():
@@ -256,7 +256,9 @@ def run(args) -> dict:
             "database_version": backend.version, "members": args.members, "orders": args.orders,
             "generated": generated, "rfm": rfm, "search": search,
             "targets": {
-                "rfm_s": {"target": TARGET_RFM_S, "value": rfm["best_s"], "met": rfm["best_s"] <= TARGET_RFM_S},
+                # The worst run counts: the first one writes a segment for every member.
+                "rfm_s": {"target": TARGET_RFM_S, "value": rfm["worst_s"], "best_s": rfm["best_s"],
+                          "met": rfm["worst_s"] <= TARGET_RFM_S},
                 "search_p95_ms": {"target": TARGET_SEARCH_P95_MS, "value": search["overall"]["p95_ms"],
                                   "worst_case": worst, "met": worst <= TARGET_SEARCH_P95_MS},
             },
@@ -266,7 +268,8 @@ def run(args) -> dict:
 def print_report(r: dict) -> None:
     rfm = r["rfm"]
     f = rfm["floor"]
-    print(f"\nRFM recompute: {rfm['runs_s']} s (best {rfm['best_s']} s); floor: aggregate {f['aggregate_s']} s "
+    print(f"\nRFM recompute: {rfm['runs_s']} s (the first writes every member's segment); "
+          f"floor: aggregate {f['aggregate_s']} s "
           f"({f['members_with_orders']:,} members), aggregate + UPDATE {f['aggregate_and_update_s']} s; "
           f"ratio to the aggregate {rfm['ratio_to_aggregate']}")
     head = f"{'search case':<34}{'median ms':>10}{'p95 ms':>9}{'max ms':>9}{'stmts':>7}{'floor p95':>11}{'ratio':>7}"
