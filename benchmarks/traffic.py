@@ -10,7 +10,11 @@ What the day holds (seeded, so the same --seed replays the same events and ids):
 * a few refunds: one cup of one line, or the whole order; one refund is sent *before* its order
   (answered ``held``, applied when the order arrives);
 * retries: some batches are sent again unchanged, as a mini-program does after a timeout
-  (answered ``duplicate``: applied once).
+  (answered ``duplicate``: applied once); a whole run again with the same ``--seed`` and ``--at``
+  (printed at the end) is all ``duplicate``.
+
+``--plan`` is the distribution plan's campaign id (the demo's 全员分销·导购与分享): the order
+handler refuses a campaign that is not running in the store, so give the id the store joined.
 
 Events go in small batches (``--batch``, as a mini-program flushes its queue), each request
 signed right before it is sent: ``X-Portal-Key: <key id>`` and
@@ -117,8 +121,10 @@ def demo_menu() -> list[tuple[str, str, int]]:
 
 
 def day_events(store: str, *, seed: int, signups: int, orders: int, refunds: int, guides: list[str],
-               plan_id: int | None, now: datetime | None = None, tag: str | None = None) -> list[dict]:
-    """Today's events of ``store`` in time order, the early refund placed before its order."""
+               plan_id: int | None, now: datetime | None = None, tag: str | None = None,
+               batch: int = 10) -> list[dict]:
+    """Today's events of ``store`` in time order, the early refund placed ``batch`` events before
+    its order (so it arrives in an earlier request than its order, and is held)."""
     now = (now or datetime.now(TZ)).astimezone(TZ)
     rng = random.Random(seed)
     day = now.replace(hour=8, minute=0, second=0, microsecond=0)
@@ -156,7 +162,7 @@ def day_events(store: str, *, seed: int, signups: int, orders: int, refunds: int
             # Sent before its order: held, then applied when the order arrives.
             place = next(i for i, e in enumerate(events) if e["type"] == "order.paid"
                          and e["data"]["number"] == order.number)
-            events.insert(place, refund)
+            events.insert(max(0, place - batch), refund)
         else:
             events.append(refund)
     return events
@@ -208,7 +214,7 @@ def main(argv=None) -> int:
     parser.add_argument("--store", help="the store code (default: the credentials' store)")
     parser.add_argument("--key-id")
     parser.add_argument("--secret")
-    parser.add_argument("--seed", type=int, default=1, help="same seed, same events and ids (a replay: all duplicate)")
+    parser.add_argument("--seed", type=int, default=1, help="same seed and --at, same events and ids")
     parser.add_argument("--signups", type=int, default=12)
     parser.add_argument("--orders", type=int, default=60)
     parser.add_argument("--refunds", type=int, default=4)
@@ -217,18 +223,25 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="events per request (default %(default)s)")
     parser.add_argument("--retry-every", type=int, default=4,
                         help="send every Nth batch twice, as after a timeout (0: never; default %(default)s)")
+    parser.add_argument("--at", help="the day's \"now\" (ISO 8601 with offset; default: now): the same --seed and "
+                                     "--at send the same events again (a replay: all duplicate)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
 
     store, key_id, secret = load_credentials(args)
+    at = datetime.fromisoformat(args.at) if args.at else datetime.now(TZ).replace(microsecond=0)
+    if at.tzinfo is None:
+        raise SystemExit("--at needs its offset, e.g. 2026-03-02T20:30:00+08:00")
     events = day_events(store, seed=args.seed, signups=args.signups, orders=args.orders, refunds=args.refunds,
-                        guides=[g for g in args.guides.split(",") if g], plan_id=args.plan)
+                        guides=[g for g in args.guides.split(",") if g], plan_id=args.plan, now=at,
+                        batch=args.batch)
     client = Client(args.url, store, key_id, secret)
     try:
         out = play(client, events, batch=args.batch, retry_every=args.retry_every, rng=random.Random(args.seed))
     finally:
         client.close()
     out["store"] = store
+    out["replay"] = f"--seed {args.seed} --at {at.isoformat()}"
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
@@ -237,6 +250,7 @@ def main(argv=None) -> int:
         print("events: " + ", ".join(f"{k} × {v}" for k, v in sorted(out["results"].items())))
         for r in out["rejected"][:5]:
             print(f"  rejected: {r}")
+        print(f"replay the same events with {out['replay']}")
     return 1 if out["rejected"] else 0
 
 
