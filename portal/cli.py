@@ -16,10 +16,13 @@ def init_app(app: Flask) -> None:
                   help="How many stores the demo brand has.")
     @click.option("--reset", is_flag=True, help="Delete all existing data first.")
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has data.")
-    def seed_demo_command(n_stores: int, reset: bool, if_empty: bool):
+    @click.option("--member-stores", default=30, show_default=True, type=click.IntRange(0, 10000),
+                  help="How many stores get members, guides and orders (上海区 first; 0: none).")
+    def seed_demo_command(n_stores: int, reset: bool, if_empty: bool, member_stores: int):
         """Load a demo brand: 1 HQ, 3 distributors, 12 regions, N stores, one user per role."""
         from portal.campaigns.demo import seed_goods_and_campaign
         from portal.decoration.demo import seed_decoration
+        from portal.orders.demo import seed_members_and_orders
         from portal.org import demo
         from portal.org.models import User
 
@@ -37,7 +40,14 @@ def init_app(app: Flask) -> None:
         seed_decoration(hq)
         seed_goods_and_campaign(hq)
         db.session.commit()
+        members = seed_members_and_orders(hq, stores=member_stores) if member_stores else {}
+        db.session.commit()
         click.echo(f"Demo brand loaded: {n_stores:,} stores in {time.perf_counter() - started:.1f} s.")
+        if members.get("skipped"):
+            click.echo(f"Members and orders not loaded: {members['skipped']}.")
+        elif members.get("stores"):
+            click.echo(f"Members and orders: {members['events']:,} events for {members['stores']} stores "
+                       f"({members.get('applied', 0):,} applied) in {time.perf_counter() - started:.1f} s in all.")
         click.echo(f"Sign in at http://127.0.0.1:5000 with password '{demo.DEMO_PASSWORD}':")
         for username, role, place in users:
             click.echo(f"  {username:<10} {role:<18} {place}")
@@ -104,11 +114,13 @@ def wipe() -> None:
     from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
     from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
     from portal.goods.models import Product, ProductImage, Sku
+    from portal.orders.demo import wipe as wipe_members_and_orders
     from portal.org.models import OrgNode, Store, Tag, User, store_tags
     from portal.pushes.models import Delivery, Push
     from portal.shelf.models import Listing, StoreNotice
     from portal.targets.models import Target
 
+    wipe_members_and_orders()
     for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
                   StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,
                   Delivery, Push, Target, TemplateVersion, Template):
