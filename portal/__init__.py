@@ -93,11 +93,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.decoration import views as decoration
     from portal.goods import views as goods
     from portal.media import views as media
+    from portal.members import views as members
     from portal.members import views_guides as guides
     from portal.members import views_identity as member_identity
-    from portal.orders import views as orders
-    from portal.members import views as members
     from portal.members import views_settings as member_settings
+    from portal.orders import views as orders
     from portal.orders import views_commission as commissions
     from portal.org import views as org
     from portal.pushes import views as pushes
@@ -140,8 +140,8 @@ from portal.ingest import tasks as _ingest_tasks  # noqa: E402,F401  (the inbox 
 from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import events as _member_events  # noqa: E402,F401  (member.signup / member.updated)
 from portal.members import models as _member_models  # noqa: E402,F401
-from portal.orders import events as _order_events  # noqa: E402,F401  (order.*, coupon.* handlers)
 from portal.members import tasks as _member_tasks  # noqa: E402,F401  (the nightly RFM recompute)
+from portal.orders import events as _order_events  # noqa: E402,F401  (order.*, coupon.* handlers)
 from portal.orders import models as _order_models  # noqa: E402,F401
 from portal.orders import tasks as _order_tasks  # noqa: E402,F401  (closes ended commission months)
 from portal.org import models as _org_models  # noqa: E402,F401

@@ -122,8 +122,8 @@ APP = None                         # the demo app being shot, once main() has bu
 
 # Modules of extra pages: each may define desktop(page, shot) and phone(page, shot).
 SCENES: list[str] = ["scenes_marketing", "scenes_pushes", "scenes_storepicker", "scenes_goodspicker", "scenes_images",
-                     "scenes_preview", "scenes_words", "scenes_identity", "scenes_orders", "scenes_audiences", "scenes_rfm",
-                     "scenes_ingest", "scenes_commission"]
+                     "scenes_preview", "scenes_words", "scenes_identity", "scenes_orders", "scenes_audiences",
+                     "scenes_rfm", "scenes_ingest", "scenes_commission"]
 
 
 def _scenes():
