@@ -68,7 +68,7 @@ def downgrade():
     op.drop_table('segment_months')
     op.drop_index('ix_rfm_runs_state', table_name='rfm_runs')
     op.drop_table('rfm_runs')
-    with op.batch_alter_table('members') as batch:
-        batch.drop_column('segment_since')
-        batch.drop_column('rfm_net_fen')
-        batch.drop_column('rfm_orders')
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+ has it): a batch "move and copy" of members
+    # would fail on SQLite, which cannot copy into its generated column phone_tail (0016).
+    for column in ('segment_since', 'rfm_net_fen', 'rfm_orders'):
+        op.drop_column('members', column)
