@@ -33,7 +33,6 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy import func as F
 
 from portal.extensions import db
-from portal.kernel.sql import insert_missing
 from portal.kernel.time import UTCDateTime, local_tz, utcnow
 from portal.members.models import SEGMENTS, Member, MemberSettings, SegmentMonth
 
@@ -91,13 +90,12 @@ class RfmResult:
     snapshot_taken: bool = False
 
 
-def get_settings() -> MemberSettings:
-    """HQ's one settings row (made with the defaults the first time it is asked for)."""
-    s = db.session.get(MemberSettings, 1)
-    if s is None:
-        insert_missing(db.session, MemberSettings, id=1)
-        s = db.session.get(MemberSettings, 1)
-    return s
+def get_settings(*, for_writing: bool = False) -> MemberSettings:
+    """HQ's settings (``portal.members.services.settings``: read without writing, or the row made
+    first ``for_writing``)."""
+    from portal.members.services import settings
+
+    return settings(for_writing=for_writing)
 
 
 # --------------------------------------------------------------------------- SQL pieces
@@ -233,7 +231,7 @@ def month_of(now: datetime) -> str:
 def recompute(now: datetime | None = None) -> RfmResult:
     """Score every active member and store its segment (flushes; the caller commits)."""
     now = now or utcnow()
-    settings = get_settings()
+    settings = get_settings(for_writing=True)
     if _dialect() == "postgresql":     # one recompute at a time: the second waits for the first
         db.session.execute(select(MemberSettings.id).where(MemberSettings.id == 1).with_for_update())
         # The aggregate over every order and its join with the members stay in memory (not in

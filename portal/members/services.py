@@ -35,12 +35,12 @@ from portal.audit import services as audit
 from portal.extensions import db
 from portal.kernel.crypto import decrypt, encrypt, keyed_hash
 from portal.kernel.errors import RuleError
+from portal.kernel.sql import insert_missing
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.members import refs
 from portal.members.models import (
     ACTIVE,
     ERASED,
-    FIRST_STAYS,
     LATEST_WINS,
     MERGED,
     PROTECTED,
@@ -138,10 +138,19 @@ def survivor_of(member: Member) -> Member:
     return member
 
 
-def settings() -> MemberSettings:
-    """HQ's rules (the one row, id 1; the defaults until HQ saves them)."""
+def settings(*, for_writing: bool = False) -> MemberSettings:
+    """HQ's rules: the one row (id 1). Until HQ saves them, reading gives the defaults without
+    writing anything (a page or an event that only reads must not insert a row and hold its lock);
+    ``for_writing`` makes the row first (INSERT … ON CONFLICT DO NOTHING) and returns it."""
     row = db.session.get(MemberSettings, 1)
-    return row if row is not None else MemberSettings(id=1, binding_rule=FIRST_STAYS, protect_days=30)
+    if row is None and for_writing:
+        insert_missing(db.session, MemberSettings, id=1)
+        row = db.session.get(MemberSettings, 1)
+    if row is not None:
+        return row
+    defaults = {c.key: c.default.arg for c in MemberSettings.__table__.columns
+                if c.default is not None and c.default.is_scalar}
+    return MemberSettings(id=1, **defaults)
 
 
 def label(member: Member) -> str:

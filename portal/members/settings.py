@@ -25,7 +25,7 @@ def save_settings(scope: Scope, values: dict, *, actor):
     """Write HQ's settings; the audit entry names what changed, old → new. Flushes."""
     if not may_edit(scope):
         abort(403)
-    s = get_settings()
+    s = get_settings(for_writing=True)
     changes = {k: [getattr(s, k), v] for k, v in values.items() if k in FIELDS and getattr(s, k) != v}
     for key, (_old, new) in changes.items():
         setattr(s, key, new)

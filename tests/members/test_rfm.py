@@ -106,7 +106,7 @@ def test_segments_of_a_hand_computed_set(app, org):
 def test_changed_thresholds_change_segments_and_live_counts_match(app, org):
     members = _hand_set(org.stores["sh1"])
     db.session.commit()
-    s = rfm.get_settings()
+    s = rfm.get_settings(for_writing=True)
     # HQ lowers F to 2 orders and M to ¥100, and only counts the last 30 days as recent.
     s.rfm_frequency, s.rfm_monetary_fen, s.rfm_recency_days = 2, 10000, 30
     db.session.commit()
@@ -127,7 +127,7 @@ def test_changed_thresholds_change_segments_and_live_counts_match(app, org):
 
 def test_median_mode_on_a_hand_computed_set(app, org):
     store = org.stores["sh1"]
-    s = rfm.get_settings()
+    s = rfm.get_settings(for_writing=True)
     s.rfm_mode, s.rfm_new_days = "median", 1
     # Medians of the five buyers: R 30 days, F 2 orders, M ¥20. High = strictly better.
     members = {

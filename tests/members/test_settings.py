@@ -70,7 +70,7 @@ def test_bad_values_come_back_beside_their_fields_and_nothing_is_written(login_a
     assert r.status_code == 422 and 'data-field="protect_days"' in r.get_data(as_text=True)
     r = client.post("/members/settings", data={**GOOD, "rfm_new_days": "200"})
     assert r.status_code == 422 and 'data-field="rfm_new_days"' in r.get_data(as_text=True)
-    s = rfm.get_settings()
+    s = rfm.get_settings(for_writing=True)
     assert (s.rfm_window_days, s.binding_rule) == (365, "first")
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "member_settings.update")) is None
 
@@ -195,7 +195,7 @@ def test_nightly_runs_once_a_day(app, org):
     _buyers(org)
     recompute_nightly()                     # never computed: runs at once
     db.session.expire_all()
-    assert rfm.get_settings().rfm_computed_at is not None
+    assert rfm.get_settings(for_writing=True).rfm_computed_at is not None
     assert db.session.scalar(select(RfmRun.state)) == "done"
     recompute_nightly()                     # already done since today's 03:00 (or yesterday's): nothing
     assert len(db.session.scalars(select(RfmRun)).all()) == 1
@@ -252,3 +252,16 @@ def test_the_nightly_recompute_is_on_the_beat(app):
 
     entry = jobs.make_celery(app).conf.beat_schedule["rfm-nightly"]
     assert entry["args"] == ["portal.members.tasks.recompute_nightly"] and entry["schedule"] == 3600.0
+
+
+def test_reading_the_rules_writes_nothing(org, login_as):
+    """Pages and events that only read HQ's rules get the defaults without inserting the row (a
+    reader holding a row lock it did not need deadlocked a concurrent write on PostgreSQL)."""
+    from sqlalchemy import func, select
+
+    from portal.extensions import db
+    from portal.members.models import MemberSettings
+
+    assert login_as("hq").get("/members/settings").status_code == 200
+    assert login_as("sh_manager").get("/members/settings").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(MemberSettings)) == 0
