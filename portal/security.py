@@ -2,7 +2,6 @@
 who may open which page is ``portal.org.access``; the response headers are ``portal.web``.)"""
 from __future__ import annotations
 
-import os
 import secrets
 
 from flask import Flask
@@ -32,29 +31,11 @@ def ensure_secret_key(app: Flask) -> None:
 
 
 def _kept_secret_key(path: str) -> str:
-    """The key in ``path``, created there first if there is none (atomically: two processes
-    starting at once end up with the same key)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            key = f.read().strip()
-        if key:
-            return key
-    except FileNotFoundError:
-        pass
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(secrets.token_urlsafe(48) + "\n")
-        try:
-            os.link(tmp, path)          # fails if another process got there first: use theirs
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(tmp)
-    with open(path, encoding="utf-8") as f:
-        key = f.read().strip()
+    """The key in ``path``, created there first if there is none (portal.kernel.keyfile: atomically,
+    so two processes starting at once end up with the same key)."""
+    from portal.kernel.keyfile import kept_text
+
+    key = kept_text(path, lambda: secrets.token_urlsafe(48) + "\n").strip()
     if not key:
         raise ConfigError(f"SECRET_KEY: the key file {path} is empty; delete it to have a new key made.")
     return key

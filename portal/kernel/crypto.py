@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import Flask, current_app
+
+from portal.kernel.keyfile import kept_text
 
 
 class CryptoConfigError(RuntimeError):
@@ -34,25 +35,7 @@ def generate_keys() -> dict[str, str]:
 
 def _kept_keys(path: str) -> dict[str, str]:
     """The keys kept in ``path`` (JSON), created there first (mode 0600) if there are none."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        pass
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(generate_keys(), f)
-        try:
-            os.link(tmp, path)          # another process got there first: use theirs
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(tmp)
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return json.loads(kept_text(path, lambda: json.dumps(generate_keys())))
 
 
 class _Keys:

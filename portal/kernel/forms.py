@@ -43,16 +43,17 @@ def form_status() -> int:
     return 422 if request.method == "POST" else 200
 
 
-def flash_outcome(action, done: str) -> bool:
-    """Run a service call that may refuse with a RuleError: flash the refusal, or ``done``."""
+def flash_outcome(action, done) -> bool:
+    """Run a service call that may refuse with a RuleError: flash the refusal, or ``done`` (a text,
+    or a function of what the call returned)."""
     try:
-        action()
+        result = action()
     except Conflict:
         raise                   # a lost race answers 409 (the app's handler), not a flash
     except RuleError as exc:
         flash(exc.message, "danger")
         return False
-    flash(done, "success")
+    flash(done(result) if callable(done) else done, "success")
     return True
 
 

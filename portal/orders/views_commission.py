@@ -11,8 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from portal.extensions import db, htmx
-from portal.kernel.errors import Conflict, RuleError
-from portal.kernel.forms import one_of
+from portal.kernel.forms import flash_outcome, one_of
 from portal.kernel.money import format_yuan
 from portal.kernel.paging import paginate
 from portal.kernel.tabular import XLSX_MIMETYPE, csv_chunks, xlsx_bytes
@@ -195,15 +194,8 @@ def close_month():
     if month is None:
         flash(_("Choose a month."), "danger")
         return redirect(url_for("commissions.list_statements"), 303)
-    try:
-        row = statements.close_month(scope, month, actor=scope.user)
-    except Conflict:
-        raise
-    except RuleError as exc:
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("%(month)s closed: %(num)s statements.", month=month, num=row.statements), "success")
+    flash_outcome(lambda: statements.close_month(scope, month, actor=scope.user),
+                  lambda row: _("%(month)s closed: %(num)s statements.", month=month, num=row.statements))
     return redirect(url_for("commissions.list_statements", month=month), 303)
 
 
@@ -227,15 +219,8 @@ def pay_statement(statement_id: int):
     """Pay the statement's positive closing balance; a second click answers 409."""
     scope = current_scope()
     statement = statements.get_statement_or_404(scope, statement_id)[0]
-    try:
-        paid = statements.pay_statement(scope, statement, actor=scope.user)
-    except Conflict:
-        raise
-    except RuleError as exc:
-        flash(exc.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("Paid %(amount)s.", amount=format_yuan(paid)), "success")
+    flash_outcome(lambda: statements.pay_statement(scope, statement, actor=scope.user),
+                  lambda paid: _("Paid %(amount)s.", amount=format_yuan(paid)))
     return redirect(url_for("commissions.view_statement", statement_id=statement_id), 303)
 
 
