@@ -151,6 +151,8 @@ def search_cases(app) -> list[tuple[str, str, dict]]:
         (f"id q={deep}", f"/members?q={deep}", {}),
         ("openid", f"/members?q={openid}", {}),
         (f"htmx rows q={word}", f"/members?q={word}", hx),
+        ("segment important_value", "/members?segment=important_value", hx),
+        ("segment new", "/members?segment=new", hx),
     ]
 
 
