@@ -75,11 +75,19 @@ def plans_for(store_id: int, orders: list[Order]) -> dict[int, Campaign]:
         .order_by(Campaign.starts_at.desc(), Campaign.id.desc())).all()
     chosen = {}
     for order in orders:
-        for plan in plans:         # started last first
-            if plan.starts_at <= order.paid_at < plan.ends_at:
-                chosen[order.id] = plan
-                break
+        plan = plan_at(plans, order.paid_at)
+        if plan is not None:
+            chosen[order.id] = plan
     return chosen
+
+
+def plan_at(plans, paid_at):
+    """Of ``plans`` (the store's joined, published distribution plans, started last first), the
+    one in force at ``paid_at``, or None."""
+    for plan in plans:
+        if plan.starts_at <= paid_at < plan.ends_at:
+            return plan
+    return None
 
 
 def accrue(store, orders: list[Order]) -> None:
@@ -108,16 +116,29 @@ def accrue(store, orders: list[Order]) -> None:
     guides = ({g.id: g for g in db.session.scalars(select(Guide).where(Guide.id.in_(guide_ids)))}
               if guide_ids else {})
     since = _guide_since(planned, members)
+    db.session.flush()             # Order.plan_id
+    write(planned, plans, by_order, members, guides, since)
 
+
+def write(orders, plans: dict, lines: dict, members: dict, guides: dict, since: dict) -> None:
+    """Append the entries ``orders`` earn (one bulk INSERT), all read already: ``plans`` by order
+    id (the plan in force; orders without one earn nothing), ``lines`` (each order's, by line_no)
+    and ``members`` / ``guides`` by id (with id, nickname, referrer_id, created_at, bound_at; id,
+    name, code), ``since`` by order id (since when the order's guide serves the buyer). Plain rows
+    do as well as ORM objects: order.paid hands in what it has just inserted."""
     rows = []
-    for order in planned:
-        plan = plans[order.id]
+    for order in orders:
+        plan = plans.get(order.id)
+        if plan is None:
+            continue
         rules = plan.rules or {}
         freeze = timedelta(days=int(rules.get("freeze_days") or 0))
         payable_at = order.paid_at + freeze
         buyer = members.get(order.member_id)
         beneficiaries = _beneficiaries(order, rules, buyer, members, guides, since)
-        for line in by_order[order.id]:
+        if not beneficiaries:
+            continue
+        for line in lines.get(order.id, ()):
             if line.paid_fen <= 0:
                 continue
             for kind, bp, level, holder, why in beneficiaries:
@@ -134,7 +155,6 @@ def accrue(store, orders: list[Order]) -> None:
                          "base_fen": line.paid_fen, "line": line.name or line.sku_code, "sku": line.sku_code,
                          "freeze_days": freeze.days},
                     payable_at=payable_at))
-    db.session.flush()             # Order.plan_id
     if rows:
         db.session.execute(insert(CommissionEntry.__table__), rows)
 
@@ -239,4 +259,4 @@ def reverse(store, refunds: list[Refund]) -> None:
         db.session.execute(insert(CommissionEntry.__table__), rows)
 
 
-__all__ = ["accrue", "commission_fen", "plans_for", "rate_bp", "reverse"]
+__all__ = ["accrue", "commission_fen", "plan_at", "plans_for", "rate_bp", "reverse", "write"]
