@@ -424,17 +424,16 @@ def order_refunded(store, events: list[Event]) -> dict:
         Refund.store_id == store.id, Refund.number.in_({e.data["number"] for e in events}))))
     wanted = {e.data["order_number"] for e in events}
     orders: dict[str, _Order] = {}
-    for oid, number, paid, refunded in db.session.execute(
-            select(Order.id, Order.number, Order.paid_fen, Order.refunded_fen)
-            .where(Order.store_id == store.id, Order.number.in_(wanted))):
-        orders[number] = _Order(oid, paid, refunded)
-    by_id = {o.id: o for o in orders.values()}
-    if by_id:
-        for row in db.session.execute(
-                select(OrderLine.order_id, OrderLine.id, OrderLine.line_no, OrderLine.sku_code, OrderLine.quantity,
-                       OrderLine.paid_fen, OrderLine.refunded_quantity, OrderLine.refunded_fen)
-                .where(OrderLine.order_id.in_(list(by_id))).order_by(OrderLine.order_id, OrderLine.line_no)):
-            by_id[row[0]].lines.append(_Line(*row[1:]))
+    for row in db.session.execute(          # the orders with their lines, in one read
+            select(Order.id, Order.number, Order.paid_fen, Order.refunded_fen, OrderLine.id, OrderLine.line_no,
+                   OrderLine.sku_code, OrderLine.quantity, OrderLine.paid_fen, OrderLine.refunded_quantity,
+                   OrderLine.refunded_fen)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.store_id == store.id, Order.number.in_(wanted)).order_by(Order.id, OrderLine.line_no)):
+        order = orders.get(row[1])
+        if order is None:
+            order = orders[row[1]] = _Order(row[0], row[2], row[3])
+        order.lines.append(_Line(*row[4:]))
 
     refunds, refund_lines = [], []
     touched_lines: dict[int, _Line] = {}
@@ -476,7 +475,7 @@ def order_refunded(store, events: list[Event]) -> dict:
 
     for row, refund_id in zip(refunds, next_ids(db.session, Refund.__table__, len(refunds)), strict=True):
         row["id"] = refund_id
-    made = db.session.scalars(insert(Refund).returning(Refund), refunds).all()
+    db.session.execute(insert(Refund.__table__), refunds)
     rows = [{"refund_id": row["id"], "line_id": line_id, "quantity": q, "amount_fen": fen}
             for row, given in zip(refunds, refund_lines, strict=True) for line_id, (q, fen) in given.items()]
     if rows:
@@ -493,9 +492,16 @@ def order_refunded(store, events: list[Event]) -> dict:
             obj = db.session.identity_map.get(identity_key(model, key))
             if obj is not None:
                 db.session.expire(obj)
-    commission.reverse(store, list(made))
+    # The ledger: each line touched, with the refund of the batch that touched it last.
+    last_refund: dict[int, _Row] = {}
+    for row, given in zip(refunds, refund_lines, strict=True):
+        refund = _Row(**row)
+        for line_id in given:
+            current = last_refund.get(line_id)
+            if current is None or (refund.refunded_at, refund.id) > (current.refunded_at, current.id):
+                last_refund[line_id] = refund
+    commission.reverse_lines(last_refund, {line_id: touched_lines[line_id].refunded_fen for line_id in last_refund})
     return out
-
 
 def _status(order: _Order) -> str:
     if order.refunded_fen >= order.paid_fen or (
