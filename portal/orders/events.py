@@ -485,8 +485,8 @@ def order_refunded(store, events: list[Event]) -> dict:
             for ln in touched_lines.values()])
     db.session.execute(update(Order), [
         {"id": o.id, "refunded_fen": o.refunded_fen, "status": _status(o)} for o in touched_orders.values()])
-    # A bulk update by key leaves the session's copies as they were: an order paid earlier in this
-    # batch is one (its INSERT … RETURNING put it there); let it be read again.
+    # A bulk update by key leaves the session's copies as they were (an order a caller loaded
+    # earlier in the transaction); let them be read again.
     for model, ids in ((Order, touched_orders), (OrderLine, touched_lines)):
         for key in ids:
             obj = db.session.identity_map.get(identity_key(model, key))
