@@ -25,6 +25,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import aliased
 
 from portal.campaigns.models import JOINED, PUBLISHED, Campaign, CampaignStore
 from portal.extensions import db
@@ -75,11 +76,19 @@ def plans_for(store_id: int, orders: list[Order]) -> dict[int, Campaign]:
         .order_by(Campaign.starts_at.desc(), Campaign.id.desc())).all()
     chosen = {}
     for order in orders:
-        for plan in plans:         # started last first
-            if plan.starts_at <= order.paid_at < plan.ends_at:
-                chosen[order.id] = plan
-                break
+        plan = plan_at(plans, order.paid_at)
+        if plan is not None:
+            chosen[order.id] = plan
     return chosen
+
+
+def plan_at(plans, paid_at):
+    """Of ``plans`` (the store's joined, published distribution plans, started last first), the
+    one in force at ``paid_at``, or None."""
+    for plan in plans:
+        if plan.starts_at <= paid_at < plan.ends_at:
+            return plan
+    return None
 
 
 def accrue(store, orders: list[Order]) -> None:
@@ -108,16 +117,29 @@ def accrue(store, orders: list[Order]) -> None:
     guides = ({g.id: g for g in db.session.scalars(select(Guide).where(Guide.id.in_(guide_ids)))}
               if guide_ids else {})
     since = _guide_since(planned, members)
+    db.session.flush()             # Order.plan_id
+    write(planned, plans, by_order, members, guides, since)
 
+
+def write(orders, plans: dict, lines: dict, members: dict, guides: dict, since: dict) -> None:
+    """Append the entries ``orders`` earn (one bulk INSERT), all read already: ``plans`` by order
+    id (the plan in force; orders without one earn nothing), ``lines`` (each order's, by line_no)
+    and ``members`` / ``guides`` by id (with id, nickname, referrer_id, created_at, bound_at; id,
+    name, code), ``since`` by order id (since when the order's guide serves the buyer). Plain rows
+    do as well as ORM objects: order.paid hands in what it has just inserted."""
     rows = []
-    for order in planned:
-        plan = plans[order.id]
+    for order in orders:
+        plan = plans.get(order.id)
+        if plan is None:
+            continue
         rules = plan.rules or {}
         freeze = timedelta(days=int(rules.get("freeze_days") or 0))
         payable_at = order.paid_at + freeze
         buyer = members.get(order.member_id)
         beneficiaries = _beneficiaries(order, rules, buyer, members, guides, since)
-        for line in by_order[order.id]:
+        if not beneficiaries:
+            continue
+        for line in lines.get(order.id, ()):
             if line.paid_fen <= 0:
                 continue
             for kind, bp, level, holder, why in beneficiaries:
@@ -134,7 +156,6 @@ def accrue(store, orders: list[Order]) -> None:
                          "base_fen": line.paid_fen, "line": line.name or line.sku_code, "sku": line.sku_code,
                          "freeze_days": freeze.days},
                     payable_at=payable_at))
-    db.session.flush()             # Order.plan_id
     if rows:
         db.session.execute(insert(CommissionEntry.__table__), rows)
 
@@ -206,25 +227,38 @@ def reverse(store, refunds: list[Refund]) -> None:
             last_refund[line_id] = by_id[refund_id]
     if not last_refund:
         return
-    line_ids = list(last_refund)
     refunded = dict(db.session.execute(select(OrderLine.id, OrderLine.refunded_fen)
-                                       .where(OrderLine.id.in_(line_ids))).all())
-    originals = db.session.scalars(select(CommissionEntry).where(
-        CommissionEntry.line_id.in_(line_ids), CommissionEntry.reverses_id.is_(None))
-        .order_by(CommissionEntry.id)).all()
-    if not originals:
+                                       .where(OrderLine.id.in_(list(last_refund)))).all())
+    reverse_lines(last_refund, refunded)
+
+
+def reverse_lines(last_refund: dict, refunded: dict[int, int]) -> None:
+    """The reversing entries of refunded lines, all read already: ``last_refund`` by line id (the
+    refund of the batch that touched the line last: id, number, order_id, refunded_at) and
+    ``refunded`` by line id (the line's refunded_fen now). One read of the lines' entries with
+    what each has had reversed so far, one bulk INSERT."""
+    if not last_refund:
         return
-    reversed_so_far = dict(db.session.execute(
-        select(CommissionEntry.reverses_id, func.sum(CommissionEntry.amount_fen))
-        .where(CommissionEntry.reverses_id.in_([e.id for e in originals]))
-        .group_by(CommissionEntry.reverses_id)).all())
+    line_ids = list(last_refund)
+    order_ids = {r.order_id for r in last_refund.values()}      # the ledger's index is by order
+    reversal = aliased(CommissionEntry)
+    so_far = (select(func.sum(reversal.amount_fen))
+              .where(reversal.order_id == CommissionEntry.order_id, reversal.reverses_id == CommissionEntry.id)
+              .correlate(CommissionEntry).scalar_subquery())
+    e = CommissionEntry
+    originals = db.session.execute(
+        select(e.id, e.store_id, e.path, e.order_id, e.line_id, e.plan_id, e.beneficiary, e.level,
+               e.beneficiary_store_id, e.guide_id, e.member_id, e.rate_bp, e.base_fen, e.amount_fen,
+               e.payable_at, so_far.label("reversed"))
+        .where(e.order_id.in_(order_ids), e.line_id.in_(line_ids), e.reverses_id.is_(None))
+        .order_by(e.id)).all()
     rows = []
     for entry in originals:
         if entry.base_fen <= 0 or entry.amount_fen <= 0:
             continue
         part = min(refunded.get(entry.line_id) or 0, entry.base_fen)
         target = _share(entry.amount_fen, part, entry.base_fen)
-        delta = target + int(reversed_so_far.get(entry.id) or 0)      # reversals are negative
+        delta = target + int(entry.reversed or 0)      # reversals are negative
         if delta <= 0:
             continue
         refund = last_refund[entry.line_id]
@@ -239,4 +273,4 @@ def reverse(store, refunds: list[Refund]) -> None:
         db.session.execute(insert(CommissionEntry.__table__), rows)
 
 
-__all__ = ["accrue", "commission_fen", "plans_for", "rate_bp", "reverse"]
+__all__ = ["accrue", "commission_fen", "plan_at", "plans_for", "rate_bp", "reverse", "reverse_lines", "write"]

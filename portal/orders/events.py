@@ -19,11 +19,14 @@ RETURNING, bulk updates by primary key), never a query per order. Amounts are fe
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace as _Row
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, text, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
 from portal.assortments.models import AssortmentItem, StoreAssortment
@@ -35,7 +38,7 @@ from portal.ingest.registry import COUPONS, ORDERS, REFUNDS, Event, Held, Reject
 from portal.kernel.money import MAX_FEN
 from portal.kernel.sql import next_ids
 from portal.members import services as members
-from portal.members.models import Member
+from portal.members.models import Guide, Member, MemberBinding
 from portal.orders import commission
 from portal.orders.models import PAID, PARTLY_REFUNDED, REFUNDED, Order, OrderLine, Refund, RefundLine
 
@@ -170,14 +173,20 @@ def order_paid(store, events: list[Event]) -> dict:
     numbers = [e.data["number"] for e in events]
     taken = set(db.session.scalars(select(Order.number).where(Order.store_id == store.id,
                                                               Order.number.in_(set(numbers)))))
+    # The campaigns named (to check that they run here) and the distribution plans in force over
+    # the batch (the commission's), in one read: the store's joined, published ones, started last first.
     campaign_ids = {e.data["campaign_id"] for e in events if e.data["campaign_id"]}
-    windows = {}
-    if campaign_ids:
-        windows = {cid: (start, end) for cid, start, end in db.session.execute(
-            select(Campaign.id, Campaign.starts_at, Campaign.ends_at)
-            .join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
-            .where(Campaign.id.in_(campaign_ids), CampaignStore.store_id == store.id,
-                   CampaignStore.status == JOINED, Campaign.status == PUBLISHED))}
+    times = [e.data["paid_at"] or e.occurred_at for e in events]
+    first, last = min(times), max(times)
+    wanted = and_(Campaign.kind == commission.DISTRIBUTION, Campaign.starts_at <= last, Campaign.ends_at > first)
+    campaigns = db.session.execute(
+        select(Campaign.id, Campaign.kind, Campaign.name, Campaign.rules, Campaign.starts_at, Campaign.ends_at)
+        .join(CampaignStore, CampaignStore.campaign_id == Campaign.id)
+        .where(CampaignStore.store_id == store.id, CampaignStore.status == JOINED, Campaign.status == PUBLISHED,
+               or_(Campaign.id.in_(campaign_ids), wanted) if campaign_ids else wanted)
+        .order_by(Campaign.starts_at.desc(), Campaign.id.desc())).all()
+    windows = {c.id: (c.starts_at, c.ends_at) for c in campaigns}
+    plans = [c for c in campaigns if c.kind == commission.DISTRIBUTION and c.starts_at <= last and c.ends_at > first]
     todo: list[tuple[Event, object]] = []
     for e in events:
         d = e.data
@@ -213,36 +222,87 @@ def order_paid(store, events: list[Event]) -> dict:
     guides = members.guides_by_code(store, {e.data["guide_code"] for e, _t in todo if e.data["guide_code"]})
     guides = {code: getattr(g, "id", g) for code, g in guides.items()}
     members.bind(store, [(ids[e.data["openid"]], guides.get(e.data["guide_code"]), "order", t) for e, t in todo])
-    serving = {mid: guide_id for mid, guide_id in db.session.execute(
-        select(Member.id, Member.guide_id).where(Member.id.in_({ids[e.data["openid"]] for e, _t in todo}),
-                                                 Member.store_id == store.id))}
+    named, serving, guide_rows, since = _people(
+        store, {ids[e.data["openid"]] for e, _t in todo},
+        {ids[e.data["sharer_openid"]] for e, _t in todo if e.data["sharer_openid"]})
 
-    rows = []
-    for order_id, (e, paid_at) in zip(next_ids(db.session, Order.__table__, len(todo)), todo, strict=True):
+    n_lines = sum(len(e.data["lines"]) for e, _t in todo)
+    order_ids, line_ids = _new_ids(len(todo), n_lines)
+    rows, chosen, lines, by_order = [], {}, [], {}
+    for order_id, (e, paid_at) in zip(order_ids, todo, strict=True):
         d = e.data
         buyer = ids[d["openid"]]
         sharer = ids.get(d["sharer_openid"]) if d["sharer_openid"] else None
-        rows.append({"id": order_id, "store_id": store.id, "path": store.path, "number": d["number"],
-                     "member_id": buyer, "status": PAID, "goods_fen": d["goods_fen"], "discount_fen": d["discount_fen"],
-                     "coupon_fen": d["coupon_fen"], "freight_fen": d["freight_fen"], "paid_fen": d["paid_fen"],
-                     "refunded_fen": 0, "coupon_code": d["coupon_code"], "campaign_id": d["campaign_id"],
-                     "live_room_id": d["live_room_id"], "sharer_id": sharer if sharer != buyer else None,
-                     "guide_id": serving.get(buyer), "paid_at": paid_at})
-    orders = db.session.scalars(insert(Order).returning(Order).execution_options(render_nulls=True), rows).all()
-    lines = []
-    for row, (e, _t) in zip(rows, todo, strict=True):
-        d = e.data
+        plan = commission.plan_at(plans, paid_at)
+        if plan is not None:
+            chosen[order_id] = plan
+        row = {"id": order_id, "store_id": store.id, "path": store.path, "number": d["number"],
+               "member_id": buyer, "status": PAID, "goods_fen": d["goods_fen"], "discount_fen": d["discount_fen"],
+               "coupon_fen": d["coupon_fen"], "freight_fen": d["freight_fen"], "paid_fen": d["paid_fen"],
+               "refunded_fen": 0, "coupon_code": d["coupon_code"], "campaign_id": d["campaign_id"],
+               "live_room_id": d["live_room_id"], "sharer_id": sharer if sharer != buyer else None,
+               "guide_id": serving.get(buyer), "plan_id": plan.id if plan is not None else None,
+               "paid_at": paid_at}
+        rows.append(row)
         net = d["paid_fen"] - d["freight_fen"]
         bases = allocate(net, [line["quantity"] * line["unit_fen"] for line in d["lines"]])
+        mine = by_order[order_id] = []
         for no, (line, base) in enumerate(zip(d["lines"], bases, strict=True), 1):
             sku_id, by = skus.get(line["sku"], (None, "store"))
-            lines.append({"order_id": row["id"], "line_no": no, "sku_code": line["sku"], "sku_id": sku_id,
-                          "name": line["name"] or "", "quantity": line["quantity"], "unit_fen": line["unit_fen"],
-                          "paid_fen": base, "refunded_quantity": 0, "refunded_fen": 0, "fulfilled_by": by})
-    db.session.execute(insert(OrderLine), lines)
-    commission.accrue(store, list(orders))
-    ingest.release(store, [_key(o.number) for o in orders])
+            ln = {"id": next(line_ids), "order_id": order_id, "line_no": no, "sku_code": line["sku"],
+                  "sku_id": sku_id, "name": line["name"] or "", "quantity": line["quantity"],
+                  "unit_fen": line["unit_fen"], "paid_fen": base, "refunded_quantity": 0, "refunded_fen": 0,
+                  "fulfilled_by": by}
+            lines.append(ln)
+            mine.append(_Row(**ln))
+    db.session.execute(insert(Order.__table__), rows)
+    db.session.execute(insert(OrderLine.__table__), lines)
+    if chosen:
+        commission.write([_Row(**r) for r in rows], chosen, by_order, named, guide_rows,
+                         {r["id"]: since.get(r["member_id"]) for r in rows if r["guide_id"]})
+    ingest.release(store, [_key(r["number"]) for r in rows])
     return out
+
+
+def _new_ids(orders: int, lines: int) -> tuple[list[int], Iterator[int]]:
+    """Fresh keys for ``orders`` orders and ``lines`` lines, in one statement on PostgreSQL."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return (next_ids(db.session, Order.__table__, orders),
+                iter(next_ids(db.session, OrderLine.__table__, lines)))
+    got = db.session.execute(text(
+        "SELECT 1, nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, :o) "
+        "UNION ALL SELECT 2, nextval(pg_get_serial_sequence('order_lines', 'id')) FROM generate_series(1, :l)"),
+        {"o": orders, "l": lines}).all()
+    return sorted(k for t, k in got if t == 1), iter(sorted(k for t, k in got if t == 2))
+
+
+def _people(store, buyers: set[int], sharers: set[int]):
+    """After the binding, in one read: the members an order names (buyers, sharers and the
+    sharers' referrers: id, nickname, referrer_id, created_at, bound_at), the guide serving each
+    buyer of this store, those guides (id, name, code) and since when each serves (the open
+    binding's start, else ``Member.bound_at``)."""
+    cond = Member.id.in_(buyers | sharers)
+    if sharers:
+        sharer = aliased(Member)
+        cond = or_(cond, Member.id.in_(select(sharer.referrer_id).where(sharer.id.in_(sharers),
+                                                                        sharer.referrer_id.is_not(None))))
+    named, serving, guides, since = {}, {}, {}, {}
+    for row in db.session.execute(
+            select(Member.id, Member.store_id, Member.guide_id, Member.nickname, Member.referrer_id,
+                   Member.created_at, Member.bound_at, Guide.name.label("guide_name"),
+                   Guide.code.label("guide_code"), MemberBinding.started_at)
+            .outerjoin(Guide, Guide.id == Member.guide_id)
+            .outerjoin(MemberBinding, and_(MemberBinding.member_id == Member.id,
+                                           MemberBinding.guide_id == Member.guide_id,
+                                           MemberBinding.ended_at.is_(None)))
+            .where(cond)):
+        named[row.id] = row
+        if row.id in buyers and row.store_id == store.id:
+            serving[row.id] = row.guide_id
+            if row.guide_id is not None:
+                guides[row.guide_id] = _Row(id=row.guide_id, name=row.guide_name, code=row.guide_code)
+                since[row.id] = row.started_at or row.bound_at
+    return named, serving, guides, since
 
 
 # --------------------------------------------------------------------------- order.refunded
@@ -364,17 +424,16 @@ def order_refunded(store, events: list[Event]) -> dict:
         Refund.store_id == store.id, Refund.number.in_({e.data["number"] for e in events}))))
     wanted = {e.data["order_number"] for e in events}
     orders: dict[str, _Order] = {}
-    for oid, number, paid, refunded in db.session.execute(
-            select(Order.id, Order.number, Order.paid_fen, Order.refunded_fen)
-            .where(Order.store_id == store.id, Order.number.in_(wanted))):
-        orders[number] = _Order(oid, paid, refunded)
-    by_id = {o.id: o for o in orders.values()}
-    if by_id:
-        for row in db.session.execute(
-                select(OrderLine.order_id, OrderLine.id, OrderLine.line_no, OrderLine.sku_code, OrderLine.quantity,
-                       OrderLine.paid_fen, OrderLine.refunded_quantity, OrderLine.refunded_fen)
-                .where(OrderLine.order_id.in_(list(by_id))).order_by(OrderLine.order_id, OrderLine.line_no)):
-            by_id[row[0]].lines.append(_Line(*row[1:]))
+    for row in db.session.execute(          # the orders with their lines, in one read
+            select(Order.id, Order.number, Order.paid_fen, Order.refunded_fen, OrderLine.id, OrderLine.line_no,
+                   OrderLine.sku_code, OrderLine.quantity, OrderLine.paid_fen, OrderLine.refunded_quantity,
+                   OrderLine.refunded_fen)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.store_id == store.id, Order.number.in_(wanted)).order_by(Order.id, OrderLine.line_no)):
+        order = orders.get(row[1])
+        if order is None:
+            order = orders[row[1]] = _Order(row[0], row[2], row[3])
+        order.lines.append(_Line(*row[4:]))
 
     refunds, refund_lines = [], []
     touched_lines: dict[int, _Line] = {}
@@ -416,7 +475,7 @@ def order_refunded(store, events: list[Event]) -> dict:
 
     for row, refund_id in zip(refunds, next_ids(db.session, Refund.__table__, len(refunds)), strict=True):
         row["id"] = refund_id
-    made = db.session.scalars(insert(Refund).returning(Refund), refunds).all()
+    db.session.execute(insert(Refund.__table__), refunds)
     rows = [{"refund_id": row["id"], "line_id": line_id, "quantity": q, "amount_fen": fen}
             for row, given in zip(refunds, refund_lines, strict=True) for line_id, (q, fen) in given.items()]
     if rows:
@@ -426,16 +485,23 @@ def order_refunded(store, events: list[Event]) -> dict:
             for ln in touched_lines.values()])
     db.session.execute(update(Order), [
         {"id": o.id, "refunded_fen": o.refunded_fen, "status": _status(o)} for o in touched_orders.values()])
-    # A bulk update by key leaves the session's copies as they were: an order paid earlier in this
-    # batch is one (its INSERT … RETURNING put it there); let it be read again.
+    # A bulk update by key leaves the session's copies as they were (an order a caller loaded
+    # earlier in the transaction); let them be read again.
     for model, ids in ((Order, touched_orders), (OrderLine, touched_lines)):
         for key in ids:
             obj = db.session.identity_map.get(identity_key(model, key))
             if obj is not None:
                 db.session.expire(obj)
-    commission.reverse(store, list(made))
+    # The ledger: each line touched, with the refund of the batch that touched it last.
+    last_refund: dict[int, _Row] = {}
+    for row, given in zip(refunds, refund_lines, strict=True):
+        refund = _Row(**row)
+        for line_id in given:
+            current = last_refund.get(line_id)
+            if current is None or (refund.refunded_at, refund.id) > (current.refunded_at, current.id):
+                last_refund[line_id] = refund
+    commission.reverse_lines(last_refund, {line_id: touched_lines[line_id].refunded_fen for line_id in last_refund})
     return out
-
 
 def _status(order: _Order) -> str:
     if order.refunded_fen >= order.paid_fen or (
