@@ -30,3 +30,12 @@ def test_a_domains_periodic_task_goes_on_beat_and_on_the_clock(app):
     finally:
         jobs.PERIODIC.pop("test-tick")
         jobs.REGISTRY.pop(tick.job_name)
+
+
+def test_a_periodic_task_may_use_translated_words_outside_any_request(app, org):
+    """The embedded clock runs tasks with no request: the locale is the portal's own, not a crash
+    (closing a commission month formats its messages)."""
+    from flask_babel import gettext
+
+    with app.app_context():
+        assert gettext("Members") == "会员"
