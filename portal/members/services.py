@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import String, bindparam, cast, func, insert, literal, null, or_, select, text, tuple_, update
+from sqlalchemy import String, bindparam, cast, func, insert, literal, null, or_, select, tuple_, update
 
 from portal.audit import services as audit
 from portal.extensions import db
@@ -178,10 +178,13 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
         return {}, set()
     hashes = {o: keyed_hash(p.phone) for o, p in by_openid.items() if p.phone}
 
+    # The known identities with their member's phone hash, in one query (a join on the key).
     known = {row.openid: row for row in db.session.execute(
-        select(MemberIdentity.openid, MemberIdentity.member_id, MemberIdentity.unionid)
+        select(MemberIdentity.openid, MemberIdentity.member_id, MemberIdentity.unionid, Member.phone_hash)
+        .join(Member, Member.id == MemberIdentity.member_id)
         .where(MemberIdentity.appid == appid, MemberIdentity.openid.in_(list(by_openid))))}
     out = {o: row.member_id for o, row in known.items()}
+    member_phone = {row.member_id: row.phone_hash for row in known.values()}
 
     # Who the unionids and verified phones of this batch already belong to (active members only).
     unionids = {p.unionid for p in by_openid.values() if p.unionid}
@@ -201,10 +204,6 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
                        Member.status == ACTIVE)
                 .group_by(Member.phone_hash)):
             by_phone[h] = mid
-    member_phone = {}
-    if known:
-        member_phone = dict(db.session.execute(
-            select(Member.id, Member.phone_hash).where(Member.id.in_(set(out.values())))).all())
 
     merges: list[tuple[int, int, str]] = []          # (a, b, rule): join these two existing members
     identities: list[dict] = []                      # new identity rows (member id filled below)
@@ -261,20 +260,17 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
                          "guide_id": guides.get(o), "bound_at": when, "status": ACTIVE, "created_at": when,
                          "updated_at": when, "phone_masked": "", "phone_verified": False, "phone_enc": None,
                          "phone_hash": None, **_phone_values(p.phone)})
-        ids = _new_ids(len(rows))
-        for row, mid in zip(rows, ids, strict=True):
-            row["id"] = mid
-        db.session.execute(insert(Member), rows)
+        ids = _insert_members(rows)
         for o, mid in zip(new_members, ids, strict=True):
             out[o] = mid
             created.add(mid)
-        db.session.execute(insert(MemberBinding), [
+        db.session.execute(insert(MemberBinding.__table__), [
             {"member_id": out[o], "store_id": store.id, "guide_id": guides.get(o),
              "cause": causes.get(o, cause), "started_at": ats.get(o, at), "note": ""} for o in new_members])
     for o, earlier in same_new.items():
         out[o] = out[earlier]
     if identities:
-        db.session.execute(insert(MemberIdentity), [
+        db.session.execute(insert(MemberIdentity.__table__), [
             {"member_id": i["member_id"] or out[i["openid"]], "store_id": store.id, "appid": appid,
              "openid": i["openid"], "unionid": i["unionid"], "created_at": at} for i in identities])
     if fill_unionid:
@@ -304,17 +300,19 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
     return out, created
 
 
-def _new_ids(n: int) -> list[int]:
-    """``n`` fresh member ids in one statement, so a batch of new members is one INSERT with no
-    RETURNING (which SQLite runs row by row when its order must match the parameters). PostgreSQL
-    takes them from the column's sequence; SQLite, whose writer holds the database's one write
-    lock for the whole transaction (the inbox rows were written first), counts on from the
-    largest id."""
+def _insert_members(rows: list[dict]) -> list[int]:
+    """Insert the new members' rows; their ids, in the order of ``rows``. PostgreSQL: one
+    INSERT … RETURNING whose ids come back in the rows' order (``sort_by_parameter_order``).
+    SQLite would run such an INSERT row by row, so there the ids are chosen first: its writer holds
+    the database's one write lock for the whole transaction (the inbox rows were written first), so
+    it counts on from the largest id and inserts in one statement with no RETURNING."""
+    t = Member.__table__
     if db.session.get_bind().dialect.name == "postgresql":
-        return list(db.session.scalars(text(
-            "SELECT nextval(pg_get_serial_sequence('members', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+        return list(db.session.scalars(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows))
     start = (db.session.scalar(select(func.max(Member.id))) or 0) + 1
-    return list(range(start, start + n))
+    ids = list(range(start, start + len(rows)))
+    db.session.execute(insert(t), [dict(row, id=mid) for row, mid in zip(rows, ids, strict=True)])
+    return ids
 
 
 def _follow(done: dict[int, int], mid: int) -> int:
@@ -565,16 +563,24 @@ def bind(store: Store, changes: list[tuple[int, int | None, str, datetime]], *, 
     alone). Returns the ids of the members whose relationship changed."""
     if not changes:
         return []
-    rules = settings()
+    # One query: the members' relationships, with HQ's rule and how many of the named guides are
+    # active guides of this store beside each row (read apart only when no member row comes back).
     guide_ids = {g for _m, g, _c, _a in changes if g is not None}
+    cols = [select(MemberSettings.binding_rule).where(MemberSettings.id == 1).scalar_subquery().label("rule"),
+            select(MemberSettings.protect_days).where(MemberSettings.id == 1).scalar_subquery().label("days")]
     if guide_ids:
-        ok = set(db.session.scalars(select(Guide.id).where(Guide.id.in_(guide_ids), Guide.store_id == store.id,
-                                                           Guide.active.is_(True))))
-        if guide_ids - ok:
+        cols.append(_active_guides(store, guide_ids).scalar_subquery().label("guides"))
+    rows = db.session.execute(
+        select(Member.id, Member.store_id, Member.guide_id, Member.bound_at, *cols)
+        .where(Member.id.in_({m for m, *_ in changes}), Member.status == ACTIVE)).all()
+    if guide_ids:
+        ok = rows[0].guides if rows else db.session.scalar(_active_guides(store, guide_ids))
+        if ok != len(guide_ids):
             raise RuleError(_("That guide is not an active guide of this store."), "guide_id")
-    state = {row.id: [row.store_id, row.guide_id, row.bound_at] for row in db.session.execute(
-        select(Member.id, Member.store_id, Member.guide_id, Member.bound_at)
-        .where(Member.id.in_({m for m, *_ in changes}), Member.status == ACTIVE))}
+    if not rows:
+        return []
+    rules = _Rules(rows[0].rule or FIRST_STAYS, 30 if rows[0].rule is None else rows[0].days)
+    state = {row.id: [row.store_id, row.guide_id, row.bound_at] for row in rows}
     closes: dict[int, tuple[datetime, str]] = {}      # member -> when and why its open row ends
     opened: list[dict] = []                           # new rows, in order (a later one may end in the batch)
     for mid, guide, cause, at in sorted(changes, key=lambda c: c[3]):
@@ -609,7 +615,7 @@ def bind(store: Store, changes: list[tuple[int, int | None, str, datetime]], *, 
         db.session.execute(update(t).where(t.c.member_id == bindparam("b_mid"), t.c.ended_at.is_(None))
                            .values(ended_at=bindparam("b_at"), end_cause=bindparam("b_cause")),
                            [{"b_mid": m, "b_at": at, "b_cause": c} for m, (at, c) in closes.items()])
-    db.session.execute(insert(MemberBinding), opened)
+    db.session.execute(insert(MemberBinding.__table__), opened)
     changed = sorted({r["member_id"] for r in opened})
     t = Member.__table__
     db.session.execute(update(t).where(t.c.id == bindparam("b_id")).values(
@@ -620,7 +626,20 @@ def bind(store: Store, changes: list[tuple[int, int | None, str, datetime]], *, 
     return changed
 
 
-def _rule_allows(rules: MemberSettings, since: datetime | None, at: datetime) -> bool:
+@dataclass(frozen=True)
+class _Rules:
+    """HQ's binding rule as ``bind`` reads it (``settings()``'s two fields)."""
+    binding_rule: str
+    protect_days: int | None
+
+
+def _active_guides(store: Store, guide_ids: set[int]):
+    """How many of ``guide_ids`` are active guides of ``store``."""
+    return select(func.count()).select_from(Guide).where(Guide.id.in_(guide_ids), Guide.store_id == store.id,
+                                                          Guide.active.is_(True))
+
+
+def _rule_allows(rules: MemberSettings | _Rules, since: datetime | None, at: datetime) -> bool:
     if rules.binding_rule == LATEST_WINS:
         return True
     if rules.binding_rule == PROTECTED:
