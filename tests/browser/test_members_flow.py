@@ -56,7 +56,8 @@ def test_hq_sets_the_rules_a_day_of_traffic_arrives_and_the_owner_reads_why_the_
     creds.write_text(json.dumps({"store": sh1.code, "key_id": cred.key_id, "secret": cred.secret}))
     run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "traffic.py"), "--url", live_server.url, "--credentials",
-         str(creds), "--plan", str(plan.id), "--signups", "8", "--orders", "20", "--refunds", "2", "--batch", "5", "--json"],
+         str(creds), "--plan", str(plan.id), "--signups", "8", "--orders", "20", "--refunds", "2", "--batch", "5",
+         "--json"],
         capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
     day = json.loads(run.stdout)
