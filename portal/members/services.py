@@ -348,14 +348,12 @@ def _insert_people_pg(store: Store, appid: str, at: datetime, people: list[Perso
 
 
 def _insert_members(rows: list[dict]) -> list[int]:
-    """Insert the new members' rows; their ids, in the order of ``rows``. PostgreSQL: one
-    INSERT … RETURNING whose ids come back in the rows' order (``sort_by_parameter_order``).
-    SQLite would run such an INSERT row by row, so there the ids are chosen first: its writer holds
-    the database's one write lock for the whole transaction (the inbox rows were written first), so
-    it counts on from the largest id and inserts in one statement with no RETURNING."""
+    """SQLite (PostgreSQL: ``_insert_people_pg``): insert the new members' rows; their ids, in the
+    order of ``rows``. An INSERT … RETURNING whose order must match the rows runs row by row here,
+    so the ids are chosen first: SQLite's writer holds the database's one write lock for the whole
+    transaction (the inbox rows were written first), so it counts on from the largest id and
+    inserts in one statement with no RETURNING."""
     t = Member.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        return list(db.session.scalars(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows))
     start = (db.session.scalar(select(func.max(Member.id))) or 0) + 1
     ids = list(range(start, start + len(rows)))
     db.session.execute(insert(t), [dict(row, id=mid) for row, mid in zip(rows, ids, strict=True)])
