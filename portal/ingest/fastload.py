@@ -6,8 +6,9 @@ into plain-Python checks of the canonical inputs (a ``str`` for a String, an ``i
 ``bool`` for an Integer, a dict for a Nested, a list for a List; other field types through their
 own ``field.deserialize``; the fields' validators as declared). Whenever the fast path meets
 anything else — a missing required field, a wrong type, a validator that refuses, an unknown key
-the schema would refuse, a schema with hooks (``@validates``, ``@post_load`` …) — it gives up and
-the schema's own ``load`` decides, so every error message and field path is marshmallow's and
+the schema would refuse, a ``@validates_schema`` that refuses (run on the loaded item, as
+marshmallow runs it), a schema with other hooks (``@validates``, ``@post_load`` …) — it gives up
+and the schema's own ``load`` decides, so every error message and field path is marshmallow's and
 valid data comes out the same either way (``tests/ingest/test_fastload.py`` checks both).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from marshmallow.decorators import VALIDATES_SCHEMA
 
 _MISSING = ma.missing
 
@@ -24,8 +26,21 @@ class _GiveUp(Exception):
     """The fast path cannot vouch for this input: let marshmallow load it."""
 
 
-def _has_hooks(schema: ma.Schema) -> bool:
-    return any(schema._hooks.values())
+def _schema_validators(schema: ma.Schema) -> list[tuple[Callable, bool]]:
+    """The schema's ``@validates_schema`` methods of one item, as ``(method, pass_original)``;
+    any other hook (``@validates``, ``@pre_load``, ``@post_load``, a ``pass_collection`` validator)
+    is _Unsupported: the schema's own load runs it."""
+    out = []
+    for key, hooks in schema._hooks.items():
+        if not hooks:
+            continue
+        if key != VALIDATES_SCHEMA:
+            raise _Unsupported
+        for attr, pass_collection, kwargs in hooks:
+            if pass_collection:
+                raise _Unsupported
+            out.append((getattr(schema, attr), bool(kwargs.get("pass_original", False))))
+    return out
 
 
 def _predicate(validator) -> Callable[[object], bool]:
@@ -141,8 +156,7 @@ def _field_fn(field: fields.Field) -> Callable:
 
 
 def _compile(schema: ma.Schema, unknown: str | None = None) -> Callable[[dict], dict]:
-    if _has_hooks(schema):
-        raise _Unsupported
+    validators = _schema_validators(schema)
     unknown = unknown or schema.unknown
     plan = []
     for name, field in schema.load_fields.items():
@@ -169,6 +183,17 @@ def _compile(schema: ma.Schema, unknown: str | None = None) -> Callable[[dict], 
                 if unknown == ma.INCLUDE:
                     for k in extra:
                         out[k] = data[k]
+        # The schema's validators, on the loaded item as marshmallow passes it (there are no field
+        # errors here, so none is skipped). A refusal, or anything else a validator raises, is
+        # marshmallow's to report.
+        for method, pass_original in validators:
+            try:
+                if pass_original:
+                    method(out, data, partial=None, many=False, unknown=unknown)
+                else:
+                    method(out, partial=None, many=False, unknown=unknown)
+            except Exception:
+                raise _GiveUp from None
         return out
     return load
 

@@ -187,10 +187,13 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
         return {}, set()
     hashes = {o: keyed_hash(p.phone) for o, p in by_openid.items() if p.phone}
 
+    # The known identities with their member's phone hash, in one query (a join on the key).
     known = {row.openid: row for row in db.session.execute(
-        select(MemberIdentity.openid, MemberIdentity.member_id, MemberIdentity.unionid)
+        select(MemberIdentity.openid, MemberIdentity.member_id, MemberIdentity.unionid, Member.phone_hash)
+        .join(Member, Member.id == MemberIdentity.member_id)
         .where(MemberIdentity.appid == appid, MemberIdentity.openid.in_(list(by_openid))))}
     out = {o: row.member_id for o, row in known.items()}
+    member_phone = {row.member_id: row.phone_hash for row in known.values()}
 
     # Who the unionids and verified phones of this batch already belong to (active members only).
     unionids = {p.unionid for p in by_openid.values() if p.unionid}
@@ -210,10 +213,6 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
                        Member.status == ACTIVE)
                 .group_by(Member.phone_hash)):
             by_phone[h] = mid
-    member_phone = {}
-    if known:
-        member_phone = dict(db.session.execute(
-            select(Member.id, Member.phone_hash).where(Member.id.in_(set(out.values())))).all())
 
     merges: list[tuple[int, int, str]] = []          # (a, b, rule): join these two existing members
     identities: list[dict] = []                      # new identity rows (member id filled below)
@@ -261,7 +260,15 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
         identities.append({"member_id": None, "openid": o, "unionid": p.unionid})
 
     created: set[int] = set()
-    if new_members:
+    if new_members and db.session.get_bind().dialect.name == "postgresql":
+        ids = _insert_people_pg(store, appid, at, [by_openid[o] for o in new_members], identities, new_members,
+                                same_new, [causes.get(o, cause) for o in new_members],
+                                [guides.get(o) for o in new_members], [ats.get(o, at) for o in new_members])
+        for o, mid in zip(new_members, ids, strict=True):
+            out[o] = mid
+            created.add(mid)
+        identities = []                # inserted with the members
+    elif new_members:
         rows = []
         for o in new_members:
             p = by_openid[o]
@@ -270,20 +277,17 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
                          "guide_id": guides.get(o), "bound_at": when, "status": ACTIVE, "created_at": when,
                          "updated_at": when, "phone_masked": "", "phone_verified": False, "phone_enc": None,
                          "phone_hash": None, **_phone_values(p.phone)})
-        ids = _new_ids(len(rows))
-        for row, mid in zip(rows, ids, strict=True):
-            row["id"] = mid
-        db.session.execute(insert(Member), rows)
+        ids = _insert_members(rows)
         for o, mid in zip(new_members, ids, strict=True):
             out[o] = mid
             created.add(mid)
-        db.session.execute(insert(MemberBinding), [
+        db.session.execute(insert(MemberBinding.__table__), [
             {"member_id": out[o], "store_id": store.id, "guide_id": guides.get(o),
              "cause": causes.get(o, cause), "started_at": ats.get(o, at), "note": ""} for o in new_members])
     for o, earlier in same_new.items():
         out[o] = out[earlier]
     if identities:
-        db.session.execute(insert(MemberIdentity), [
+        db.session.execute(insert(MemberIdentity.__table__), [
             {"member_id": i["member_id"] or out[i["openid"]], "store_id": store.id, "appid": appid,
              "openid": i["openid"], "unionid": i["unionid"], "created_at": at} for i in identities])
     if fill_unionid:
@@ -313,17 +317,56 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
     return out, created
 
 
-def _new_ids(n: int) -> list[int]:
-    """``n`` fresh member ids in one statement, so a batch of new members is one INSERT with no
-    RETURNING (which SQLite runs row by row when its order must match the parameters). PostgreSQL
-    takes them from the column's sequence; SQLite, whose writer holds the database's one write
-    lock for the whole transaction (the inbox rows were written first), counts on from the
-    largest id."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return list(db.session.scalars(text(
-            "SELECT nextval(pg_get_serial_sequence('members', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+_NEW_PEOPLE_PG = text(
+    "WITH src AS MATERIALIZED ("
+    "  SELECT nextval(pg_get_serial_sequence('members', 'id')) AS id, u.*"
+    "  FROM unnest(CAST(:nick AS varchar[]), CAST(:enc AS text[]), CAST(:hash AS varchar[]),"
+    "              CAST(:masked AS varchar[]), CAST(:verified AS boolean[]), CAST(:guide AS integer[]),"
+    "              CAST(:at AS timestamptz[]), CAST(:cause AS varchar[]))"
+    "       WITH ORDINALITY AS u(nick, enc, hash, masked, verified, guide, at, cause, ord)),"
+    " m AS (INSERT INTO members (id, nickname, phone_enc, phone_hash, phone_masked, phone_verified, status,"
+    "                            store_id, path, guide_id, bound_at, created_at, updated_at)"
+    "       SELECT id, nick, enc, hash, masked, verified, :status, :store, :path, guide, at, at, at FROM src),"
+    " b AS (INSERT INTO member_bindings (member_id, store_id, guide_id, cause, started_at, note)"
+    "       SELECT id, :store, guide, cause, at, '' FROM src),"
+    " i AS (INSERT INTO member_identities (member_id, store_id, appid, openid, unionid, created_at)"
+    "       SELECT coalesce(v.mid, src.id), :store, :appid, v.openid, v.unionid, :now"
+    "       FROM unnest(CAST(:i_mid AS bigint[]), CAST(:i_ord AS bigint[]), CAST(:i_openid AS varchar[]),"
+    "                   CAST(:i_unionid AS varchar[])) AS v(mid, ord, openid, unionid)"
+    "       LEFT JOIN src ON src.ord = v.ord)"
+    " SELECT ord, id FROM src ORDER BY ord")
+
+
+def _insert_people_pg(store: Store, appid: str, at: datetime, people: list[Person], identities: list[dict],
+                      new_members: list[str], same_new: dict[str, str], causes: list[str],
+                      guides: list[int | None], ats: list[datetime]) -> list[int]:
+    """PostgreSQL: the new members, their first bindings and every identity of the batch (of new
+    and of matched members) in one statement, the ids drawn from the members' sequence; the new
+    members' ids in the order of ``people``. The same rows as ``_insert_members`` and the two
+    inserts after it."""
+    phones = [_phone_values(p.phone) for p in people]
+    ord_of = {o: k for k, o in enumerate(new_members, 1)}
+    return [mid for _ord, mid in db.session.execute(_NEW_PEOPLE_PG, {
+        "nick": [(p.nickname or "")[:64] for p in people], "enc": [v.get("phone_enc") for v in phones],
+        "hash": [v.get("phone_hash") for v in phones], "masked": [v.get("phone_masked", "") for v in phones],
+        "verified": [v.get("phone_verified", False) for v in phones], "guide": guides, "at": ats, "cause": causes,
+        "status": ACTIVE, "store": store.id, "path": store.path, "appid": appid, "now": at,
+        "i_mid": [i["member_id"] for i in identities],
+        "i_ord": [None if i["member_id"] else ord_of[same_new.get(i["openid"], i["openid"])] for i in identities],
+        "i_openid": [i["openid"] for i in identities], "i_unionid": [i["unionid"] for i in identities]})]
+
+
+def _insert_members(rows: list[dict]) -> list[int]:
+    """SQLite (PostgreSQL: ``_insert_people_pg``): insert the new members' rows; their ids, in the
+    order of ``rows``. An INSERT … RETURNING whose order must match the rows runs row by row here,
+    so the ids are chosen first: SQLite's writer holds the database's one write lock for the whole
+    transaction (the inbox rows were written first), so it counts on from the largest id and
+    inserts in one statement with no RETURNING."""
+    t = Member.__table__
     start = (db.session.scalar(select(func.max(Member.id))) or 0) + 1
-    return list(range(start, start + n))
+    ids = list(range(start, start + len(rows)))
+    db.session.execute(insert(t), [dict(row, id=mid) for row, mid in zip(rows, ids, strict=True)])
+    return ids
 
 
 def _follow(done: dict[int, int], mid: int) -> int:
@@ -574,16 +617,24 @@ def bind(store: Store, changes: list[tuple[int, int | None, str, datetime]], *, 
     alone). Returns the ids of the members whose relationship changed."""
     if not changes:
         return []
-    rules = settings()
+    # One query: the members' relationships, with HQ's rule and how many of the named guides are
+    # active guides of this store beside each row (read apart only when no member row comes back).
     guide_ids = {g for _m, g, _c, _a in changes if g is not None}
+    cols = [select(MemberSettings.binding_rule).where(MemberSettings.id == 1).scalar_subquery().label("rule"),
+            select(MemberSettings.protect_days).where(MemberSettings.id == 1).scalar_subquery().label("days")]
     if guide_ids:
-        ok = set(db.session.scalars(select(Guide.id).where(Guide.id.in_(guide_ids), Guide.store_id == store.id,
-                                                           Guide.active.is_(True))))
-        if guide_ids - ok:
+        cols.append(_active_guides(store, guide_ids).scalar_subquery().label("guides"))
+    rows = db.session.execute(
+        select(Member.id, Member.store_id, Member.guide_id, Member.bound_at, *cols)
+        .where(Member.id.in_({m for m, *_ in changes}), Member.status == ACTIVE)).all()
+    if guide_ids:
+        ok = rows[0].guides if rows else db.session.scalar(_active_guides(store, guide_ids))
+        if ok != len(guide_ids):
             raise RuleError(_("That guide is not an active guide of this store."), "guide_id")
-    state = {row.id: [row.store_id, row.guide_id, row.bound_at] for row in db.session.execute(
-        select(Member.id, Member.store_id, Member.guide_id, Member.bound_at)
-        .where(Member.id.in_({m for m, *_ in changes}), Member.status == ACTIVE))}
+    if not rows:
+        return []
+    rules = _Rules(rows[0].rule or FIRST_STAYS, 30 if rows[0].rule is None else rows[0].days)
+    state = {row.id: [row.store_id, row.guide_id, row.bound_at] for row in rows}
     closes: dict[int, tuple[datetime, str]] = {}      # member -> when and why its open row ends
     opened: list[dict] = []                           # new rows, in order (a later one may end in the batch)
     for mid, guide, cause, at in sorted(changes, key=lambda c: c[3]):
@@ -618,7 +669,7 @@ def bind(store: Store, changes: list[tuple[int, int | None, str, datetime]], *, 
         db.session.execute(update(t).where(t.c.member_id == bindparam("b_mid"), t.c.ended_at.is_(None))
                            .values(ended_at=bindparam("b_at"), end_cause=bindparam("b_cause")),
                            [{"b_mid": m, "b_at": at, "b_cause": c} for m, (at, c) in closes.items()])
-    db.session.execute(insert(MemberBinding), opened)
+    db.session.execute(insert(MemberBinding.__table__), opened)
     changed = sorted({r["member_id"] for r in opened})
     t = Member.__table__
     db.session.execute(update(t).where(t.c.id == bindparam("b_id")).values(
@@ -629,7 +680,20 @@ def bind(store: Store, changes: list[tuple[int, int | None, str, datetime]], *, 
     return changed
 
 
-def _rule_allows(rules: MemberSettings, since: datetime | None, at: datetime) -> bool:
+@dataclass(frozen=True)
+class _Rules:
+    """HQ's binding rule as ``bind`` reads it (``settings()``'s two fields)."""
+    binding_rule: str
+    protect_days: int | None
+
+
+def _active_guides(store: Store, guide_ids: set[int]):
+    """How many of ``guide_ids`` are active guides of ``store``."""
+    return select(func.count()).select_from(Guide).where(Guide.id.in_(guide_ids), Guide.store_id == store.id,
+                                                          Guide.active.is_(True))
+
+
+def _rule_allows(rules: MemberSettings | _Rules, since: datetime | None, at: datetime) -> bool:
     if rules.binding_rule == LATEST_WINS:
         return True
     if rules.binding_rule == PROTECTED:

@@ -42,6 +42,44 @@ class Hooked(ma.Schema):
             raise ma.ValidationError("No x.")
 
 
+class Item(ma.Schema):
+    sku = ma.fields.String(load_default=None, allow_none=True)
+    line_no = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    quantity = ma.fields.Integer(required=True, strict=True)
+
+    @ma.validates_schema
+    def _one_of(self, data, **_kw):
+        if (data["sku"] is None) == (data["line_no"] is None):
+            raise ma.ValidationError("Give either sku or line_no.", "sku")
+
+
+class Checked(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    total = ma.fields.Integer(required=True, strict=True)
+    items = ma.fields.List(ma.fields.Nested(Item), required=True)
+
+    @ma.validates_schema
+    def _adds_up(self, data, **_kw):
+        if data["total"] != sum(i["quantity"] for i in data["items"]):
+            raise ma.ValidationError("total is not the sum of the quantities.", "total")
+
+    @ma.validates_schema(pass_original=True)
+    def _no_note(self, data, original, **_kw):
+        if "note" in original and data.get("note") == "bad":
+            raise ma.ValidationError("A bad note.")
+
+
+class Many(ma.Schema):
+    code = ma.fields.String(required=True)
+
+    @ma.validates_schema(pass_collection=True)
+    def _all(self, data, many, **_kw):
+        if many and len(data) > 1:
+            raise ma.ValidationError("One at a time.")
+
+
 GOOD = {"no": "N1", "lines": [{"sku": "A", "quantity": 2}], "paid_at": "2026-03-02T10:15:00+08:00", "amount": 4}
 CASES = [
     (Order, GOOD),
@@ -66,6 +104,14 @@ CASES = [
     (Strict, {"code": None}),
     (Hooked, {"code": "abc"}),
     (Hooked, {"code": "xyz"}),
+    (Checked, {"total": 3, "items": [{"sku": "A", "quantity": 1}, {"line_no": 2, "quantity": 2}]}),
+    (Checked, {"total": 3, "items": [{"sku": "A", "quantity": 3}], "note": "fine"}),
+    (Checked, {"total": 3, "items": [{"sku": "A", "quantity": 3}], "note": "bad"}),
+    (Checked, {"total": 4, "items": [{"sku": "A", "quantity": 3}]}),
+    (Checked, {"total": 3, "items": [{"sku": "A", "line_no": 1, "quantity": 3}]}),
+    (Checked, {"total": 3, "items": [{"quantity": 3}]}),
+    (Checked, {"total": "3", "items": [{"sku": "A", "quantity": 3}]}),
+    (Many, {"code": "c"}),
 ]
 
 

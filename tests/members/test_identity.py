@@ -50,6 +50,30 @@ def test_a_unionid_makes_one_member_across_two_mini_programs(org, db):
         == {"wx-sh", "wx-gd"}
 
 
+def test_one_batch_makes_new_people_once_and_joins_known_ones(org, db):
+    # New people, the same new person under two openids, and a person already known elsewhere:
+    # each openid ends in the right member, with its identity, and a new member gets one binding.
+    sh1, gd1 = org.stores["sh1"], org.stores["gd1"]
+    sh1.appid, gd1.appid = "wx-sh", "wx-gd"
+    now = utcnow()
+    known = services.resolve(gd1, [Person("o-gd", unionid="U-known")], cause="signup", at=now)["o-gd"]
+    ids = services.resolve(sh1, [Person("o-new1", nickname="甲", phone="13700001111"),
+                                 Person("o-twin1", unionid="U-twin"), Person("o-twin2", unionid="U-twin"),
+                                 Person("o-old", unionid="U-known"), Person("o-new2", nickname="乙")],
+                           cause="signup", at=now, guides={}, causes={"o-new2": "share"})
+    assert ids["o-old"] == known and ids["o-twin1"] == ids["o-twin2"]
+    assert len({ids["o-new1"], ids["o-twin1"], ids["o-new2"], known}) == 4
+    assert {i.openid: i.member_id for i in db.session.scalars(
+        select(MemberIdentity).where(MemberIdentity.appid == "wx-sh"))} == {o: ids[o] for o in ids}
+    new1, new2 = db.session.get(Member, ids["o-new1"]), db.session.get(Member, ids["o-new2"])
+    assert (new1.nickname, new1.phone_masked, new1.store_id, new2.nickname) == ("甲", "137****1111", sh1.id, "乙")
+    assert decrypt(new1.phone_enc) == "13700001111"
+    assert [(b.cause, b.store_id) for b in db.session.scalars(
+        select(MemberBinding).where(MemberBinding.member_id == ids["o-new2"]))] == [("share", sh1.id)]
+    assert _count(db, MemberBinding, member_id=ids["o-twin1"]) == 1
+    assert _count(db, MemberBinding, member_id=known) == 1          # matched, not rebound by resolve
+
+
 def test_a_verified_phone_joins_mini_programs_without_a_shared_unionid(org, db):
     sh1, gd1 = org.stores["sh1"], org.stores["gd1"]
     sh1.appid, gd1.appid = "wx-sh", "wx-gd"
