@@ -41,6 +41,7 @@ from portal.members import refs
 from portal.members.models import (
     ACTIVE,
     ERASED,
+    FIRST_STAYS,
     LATEST_WINS,
     MERGED,
     PROTECTED,
