@@ -124,6 +124,10 @@ def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
 
     page.click("#block-panel [data-pick-link='hotspots-1-link']")
     expect(page.locator("#link-picker")).to_be_visible()
+    # The dialog's list arrives by htmx: click once it has settled (a click on the list being
+    # swapped in landed on the old element on a loaded machine and the dialog stayed open).
+    expect(page.locator("#link-picker [data-link-value='/pages/member/index']")).to_be_visible()
+    page.wait_for_load_state("networkidle")
     page.click("#link-picker [data-link-value='/pages/member/index']")
     expect(page.locator("#link-picker")).to_be_hidden()
     page.click("#block-panel button[type=submit]")
