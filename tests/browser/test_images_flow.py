@@ -46,7 +46,8 @@ def test_upload_to_the_image_space_and_use_a_picture_in_a_banner(page, world):
     page.set_input_files("[data-media-files]", files=[_png("夏季横幅.png"), _png("门头.png", 400, 400),
                                                        {"name": "坏.png", "mimeType": "image/png", "buffer": b"junk"}])
     # The good ones land in the grid; the bad one stays listed with its reason.
-    expect(page.locator("#media-grid [data-media-card]")).to_have_count(2)
+    # Each upload is re-encoded with its thumbnail before the grid shows it: slow on a loaded machine.
+    expect(page.locator("#media-grid [data-media-card]")).to_have_count(2, timeout=20_000)
     expect(page.locator("[data-media-progress] .is-failed")).to_have_count(1)
     expect(page.locator("[data-media-progress] .is-failed .media-progress-note")).not_to_be_empty()
 

@@ -92,7 +92,9 @@ def closed_statements(org, stores=("sh1", "gd1")) -> list:
         paid_order(store, buyer, [("A", 1, 10000)], guide_id=guide.id, paid_at=paid_at)
         guides.append(guide)
     hq = org.users["hq"]
-    statements.close_month(scope_for(hq), month, actor=hq)
+    closed = statements.last_closed()
+    if closed is None or closed.month < month:        # asked twice in one test: the month stays closed
+        statements.close_month(scope_for(hq), month, actor=hq)
     db.session.commit()
     return [db.session.scalar(select(CommissionStatement).where(CommissionStatement.holder_id == g.id,
                                                                 CommissionStatement.beneficiary == "guide"))
