@@ -34,6 +34,7 @@ from sqlalchemy import func as F
 
 from portal.extensions import db
 from portal.kernel.time import UTCDateTime, local_tz, utcnow
+from portal.members.audiences import SEGMENT_LABELS as _SEGMENT_NAMES
 from portal.members.models import SEGMENTS, Member, MemberSettings, SegmentMonth
 
 THRESHOLDS, MEDIAN = "thresholds", "median"
@@ -43,13 +44,8 @@ NEW = "new"
 BY_SCORE = {7: "important_value", 3: "important_keep", 5: "important_develop", 1: "important_retain",
             6: "general_value", 2: "general_keep", 4: "general_develop", 0: "general_retain"}
 # What people read (the member page, the settings page, the member list's filter).
-SEGMENT_LABELS = {
-    "important_value": _l("Important value"), "important_keep": _l("Important to keep"),
-    "important_develop": _l("Important to develop"), "important_retain": _l("Important to win back"),
-    "general_value": _l("General value"), "general_keep": _l("General to keep"),
-    "general_develop": _l("General to develop"), "general_retain": _l("General to win back"),
-    "new": _l("New customer"), "": _l("No segment"),
-}
+# The segments' names are the member list's (one list of labels), plus the members without one.
+SEGMENT_LABELS = {**_SEGMENT_NAMES, "": _l("No segment")}
 # The scores each segment stands for, as arrows (R F M), for people who know the classic grid.
 SEGMENT_SCORES = {name: (code >> 2 & 1, code >> 1 & 1, code & 1) for code, name in BY_SCORE.items()}
 # Member-level snapshots kept: this month's (what moves are counted against) and two before it.
