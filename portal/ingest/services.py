@@ -49,6 +49,7 @@ from portal.extensions import db
 from portal.ingest import registry
 from portal.ingest.models import APPLIED, DUPLICATE, HELD, REJECTED, InboxEvent
 from portal.ingest.registry import Event, Held, Reject
+from portal.kernel.sql import among
 from portal.kernel.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -287,7 +288,7 @@ def release(store, keys: list[str]) -> None:
         return
     rows = db.session.execute(
         select(_inbox.c.id, _inbox.c.event_id, _inbox.c.type, _inbox.c.occurred_at, _inbox.c.data)
-        .where(_inbox.c.store_id == store.id, _inbox.c.status == HELD, _inbox.c.waiting_for.in_(list(keys)))
+        .where(_inbox.c.store_id == store.id, _inbox.c.status == HELD, among(db.session, _inbox.c.waiting_for, keys))
         .order_by(_inbox.c.occurred_at, _inbox.c.id)).all()
     if not rows:
         return

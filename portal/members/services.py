@@ -35,7 +35,7 @@ from portal.audit import services as audit
 from portal.extensions import db
 from portal.kernel.crypto import decrypt, encrypt, keyed_hash
 from portal.kernel.errors import RuleError
-from portal.kernel.sql import insert_missing
+from portal.kernel.sql import among, insert_missing
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.members import refs
 from portal.members.models import (
@@ -192,7 +192,7 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
     known = {row.openid: row for row in db.session.execute(
         select(MemberIdentity.openid, MemberIdentity.member_id, MemberIdentity.unionid, Member.phone_hash)
         .join(Member, Member.id == MemberIdentity.member_id)
-        .where(MemberIdentity.appid == appid, MemberIdentity.openid.in_(list(by_openid))))}
+        .where(MemberIdentity.appid == appid, among(db.session, MemberIdentity.openid, by_openid)))}
     out = {o: row.member_id for o, row in known.items()}
     member_phone = {row.member_id: row.phone_hash for row in known.values()}
 
@@ -210,7 +210,7 @@ def _resolve(store: Store, people: list[Person], *, cause: str, at: datetime, ca
     if hashes:
         for h, mid in db.session.execute(
                 select(Member.phone_hash, func.min(Member.id))
-                .where(Member.phone_hash.in_(set(hashes.values())), Member.phone_verified.is_(True),
+                .where(among(db.session, Member.phone_hash, set(hashes.values())), Member.phone_verified.is_(True),
                        Member.status == ACTIVE)
                 .group_by(Member.phone_hash)):
             by_phone[h] = mid

@@ -24,11 +24,12 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from portal.campaigns.models import JOINED, PUBLISHED, Campaign, CampaignStore
 from portal.extensions import db
+from portal.kernel.sql import bulk_insert
 from portal.members.models import Guide, Member, MemberBinding
 from portal.orders.models import (
     BENEFICIARY_GUIDE,
@@ -157,7 +158,7 @@ def write(orders, plans: dict, lines: dict, members: dict, guides: dict, since: 
                          "freeze_days": freeze.days},
                     payable_at=payable_at))
     if rows:
-        db.session.execute(insert(CommissionEntry.__table__), rows)
+        bulk_insert(db.session, CommissionEntry.__table__, rows)
 
 
 def _guide_since(orders: list[Order], members: dict) -> dict[int, object]:
@@ -270,7 +271,7 @@ def reverse_lines(last_refund: dict, refunded: dict[int, int]) -> None:
             why={"refund": refund.number, "refunded_fen": part, "base_fen": entry.base_fen},
             payable_at=max(refund.refunded_at, entry.payable_at)))
     if rows:
-        db.session.execute(insert(CommissionEntry.__table__), rows)
+        bulk_insert(db.session, CommissionEntry.__table__, rows)
 
 
 __all__ = ["accrue", "commission_fen", "plan_at", "plans_for", "rate_bp", "reverse", "reverse_lines", "write"]

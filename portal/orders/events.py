@@ -25,7 +25,7 @@ from types import SimpleNamespace as _Row
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
-from sqlalchemy import and_, insert, or_, select, text, update
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.util import identity_key
 
@@ -36,7 +36,7 @@ from portal.goods.models import Product, Sku
 from portal.ingest import services as ingest
 from portal.ingest.registry import COUPONS, ORDERS, REFUNDS, Event, Held, Reject, handler
 from portal.kernel.money import MAX_FEN
-from portal.kernel.sql import next_ids
+from portal.kernel.sql import among, bulk_insert, bulk_update, next_ids
 from portal.members import services as members
 from portal.members.models import Guide, Member, MemberBinding
 from portal.orders import commission
@@ -172,7 +172,7 @@ def order_paid(store, events: list[Event]) -> dict:
     out: dict = {}
     numbers = [e.data["number"] for e in events]
     taken = set(db.session.scalars(select(Order.number).where(Order.store_id == store.id,
-                                                              Order.number.in_(set(numbers)))))
+                                                              among(db.session, Order.number, set(numbers)))))
     # The campaigns named (to check that they run here) and the distribution plans in force over
     # the batch (the commission's), in one read: the store's joined, published ones, started last first.
     campaign_ids = {e.data["campaign_id"] for e in events if e.data["campaign_id"]}
@@ -255,8 +255,8 @@ def order_paid(store, events: list[Event]) -> dict:
                   "fulfilled_by": by}
             lines.append(ln)
             mine.append(_Row(**ln))
-    db.session.execute(insert(Order.__table__), rows)
-    db.session.execute(insert(OrderLine.__table__), lines)
+    bulk_insert(db.session, Order.__table__, rows)
+    bulk_insert(db.session, OrderLine.__table__, lines)
     if chosen:
         commission.write([_Row(**r) for r in rows], chosen, by_order, named, guide_rows,
                          {r["id"]: since.get(r["member_id"]) for r in rows if r["guide_id"]})
@@ -281,11 +281,12 @@ def _people(store, buyers: set[int], sharers: set[int]):
     sharers' referrers: id, nickname, referrer_id, created_at, bound_at), the guide serving each
     buyer of this store, those guides (id, name, code) and since when each serves (the open
     binding's start, else ``Member.bound_at``)."""
-    cond = Member.id.in_(buyers | sharers)
+    cond = among(db.session, Member.id, buyers | sharers)
     if sharers:
+        # One IN over a UNION (not an OR of two INs, which PostgreSQL answers with a scan of members).
         sharer = aliased(Member)
-        cond = or_(cond, Member.id.in_(select(sharer.referrer_id).where(sharer.id.in_(sharers),
-                                                                        sharer.referrer_id.is_not(None))))
+        cond = Member.id.in_(select(Member.id).where(cond).union(
+            select(sharer.referrer_id).where(sharer.id.in_(sharers), sharer.referrer_id.is_not(None))))
     named, serving, guides, since = {}, {}, {}, {}
     for row in db.session.execute(
             select(Member.id, Member.store_id, Member.guide_id, Member.nickname, Member.referrer_id,
@@ -421,7 +422,7 @@ def order_refunded(store, events: list[Event]) -> dict:
     """A refund of some lines (quantities) or of an amount of an order; held until its order arrives."""
     out: dict = {}
     taken = set(db.session.scalars(select(Refund.number).where(
-        Refund.store_id == store.id, Refund.number.in_({e.data["number"] for e in events}))))
+        Refund.store_id == store.id, among(db.session, Refund.number, {e.data["number"] for e in events}))))
     wanted = {e.data["order_number"] for e in events}
     orders: dict[str, _Order] = {}
     for row in db.session.execute(          # the orders with their lines, in one read
@@ -429,7 +430,8 @@ def order_refunded(store, events: list[Event]) -> dict:
                    OrderLine.sku_code, OrderLine.quantity, OrderLine.paid_fen, OrderLine.refunded_quantity,
                    OrderLine.refunded_fen)
             .join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.store_id == store.id, Order.number.in_(wanted)).order_by(Order.id, OrderLine.line_no)):
+            .where(Order.store_id == store.id, among(db.session, Order.number, wanted))
+            .order_by(Order.id, OrderLine.line_no)):
         order = orders.get(row[1])
         if order is None:
             order = orders[row[1]] = _Order(row[0], row[2], row[3])
@@ -475,15 +477,15 @@ def order_refunded(store, events: list[Event]) -> dict:
 
     for row, refund_id in zip(refunds, next_ids(db.session, Refund.__table__, len(refunds)), strict=True):
         row["id"] = refund_id
-    db.session.execute(insert(Refund.__table__), refunds)
+    bulk_insert(db.session, Refund.__table__, refunds)
     rows = [{"refund_id": row["id"], "line_id": line_id, "quantity": q, "amount_fen": fen}
             for row, given in zip(refunds, refund_lines, strict=True) for line_id, (q, fen) in given.items()]
     if rows:
-        db.session.execute(insert(RefundLine), rows)
-        db.session.execute(update(OrderLine), [
+        bulk_insert(db.session, RefundLine.__table__, rows)
+        bulk_update(db.session, OrderLine.__table__, [
             {"id": ln.id, "refunded_quantity": ln.refunded_quantity, "refunded_fen": ln.refunded_fen}
             for ln in touched_lines.values()])
-    db.session.execute(update(Order), [
+    bulk_update(db.session, Order.__table__, [
         {"id": o.id, "refunded_fen": o.refunded_fen, "status": _status(o)} for o in touched_orders.values()])
     # A bulk update by key leaves the session's copies as they were (an order a caller loaded
     # earlier in the transaction); let them be read again.
@@ -543,7 +545,7 @@ def coupon_redeemed(store, events: list[Event]) -> dict:
             rows.append({"id": claims[d["code"]][0], "redeemed_at": e.occurred_at,
                          "order_id": order_ids.get(d["order_number"])})
     if rows:
-        db.session.execute(update(CouponClaim), rows)
+        bulk_update(db.session, CouponClaim.__table__, rows)
     return out
 
 
