@@ -234,8 +234,12 @@ def floor(dsn: str, tables: list[str], before: dict[str, int], samples: list[dic
                     lines += [(int(line.split(b"\t", 1)[0]), line + b"\n") for line in full]
             data[t] = lines
         rows = {t: len(v) for t, v in data.items()}
+        # The delete is not timed; without the foreign-key triggers it does not look, for each
+        # deleted ledger entry, for entries reversing it (an unindexed self-reference).
+        conn.execute("SET session_replication_role = replica")
         for t in reversed(written):
             conn.execute(f"DELETE FROM {t} WHERE id > {before[t]}")
+        conn.execute("SET session_replication_role = origin")
         conn.commit()
         # Cut points: n_batches of the snapshots, evenly by rows; then each row goes into the
         # transaction of its own cut or of the latest of the rows it points at, whichever is later
@@ -306,6 +310,39 @@ def _cuts(samples: list[dict], tables: list[str], n: int) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- set-up
+
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def cpu_split(server_pid: int) -> dict[str, dict[int, int]]:
+    """CPU clock ticks (user + system) so far of gunicorn's workers and of each PostgreSQL process."""
+    out: dict[str, dict[int, int]] = {"app": {}, "database": {}}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            comm = stat.split("(", 1)[1].split(")", 1)[0]
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == server_pid:
+            out["app"][int(p)] = _ticks(int(p))
+        elif comm.startswith("postgres"):
+            out["database"][int(p)] = _ticks(int(p))
+    return out
+
+
+def cpu_used(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds between two ``cpu_split``s (a process that started in between counts whole)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return {k: round(sum(t - before[k].get(pid, 0) for pid, t in after[k].items()) / tick, 2) for k in before}
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -379,6 +416,13 @@ def run(args) -> dict:
         print(f"seeding {args.stores:,} stores, issuing {n_single_stores + n_batch_stores + args.clients} keys …",
               flush=True)
         creds, plan_id = prepare(app, args.stores, n_single_stores + n_batch_stores + args.clients)
+        history = None
+        if args.history:
+            from gen_members import build
+
+            print(f"the brand's history: {args.history:,} members and orders with their ledger (COPY, ANALYZE) …",
+                  flush=True)
+            history = build(app, args.history, args.history, ledger=True, report=lambda *a, **k: None)
         warm, single, batch = (creds[:args.clients], creds[args.clients:args.clients + n_single_stores],
                                creds[args.clients + n_single_stores:])
         dsn = backend.url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -391,7 +435,10 @@ def run(args) -> dict:
             print(f"gunicorn {args.workers} × {args.worker_class} on {url}; warming up …", flush=True)
             warmup = run_phase("warm", url, warm, 50, 1, args.clients, plan_id)
             print(f"(a) {args.single:,} single-event requests …", flush=True)
+            cpu0 = cpu_split(server.pid)
             a = run_phase("single", url, single, args.single // len(single), 1, args.clients, plan_id)
+            cpu1 = cpu_split(server.pid)
+            a["cpu_s"] = cpu_used(cpu0, cpu1)
             print(f"    {a['events_per_s']:,.0f} events/s, {a['statuses']}", flush=True)
             print(f"(b) {args.batches} batches of {BATCH} …", flush=True)
             tables = _tables_with_id(app)
@@ -401,13 +448,19 @@ def run(args) -> dict:
                 before = _max_ids(conn, tables)
             snaps = Snapshots(dsn, tables)
             per_store = args.batches * BATCH // len(batch)
+            cpu0 = cpu_split(server.pid)
             b = run_phase("batch", url, batch, per_store, BATCH, args.clients, plan_id, monitor=snaps)
+            cpu1 = cpu_split(server.pid)
+            b["cpu_s"] = cpu_used(cpu0, cpu1)
             print(f"    {b['events_per_s']:,.0f} events/s, {b['statuses']}", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
         print("(c) the floor: the same rows COPYed into the same tables …", flush=True)
+        cpu0 = cpu_split(-1)
         fl = floor(dsn, tables, before, snaps.samples, b["requests"], foreign_keys(app))
+        cpu1 = cpu_split(-1)
+        fl["cpu_s"] = {"database": cpu_used(cpu0, cpu1)["database"]}
         fl["events_per_s"] = round(b["events"] / fl["seconds"], 1)
         with app.app_context():
             from portal.extensions import db
@@ -421,7 +474,7 @@ def run(args) -> dict:
             "server": {"workers": args.workers, "worker_class": args.worker_class,
                        "threads": args.threads if args.worker_class == "gthread" else 1},
             "clients": args.clients, "load_average": round(os.getloadavg()[0], 2),
-            "warmup": warmup, "single": a, "batch": b, "floor": fl, "batch_ratio_to_floor": ratio,
+            "history": history, "warmup": warmup, "single": a, "batch": b, "floor": fl, "batch_ratio_to_floor": ratio,
             "targets": {
                 "single_events_per_s": {"target": TARGET_SINGLE, "value": a["events_per_s"],
                                         "met": a["all_applied"] and a["events_per_s"] >= TARGET_SINGLE},
@@ -443,6 +496,11 @@ def print_report(r: dict) -> None:
     print(f"{'(c) floor: COPY of the same rows':<34}{r['batch']['events']:>9,}{f['transactions']:>10,}"
           f"{f['seconds']:>9.2f}{f['events_per_s']:>11,.0f}  {f['rows']:,} rows in {len(f['tables'])} tables")
     print(f"batch ÷ floor: {r['batch_ratio_to_floor']}")
+    for key in ("single", "batch", "floor"):
+        cpu = r[key].get("cpu_s") or {}
+        per = 1e6 / r["batch"]["events"] if key == "floor" else 1e6 / r[key]["events"]
+        print(f"  CPU {key}: " + ", ".join(f"{name} {sec:.2f} s ({sec * per:,.0f} µs/event)"
+                                           for name, sec in cpu.items()))
     for name, t in r["targets"].items():
         print(f"  target {name}: {t['value']} vs {t['target']} → {'met' if t['met'] else 'MISSED'}")
     for key in ("single", "batch"):
@@ -461,6 +519,9 @@ def main(argv=None) -> int:
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker (default 2)")
     parser.add_argument("--stores", type=int, default=1000, help="stores of the brand (default 1000)")
+    parser.add_argument("--history", type=int, default=1_000_000,
+                        help="members and orders (with their ledger) the brand has before the run, made with the "
+                             "generator and ANALYZEd (default 1,000,000; 0 for an empty database)")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     args = parser.parse_args(argv)
     result = run(args)
