@@ -25,12 +25,23 @@ One run:
    write) read back with ``COPY … TO STDOUT``, deleted, and re-inserted with ``COPY … FROM STDIN``
    in as many transactions as phase (b) had batches, each of about one batch's rows (cut at
    snapshots of the tables' highest ids taken during phase (b), so a child row never comes
-   before its parent). events/s of the floor = phase (b)'s events ÷ the floor's time.
+   before its parent). events/s of the floor = phase (b)'s events ÷ the floor's time;
+5. (d) the floor of (a): phase (a) again, same clients, stores, events and signatures, against
+   ``benchmarks/ingest_floor_app.py`` under the same gunicorn: a bare Flask app that checks the
+   signature (secrets in memory), parses the body, inserts one row per event and commits — the
+   least a durable signed write costs on this machine.
+
+Before the run the brand gets a history (``--history``, default 1,000,000 members and 1,000,000
+orders with their ledger, by ``benchmarks/gen_members.py`` with COPY, then ANALYZE): a running
+brand's tables are large and analysed. Into empty tables each worker's connection would plan its
+foreign-key checks on empty tables and keep those plans (a sequential scan per check, quadratic in
+the run). The CPU seconds of gunicorn's workers and of PostgreSQL's processes are printed per phase.
 
 Usage (from the project root; PostgreSQL on 127.0.0.1:5432):
 
     .venv/bin/python benchmarks/ingest.py [--single 6000] [--batches 60] [--clients 4]
                                           [--worker-class gthread|sync] [--threads 2] [--stores 1000]
+                                          [--history 1000000]
 
 Prints a table and writes benchmarks/results/ingest-postgresql.json. Targets (issue 10):
 single ≥ 1,500 events/s, batches ≥ 20,000 events/s and ≥ 0.4 × the floor.
@@ -384,14 +395,14 @@ def prepare(app, n_stores: int, n_bench: int) -> tuple[list[dict], int | None]:
     return creds, plan_id
 
 
-def start_server(url: str, env: dict, args) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, env: dict, args, spec: str = "wsgi:app", cwd: Path = ROOT) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     cmd = [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", args.worker_class,
            "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "--error-logfile", "-",
            "--log-level", "warning", "--timeout", "120", "--keep-alive", "30"]
     if args.worker_class == "gthread":
         cmd += ["--threads", str(args.threads)]
-    proc = subprocess.Popen([*cmd, "wsgi:app"], cwd=ROOT, env=env)
+    proc = subprocess.Popen([*cmd, spec], cwd=cwd, env=env)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -402,6 +413,31 @@ def start_server(url: str, env: dict, args) -> tuple[subprocess.Popen, str]:
                 raise SystemExit("gunicorn exited at start") from None
             time.sleep(0.2)
     return proc, f"http://127.0.0.1:{port}"
+
+
+def single_floor(dsn: str, env: dict, args, creds: list[dict], plan_id: int | None) -> dict:
+    """Phase (a) again against ``benchmarks/ingest_floor_app.py``: the same clients, stores, kind of
+    events and signatures, answered by the least a durable signed write costs (module docstring
+    there). Its table is made for the phase and dropped after it."""
+    import psycopg
+    from ingest_floor_app import CREATE, TABLE
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(CREATE)
+    keys = {c["key_id"]: [c["secret"], c["store"]] for c in creds}
+    server, url = start_server(dsn, dict(env, FLOOR_DSN=dsn, FLOOR_KEYS=json.dumps(keys)), args,
+                               spec="ingest_floor_app:app", cwd=ROOT / "benchmarks")
+    try:
+        run_phase("floor-warm", url, creds[:args.clients], 50, 1, args.clients, plan_id)
+        cpu0 = cpu_split(server.pid)
+        out = run_phase("floor-single", url, creds, args.single // len(creds), 1, args.clients, plan_id)
+        out["cpu_s"] = cpu_used(cpu0, cpu_split(server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE {TABLE}")
+    return out
 
 
 def run(args) -> dict:
@@ -456,11 +492,11 @@ def run(args) -> dict:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        print("(d) the floor of (a): a bare signed-write app under the same gunicorn …", flush=True)
+        d = single_floor(dsn, env, args, single, plan_id)
+        print(f"    {d['events_per_s']:,.0f} events/s", flush=True)
         print("(c) the floor: the same rows COPYed into the same tables …", flush=True)
-        cpu0 = cpu_split(-1)
         fl = floor(dsn, tables, before, snaps.samples, b["requests"], foreign_keys(app))
-        cpu1 = cpu_split(-1)
-        fl["cpu_s"] = {"database": cpu_used(cpu0, cpu1)["database"]}
         fl["events_per_s"] = round(b["events"] / fl["seconds"], 1)
         with app.app_context():
             from portal.extensions import db
@@ -474,7 +510,9 @@ def run(args) -> dict:
             "server": {"workers": args.workers, "worker_class": args.worker_class,
                        "threads": args.threads if args.worker_class == "gthread" else 1},
             "clients": args.clients, "load_average": round(os.getloadavg()[0], 2),
-            "history": history, "warmup": warmup, "single": a, "batch": b, "floor": fl, "batch_ratio_to_floor": ratio,
+            "history": history, "warmup": warmup, "single": a, "single_floor": d,
+            "single_ratio_to_floor": round(a["events_per_s"] / d["events_per_s"], 3),
+            "batch": b, "floor": fl, "batch_ratio_to_floor": ratio,
             "targets": {
                 "single_events_per_s": {"target": TARGET_SINGLE, "value": a["events_per_s"],
                                         "met": a["all_applied"] and a["events_per_s"] >= TARGET_SINGLE},
@@ -492,13 +530,16 @@ def print_report(r: dict) -> None:
         p = r[key]
         print(f"{label:<34}{p['events']:>9,}{p['requests']:>10,}{p['seconds']:>9.2f}{p['events_per_s']:>11,.0f}  "
               f"{p['statuses']} http {p['http']}")
+    d = r["single_floor"]
+    print(f"{'(d) floor of (a): bare signed write':<34}{d['events']:>9,}{d['requests']:>10,}{d['seconds']:>9.2f}"
+          f"{d['events_per_s']:>11,.0f}  {d['statuses']} (one INSERT + COMMIT a request, no ORM)")
     f = r["floor"]
     print(f"{'(c) floor: COPY of the same rows':<34}{r['batch']['events']:>9,}{f['transactions']:>10,}"
           f"{f['seconds']:>9.2f}{f['events_per_s']:>11,.0f}  {f['rows']:,} rows in {len(f['tables'])} tables")
-    print(f"batch ÷ floor: {r['batch_ratio_to_floor']}")
-    for key in ("single", "batch", "floor"):
+    print(f"batch ÷ floor: {r['batch_ratio_to_floor']}; single ÷ its floor: {r['single_ratio_to_floor']}")
+    for key in ("single", "single_floor", "batch"):
         cpu = r[key].get("cpu_s") or {}
-        per = 1e6 / r["batch"]["events"] if key == "floor" else 1e6 / r[key]["events"]
+        per = 1e6 / r[key]["events"]
         print(f"  CPU {key}: " + ", ".join(f"{name} {sec:.2f} s ({sec * per:,.0f} µs/event)"
                                            for name, sec in cpu.items()))
     for name, t in r["targets"].items():
