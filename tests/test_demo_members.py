@@ -9,7 +9,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.orders import demo as members_demo
@@ -86,8 +85,6 @@ def test_demo_gives_a_distribution_plan_the_owners_store_joined_and_guides(app, 
     assert set(per_store.values()) <= {2, 3, 4}
 
 
-@pytest.mark.skipif(not members_demo.handlers_ready(),
-                    reason="needs the member and order event handlers (issue 10: identity, orders)")
 def test_demo_orders_go_through_the_real_ingest_path(app, db):
     from portal.members.models import Member, MemberIdentity
     from portal.orders.models import CommissionEntry, Order, Refund
