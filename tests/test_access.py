@@ -166,6 +166,7 @@ TABLE = {
     # sh1 (east) and one of gd1 (south); the phone, export and erase are HQ's alone.
     "member_identity.view_member": ("GET", "/members/{id}/identity", ALL, "id_member", None),
     "member_identity.rebind": ("GET", "/members/{id}/rebind", ADMINS, "id_member", None),
+    "member_identity.rebind_stores": ("GET", "/members/{id}/rebind/stores?q=S", ADMINS, "id_member", None),
     "member_identity.merge_candidates": ("GET", "/members/{id}/merge-candidates?q=会员", ADMINS, "id_member", None),
     "member_identity.merge": ("POST", "/members/{id}/merge", ADMINS, "id_member", _id_merge_form),
     "member_identity.undo_merge": ("POST", "/merges/{id}/undo", ADMINS, "id_merge", {}),

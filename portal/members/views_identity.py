@@ -25,6 +25,7 @@ from portal.members import services
 from portal.members.forms_identity import MergeForm, RebindForm
 from portal.members.models import ACTIVE, ERASED, MERGED, Guide, Member
 from portal.org import roles
+from portal.org import services as org_services
 from portal.org.access import current_scope, roles_required
 from portal.org.models import Store
 
@@ -116,6 +117,7 @@ def _rebind_form(member: Member, store: Store | None = None, formdata=None) -> R
 
 
 def _fill_guides(form: RebindForm, store: Store | None) -> RebindForm:
+    form.store = store                  # the store chosen, shown by name above the picker
     guides = services.active_guides(store) if store else []
     form.guide_id.choices = [("", _("No guide (the store serves them)"))] + \
         [(str(g.id), f"{g.name} · {g.code}") for g in guides]
@@ -138,6 +140,25 @@ def _store_in_scope(code: str) -> Store | None:
     return db.session.scalar(select(Store).where(Store.code == code, current_scope().stores()))
 
 
+STORE_CHOICES = 8
+
+
+@bp.route("/members/<int:member_id>/rebind/stores")
+@roles_required(*roles.ADMINS)
+def rebind_stores(member_id: int):
+    """htmx: the rebind form's store picker — up to 8 active stores of the scope whose name,
+    code or city matches ``q`` (all of them by code when ``q`` is empty), each a button that
+    shows the form again with that store and its guides."""
+    member = _member(member_id)
+    q = (request.args.get("q") or "").strip()[:50]
+    stmt = org_services.filtered_stores(current_scope(), org_services.StoreFilter(q=q, status=roles.STORE_ACTIVE))
+    stores = db.session.scalars(stmt.order_by(Store.code).limit(STORE_CHOICES + 1)).all()
+    response = Response(render_template("members/_rebind_stores.html", member=member, stores=stores[:STORE_CHOICES],
+                                        more=len(stores) > STORE_CHOICES, q=q))
+    response.vary.add("HX-Request")
+    return response
+
+
 @bp.route("/members/<int:member_id>/rebind", methods=["GET", "POST"])
 @roles_required(*roles.ADMINS)
 def rebind(member_id: int):
@@ -151,6 +172,7 @@ def rebind(member_id: int):
         if code:
             form.store_code.data = code
             if store is None:
+                form.store = None
                 form.store_code.errors = [_("No store with this code in your scope.")]
         return _partial("_bindings.html", member, rebind_form=form)
     form = RebindForm()

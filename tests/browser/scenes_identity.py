@@ -76,6 +76,16 @@ def desktop(page, shot) -> None:
     page.wait_for_selector("[data-merge-candidates]")
     page.wait_for_timeout(300)
     shot(page, "identity-merge-picker", full_page=True)
+    # The rebind form's store picker: a search, then a store chosen with its guides.
+    page.goto(f"/members/{STAGED['member']}/identity")
+    page.fill("#rebind-store-q", "上海")
+    page.wait_for_function("() => { const c = [...document.querySelectorAll('[data-store-choice]')];"
+                           " return c.length && c.every(b => b.textContent.includes('上海')); }")
+    shot(page, "identity-rebind-store-picker", full_page=True)
+    page.locator("[data-store-choice]").last.click()
+    page.wait_for_selector("[data-chosen-store]")
+    page.wait_for_timeout(300)
+    shot(page, "identity-rebind-store-chosen", full_page=True)
 
     page.context.clear_cookies()
     log_in(page, "east")

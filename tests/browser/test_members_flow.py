@@ -87,3 +87,28 @@ def test_hq_sets_the_rules_a_day_of_traffic_arrives_and_the_owner_reads_why_the_
     assert "春季分销" in text and "5.00%" in text
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1   # no sideways scroll
     phone.close()
+
+
+def test_hq_rebinds_a_member_by_picking_the_store_from_a_search(page, world):
+    sh1, sh2 = world.stores["sh1"], world.stores["sh2"]
+    member = factories.make_member(sh1, "林小雨")
+    factories.make_guide(sh2, "G9", "徐家汇导购")
+    db.session.commit()
+    log_in(page, "hq")
+    page.goto(f"/members/{member.id}/identity")
+    search = page.locator("#rebind-store-q")
+    search.fill(sh2.name)
+    expect(page.locator(f"[data-store-choice={sh2.code}]")).to_be_visible()
+    expect(page.locator(f"[data-store-choice={sh1.code}]")).to_have_count(0)
+    search.fill(sh1.name)                    # a second search replaces the first one's answers
+    expect(page.locator(f"[data-store-choice={sh1.code}]")).to_be_visible()
+    expect(page.locator(f"[data-store-choice={sh2.code}]")).to_have_count(0)
+    search.fill(sh2.code)
+    page.locator(f"[data-store-choice={sh2.code}]").click()
+    expect(page.locator(f"[data-chosen-store={sh2.code}]")).to_be_visible()
+    page.select_option("select[name=guide_id]", label="徐家汇导购 · G9")
+    page.locator("[data-rebind-form] button[type=submit]").click()
+    expect(page.locator("[data-binding][data-cause=manual]")).to_be_visible()
+    db.session.expire_all()
+    got = db.session.get(Member, member.id)
+    assert got.store_id == sh2.id

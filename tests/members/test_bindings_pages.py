@@ -23,6 +23,33 @@ def test_the_guide_picker_lists_the_typed_stores_active_guides(client, login_as,
     assert 'data-field="store_code"' in r.get_data(as_text=True)      # outside 华东: unknown
 
 
+def test_the_store_picker_finds_the_scopes_active_stores_and_choosing_one_lists_its_guides(client, login_as, org, db):
+    import re
+
+    sh1, sh2, gd1 = org.stores["sh1"], org.stores["sh2"], org.stores["gd1"]
+    m = factories.make_member(sh1)
+    factories.make_guide(sh2, "G9", "徐家汇导购")
+    db.session.commit()
+    login_as("east_admin")
+    page = client.get(f"/members/{m.id}/identity").get_data(as_text=True)
+    assert f'data-chosen-store="{sh1.code}"' in page and 'name="store_code"' in page
+    assert f'hx-get="/members/{m.id}/rebind/stores"' in page          # a search, not a typed code
+
+    def found(q: str) -> list[str]:
+        r = client.get(f"/members/{m.id}/rebind/stores", query_string={"q": q}, hx=True)
+        assert r.status_code == 200
+        return re.findall(r'data-store-choice="([^"]+)"', r.get_data(as_text=True))
+
+    assert found(sh2.name) == [sh2.code]
+    assert found(sh2.code.lower()) == [sh2.code]                     # codes match in any case
+    assert gd1.code not in found("") and found(gd1.name) == []       # 华南 is outside the scope
+    assert "data-no-store" in client.get(f"/members/{m.id}/rebind/stores?q={gd1.name}", hx=True).get_data(as_text=True)
+    # Choosing a store (the button's GET) shows the form with that store and its guides.
+    r = client.get(f"/members/{m.id}/rebind", query_string={"store_code": sh2.code}, hx=True)
+    html = r.get_data(as_text=True)
+    assert f'data-chosen-store="{sh2.code}"' in html and "徐家汇导购" in html
+
+
 def test_rebinding_by_hand_with_and_without_htmx(client, login_as, org, db):
     sh1, sh2 = org.stores["sh1"], org.stores["sh2"]
     m = factories.make_member(sh1)
