@@ -147,9 +147,10 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
         extra = tuple(_json_dumps(v) if n in json_cols else v for n, v in zip(fixed, extra, strict=True))
         at = [n in json_cols for n in given]
         values = [tuple(_json_dumps(v) if j and v is not None else v
-                        for v, j in zip(row.values(), at, strict=True)) + extra for row in rows]
+                        for v, j in zip(map(row.__getitem__, given), at, strict=True)) + extra for row in rows]
     else:
-        values = [(*row.values(), *extra) for row in rows]
+        # By name, not by the dicts' order: every row's keys must be the first row's.
+        values = [(*map(row.__getitem__, given), *extra) for row in rows]
     import psycopg
 
     conn = session.connection()

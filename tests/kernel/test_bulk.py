@@ -43,6 +43,15 @@ def test_bulk_insert_applies_the_defaults_and_keeps_json_and_text_as_given(app, 
     assert stored == details
 
 
+def test_rows_are_read_by_column_name_whatever_the_order_of_their_keys(app):
+    rows = _rows(COPY_FROM + 2)
+    rows[1] = dict(reversed(list(rows[1].items())))
+    bulk_insert(db.session, AUDIT, rows)
+    db.session.commit()
+    got = db.session.execute(select(AuditEntry.object_id, AuditEntry.actor_name).where(AuditEntry.object_id == 1)).one()
+    assert tuple(got) == (1, "张1")
+
+
 def test_a_broken_constraint_in_a_copy_is_an_integrity_error_and_nothing_of_it_is_stored(app, org):
     rows = [{"name": f"重复{i}"} for i in range(COPY_FROM + 1)]
     rows[-1] = {"name": "重复0"}                       # the tag names are unique
