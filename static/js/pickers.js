@@ -121,9 +121,7 @@
     });
   }
 
-  document.addEventListener("change", function (ev) {
-    var input = ev.target.closest("[data-media-files]");
-    if (!input) { return; }
+  function upload(input) {
     var form = input.closest("[data-media-upload]");
     var list = form.querySelector("[data-media-progress]");
     list.textContent = "";
@@ -142,5 +140,15 @@
         list.querySelectorAll(".is-done").forEach(function (li) { li.remove(); });
       });
     });
+  }
+
+  document.addEventListener("change", function (ev) {
+    var input = ev.target.closest("[data-media-files]");
+    if (input) { upload(input); }
+  });
+  // Files chosen while this script was still loading (a slow phone connection, a quick hand)
+  // fired their change event before anyone listened: send them now rather than drop them.
+  document.querySelectorAll("[data-media-files]").forEach(function (input) {
+    if (input.files && input.files.length) { upload(input); }
   });
 })();

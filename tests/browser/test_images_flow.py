@@ -165,3 +165,19 @@ def test_a_product_takes_a_picture_from_the_image_space(page, world):
     expect(page.locator("#product-images img")).to_have_count(1)
     db.session.rollback()
     assert db.session.scalar(select(ProductImage).where(ProductImage.product_id == product.id)) is not None
+
+
+def test_pictures_chosen_before_the_page_script_loads_are_still_uploaded(page, world):
+    """On a slow connection the file dialog can be answered before static/js/pickers.js has
+    run: the change event fires with no one listening. Hold the script back until the files
+    are chosen, as such a connection would, and the pictures must still reach the grid."""
+    held = []
+    page.route("**/static/js/pickers.js*", lambda route: held.append(route))
+    log_in(page, "hq")
+    page.goto("/media", wait_until="commit")
+    page.set_input_files("[data-media-files]", files=[_png("慢网.png")])
+    while not held:                     # let the route handler see the request
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    expect(page.locator("#media-grid [data-media-card]")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#media-grid [data-media-card] img[alt='慢网']")).to_have_count(1)
