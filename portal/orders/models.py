@@ -45,7 +45,7 @@ class Order(db.Model):
     refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
     coupon_code: Mapped[str | None] = mapped_column(String(24))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
-    live_room_id: Mapped[int | None] = mapped_column(Integer)        # the live room (issue 11 adds its table)
+    live_room_id: Mapped[int | None] = mapped_column(ForeignKey("live_rooms.id", ondelete="SET NULL"))  # portal.live
     sharer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     guide_id: Mapped[int | None] = mapped_column(ForeignKey("guides.id", ondelete="SET NULL"))   # at payment
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))  # distribution plan
