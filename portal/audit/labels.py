@@ -75,6 +75,9 @@ ACTION_LABELS = {
     "member_settings.recompute": _l("Recomputed the RFM segments"),
     "commission.close_month": _l("Closed a commission month"),
     "commission.payout": _l("Paid out a commission statement"),
+    "live_room.create": _l("Scheduled a live room"),
+    "live_room.update": _l("Changed a live room"),
+    "live_room.delete": _l("Deleted a live room"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -97,6 +100,7 @@ _GROUPS = (
     (_l("Members and guides"), ("member", "guide", "member_tag", "member_tier", "member_group")),
     (_l("Member settings"), ("member_settings",)),
     (_l("Commissions"), ("commission",)),
+    (_l("Live rooms"), ("live_room",)),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]
