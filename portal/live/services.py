@@ -171,11 +171,11 @@ def _set_carriers(scope: Scope, room: LiveRoom, *, store: Store | None, node: Or
         return 1
     cond = _carriers(scope, node, store_codes)
     if store_codes is not None:
-        named = {c.strip().lower() for c in store_codes if c.strip()}
+        named = {c.strip().lower(): c.strip() for c in store_codes if c.strip()}
         found = set(db.session.scalars(select(func.lower(Store.code)).where(cond)))
         if not named:
             raise RuleError(_("Name the stores that carry the broadcast, or choose all stores."), "store_codes")
-        if missing := sorted(named - found):
+        if missing := [named[c] for c in sorted(set(named) - found)]:
             raise RuleError(_("Not an active store of yours under %(node)s: %(codes)s.", node=node.name,
                               codes=", ".join(missing[:10])), "store_codes")
     result = db.session.execute(insert(LiveRoomStore).from_select(
