@@ -156,8 +156,8 @@ class MiniProgramLive:
         return out
 
     def fetch_replay(self, room: LiveRoom) -> str | None:
-        body = self.client.post("wxa/business/getliveinfo", {"action": "get_replay", "room_id": int(room.provider_room_id),
-                                                             "start": 0, "limit": 10})
+        body = self.client.post("wxa/business/getliveinfo", {
+            "action": "get_replay", "room_id": int(room.provider_room_id), "start": 0, "limit": 10})
         replays = body.get("live_replay") or []
         return replays[0].get("media_url") if replays else None
 
@@ -219,7 +219,8 @@ class WeChatProvider:
 
     def __init__(self, config):
         self.kinds = {
-            MINIPROGRAM: MiniProgramLive(_WeChatClient(config.get("WECHAT_APP_ID", ""), config.get("WECHAT_APP_SECRET", "")),
+            MINIPROGRAM: MiniProgramLive(_WeChatClient(config.get("WECHAT_APP_ID", ""),
+                                                       config.get("WECHAT_APP_SECRET", "")),
                                          anchor_wechat=config.get("WECHAT_LIVE_ANCHOR_WECHAT", ""),
                                          cover_media_id=config.get("WECHAT_LIVE_COVER_MEDIA_ID", "")),
             CHANNELS: ChannelsLive(_WeChatClient(config.get("WECHAT_CHANNELS_APP_ID", ""),

@@ -38,8 +38,8 @@ from portal.live.models import (
 
 LABELS = {LIVE: _l("Live"), NOT_STARTED: _l("Not started"), ENDED: _l("Ended"), BANNED: _l("Banned"),
           PAUSED: _l("Paused"), ABNORMAL: _l("Abnormal"), EXPIRED: _l("Expired")}
-BADGES = {LIVE: "bg-red text-red-fg", NOT_STARTED: "bg-blue-lt", ENDED: "bg-secondary-lt", BANNED: "bg-dark text-dark-fg",
-          PAUSED: "bg-orange-lt", ABNORMAL: "bg-yellow-lt", EXPIRED: "bg-secondary-lt"}
+BADGES = {LIVE: "bg-red text-red-fg", NOT_STARTED: "bg-blue-lt", ENDED: "bg-secondary-lt",
+          BANNED: "bg-dark text-dark-fg", PAUSED: "bg-orange-lt", ABNORMAL: "bg-yellow-lt", EXPIRED: "bg-secondary-lt"}
 # The list's three tabs
 UPCOMING, ON_AIR, FINISHED = "upcoming", "live", "ended"
 GROUPS = {UPCOMING: (NOT_STARTED,), ON_AIR: (LIVE, PAUSED), FINISHED: (ENDED, BANNED, ABNORMAL, EXPIRED)}
