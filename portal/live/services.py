@@ -117,6 +117,14 @@ def goods_choices(scope: Scope, *, store: Store | None = None, node: OrgNode | N
                                    .order_by(Product.code).limit(PICKABLE_LIMIT)))
 
 
+def chosen_goods(product_ids) -> list[Product]:
+    """The products of ``product_ids`` in that order (what a form shows of its picks; checked
+    again by ``create_room`` / ``update_room``)."""
+    ids = list(product_ids or ())[:MAX_GOODS]
+    found = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found]
+
+
 def _checked_goods(scope: Scope, product_ids, *, store: Store | None, node: OrgNode | None) -> list[Product]:
     wanted = []
     for pid in product_ids or ():

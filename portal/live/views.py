@@ -72,10 +72,14 @@ def _owner(scope: Scope, form: RoomForm | None = None):
 
 
 def _form_page(form: RoomForm, *, store, node, room=None, chosen=(), status=200):
+    """A store's room lists the store's goods to tick (a phone, a few hundred goods at most); an
+    admin's broadcast picks from the goods library with the goods picker (``goods.pick_goods``,
+    admins only), its picks shown as rows."""
     scope = current_scope()
-    goods = services.goods_choices(scope, store=store, node=node)
+    picker = node is not None and scope.role in roles.ADMINS
+    goods = services.chosen_goods(chosen) if picker else services.goods_choices(scope, store=store, node=node)
     return render_template("live/form.html", form=form, room=room, store=store, node=node, goods=goods,
-                           chosen=set(chosen), max_goods=services.MAX_GOODS), status
+                           chosen=set(chosen), max_goods=services.MAX_GOODS, picker=picker), status
 
 
 def _new_form(scope: Scope, broadcast: bool, **kwargs) -> RoomForm:

@@ -247,3 +247,26 @@ def test_the_room_page_leaves_places_for_the_other_parts(app, login_as, org):
     from portal.live.views import ROOM_PARTIALS
     assert set(ROOM_PARTIALS) == {"live/_figures.html", "live/_leaderboard.html", "live/_lottery.html",
                                   "live/_coupons.html", "live/_reminders.html"}
+
+
+def test_an_admins_broadcast_picks_its_goods_with_the_goods_picker(en, goods, org):
+    client = en("hq")
+    html = client.get("/live/new").get_data(as_text=True)
+    assert 'data-picker-into="#room-goods"' in html and "data-goods-picker" in html
+    data = _form_values(html)
+    data.update(node_id=str(org.nodes["hq"].id), product_ids=[str(goods["local"].id)])
+    refused = client.post("/live/new", data=data)
+    assert refused.status_code == 422 and "not among the goods" in refused.get_data(as_text=True)
+    data["product_ids"] = [str(goods["tea2"].id), str(goods["tea1"].id)]
+    assert client.post("/live/new", data=data).status_code == 302
+    room = db.session.scalar(select(LiveRoom))
+    assert db.session.scalars(select(LiveRoomGoods.product_id).where(LiveRoomGoods.room_id == room.id)
+                              .order_by(LiveRoomGoods.position)).all() == [goods["tea2"].id, goods["tea1"].id]
+    edit = client.get(f"/live/{room.id}/edit").get_data(as_text=True)
+    assert 'data-key="TEA02"' in edit and 'data-key="TEA01"' in edit
+
+
+def test_a_regional_manager_ticks_the_regions_goods(login_as, goods, org):
+    html = login_as("sh_manager").get("/live/new").get_data(as_text=True)
+    assert "data-goods-picker" not in html and 'name="product_ids"' in html and "春茶礼盒" in html
+    assert "门店自制糕点" not in html
