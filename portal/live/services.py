@@ -314,12 +314,16 @@ def update_room(scope: Scope, room: LiveRoom, *, title: str, anchor: str, start:
         .execution_options(synchronize_session=False)).rowcount
     if not changed:
         raise Conflict(_("The room has started or ended: it can no longer be changed."))
+    before = list(db.session.scalars(select(LiveRoomGoods.product_id).where(LiveRoomGoods.room_id == room.id)
+                                     .order_by(LiveRoomGoods.position)))
     _set_goods(room, products)
     carriers = None
     if node is not None:
         carriers = _set_carriers(scope, room, store=None, node=node, store_codes=store_codes)
     db.session.expire(room)
-    get_provider().import_goods(room, _goods_payload(products))
+    added = [p for p in products if p.id not in before]
+    if added:                   # the provider's shelf gets the goods it does not have yet
+        get_provider().import_goods(room, _goods_payload(added))
     audit.record(actor, "live_room.update", "live_room", room.id, title, room.path,
                  {"start": start.isoformat(), "end": end.isoformat(), "goods": len(products), "stores": carriers})
     db.session.flush()
