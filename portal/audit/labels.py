@@ -128,4 +128,6 @@ DETAIL_LABELS = {
     "rfm_new_days": _l("New customer (days)"), "rfm_mode": _l("How R, F and M are split"),
     "rfm_recency_days": _l("R: bought within (days)"), "rfm_frequency": _l("F: at least (orders)"),
     "rfm_monetary_fen": _l("M: spent at least"),
+    # live rooms (issue 11)
+    "provider": _l("Live on"), "starts_at": _l("Starts at"), "ends_at": _l("Ends at"), "goods": _l("Goods"),
 }

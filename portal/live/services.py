@@ -94,6 +94,15 @@ def rooms(scope: Scope, group: str = UPCOMING, q: str = ""):
     return stmt.order_by(order, LiveRoom.id)
 
 
+def store_rooms(store_id: int, *, limit: int = 50) -> list[LiveRoom]:
+    """The upcoming and live rooms a store shows (its own and the broadcasts it carries), soonest
+    first: one indexed join (what the mini-program's live-room list reads)."""
+    return list(db.session.scalars(
+        select(LiveRoom).join(LiveRoomStore, LiveRoomStore.room_id == LiveRoom.id)
+        .where(LiveRoomStore.store_id == store_id, LiveRoom.status.in_((*GROUPS[UPCOMING], *GROUPS["live"])))
+        .order_by(LiveRoom.scheduled_start, LiveRoom.id).limit(limit)))
+
+
 def group_counts(scope: Scope) -> dict[str, int]:
     rows = db.session.execute(select(LiveRoom.status, func.count()).where(visible(scope))
                               .group_by(LiveRoom.status)).all()
@@ -286,7 +295,7 @@ def create_room(scope: Scope, *, store: Store | None = None, node: OrgNode | Non
     except (WeChatError, OSError) as exc:
         raise RuleError(_("WeChat did not accept the room: %(error)s", error=str(exc))) from exc
     audit.record(actor, "live_room.create", "live_room", room.id, room.title, room.path,
-                 {"provider": provider, "start": start.isoformat(), "end": end.isoformat(),
+                 {"provider": provider, "starts_at": start.isoformat(), "ends_at": end.isoformat(),
                   "goods": len(products), "stores": carriers})
     db.session.flush()
     return room
@@ -325,7 +334,8 @@ def update_room(scope: Scope, room: LiveRoom, *, title: str, anchor: str, start:
     if added:                   # the provider's shelf gets the goods it does not have yet
         get_provider().import_goods(room, _goods_payload(added))
     audit.record(actor, "live_room.update", "live_room", room.id, title, room.path,
-                 {"start": start.isoformat(), "end": end.isoformat(), "goods": len(products), "stores": carriers})
+                 {"starts_at": start.isoformat(), "ends_at": end.isoformat(), "goods": len(products),
+                  "stores": carriers})
     db.session.flush()
     return room
 
@@ -352,6 +362,6 @@ def set_replay(room_ids_urls: dict[int, str]) -> None:
                            .execution_options(synchronize_session=False))
 
 
-__all__ = ["visible", "manages", "get_room_or_404", "get_managed_room", "rooms", "group_counts", "create_room",
-           "update_room", "delete_room", "carriers_in_scope", "room_goods", "goods_choices", "default_window",
-           "default_title", "MAX_GOODS"]
+__all__ = ["visible", "manages", "store_rooms", "get_room_or_404", "get_managed_room", "rooms", "group_counts",
+           "create_room", "update_room", "delete_room", "carriers_in_scope", "room_goods", "goods_choices",
+           "chosen_goods", "default_window", "default_title", "MAX_GOODS"]

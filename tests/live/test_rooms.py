@@ -272,3 +272,15 @@ def test_a_regional_manager_ticks_the_regions_goods(login_as, goods, org):
     html = login_as("sh_manager").get("/live/new").get_data(as_text=True)
     assert "data-goods-picker" not in html and 'name="product_ids"' in html and "春茶礼盒" in html
     assert "门店自制糕点" not in html
+
+
+def test_a_store_shows_its_own_rooms_and_the_broadcasts_it_carries(org):
+    from portal.live.services import store_rooms
+    own = make_room(org.users["owner1"], store=org.stores["sh1"], title="本店直播", start_in=timedelta(hours=3))
+    broadcast = make_room(org.users["sh_manager"], node=org.nodes["r_sh"], title="上海区联播")
+    make_room(org.users["owner_gd"], store=org.stores["gd1"], title="广州直播")
+    ended = make_room(org.users["owner1"], store=org.stores["sh1"], title="已结束的直播")
+    apply_status([(ended.id, 103, utcnow())])
+    db.session.commit()
+    assert [r.id for r in store_rooms(org.stores["sh1"].id)] == [broadcast.id, own.id]
+    assert [r.id for r in store_rooms(org.stores["sh2"].id)] == [broadcast.id]
