@@ -230,7 +230,7 @@ def test_the_list_has_tabs_and_an_htmx_partial(login_as, org):
     db.session.commit()
     client = login_as("owner1")
     page = client.get("/live").get_data(as_text=True)
-    assert "下周的直播" in page and "正在直播" not in page
+    assert "<html" in page and "下周的直播" in page and "正在直播" not in page
     on_air = client.get("/live?tab=live").get_data(as_text=True)
     assert "正在直播" in on_air and "下周的直播" not in on_air
     part = client.get("/live?tab=upcoming&q=下周", hx="room-rows")
@@ -284,3 +284,29 @@ def test_a_store_shows_its_own_rooms_and_the_broadcasts_it_carries(org):
     db.session.commit()
     assert [r.id for r in store_rooms(org.stores["sh1"].id)] == [broadcast.id, own.id]
     assert [r.id for r in store_rooms(org.stores["sh2"].id)] == [broadcast.id]
+
+
+def test_an_edit_that_lost_the_race_to_going_live_changes_nothing(org):
+    from portal.kernel.errors import Conflict
+    from portal.live import services
+    from portal.org.scope import scope_for
+    room = make_room(org.users["owner1"], store=org.stores["sh1"])
+    stale = db.session.get(LiveRoom, room.id)          # loaded before the room went live
+    db.session.execute(update(LiveRoom).where(LiveRoom.id == room.id).values(status=LIVE))
+    with pytest.raises(Conflict):
+        services.update_room(scope_for(org.users["owner1"]), stale, title="改过的标题", anchor="小美",
+                             start=stale.scheduled_start, end=stale.scheduled_end, actor=org.users["owner1"])
+    db.session.rollback()
+    assert db.session.get(LiveRoom, room.id).title == "春季新品直播"
+
+
+def test_the_provider_is_chosen_by_settings(app):
+    from portal.live.providers import FakeProvider, WeChatProvider
+    assert isinstance(get_provider(), FakeProvider)
+    app.extensions.pop("live_provider")
+    app.config["LIVE_PROVIDER"] = "wechat"
+    assert isinstance(get_provider(), WeChatProvider)      # made without reaching the network
+    app.extensions.pop("live_provider")
+    app.config["LIVE_PROVIDER"] = "other"
+    with pytest.raises(ValueError):
+        get_provider()
