@@ -108,6 +108,16 @@ class Config:
     INBOX_PURGE_SECONDS = 3600
     API_KEY_OVERLAP_HOURS = float(os.environ.get("API_KEY_OVERLAP_HOURS", "24"))
 
+    # Live rooms (portal/live/providers.py): "fake" records the calls (demo, tests); "wechat" uses
+    # mini-program live and the 视频号助手 API with these credentials. Statuses are moved by the
+    # clock and synced from the provider every LIVE_SYNC_SECONDS.
+    LIVE_PROVIDER = os.environ.get("LIVE_PROVIDER", "fake")
+    WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+    WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+    WECHAT_CHANNELS_APP_ID = os.environ.get("WECHAT_CHANNELS_APP_ID", "")
+    WECHAT_CHANNELS_APP_SECRET = os.environ.get("WECHAT_CHANNELS_APP_SECRET", "")
+    LIVE_SYNC_SECONDS = 60
+
 
 class DevelopmentConfig(Config):
     """The embedded install (the default, what .ci/demo runs)."""
@@ -131,6 +141,7 @@ class TestConfig(Config):
     JOBS_BACKEND = "eager"
     JOBS_RAISE = True
     SERVER_NAME = None
+    LIVE_PROVIDER = "fake"
     # Goods pictures of the tests go to a throw-away folder, not the instance folder.
     GOODS_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "portal-test-uploads", "goods")
     MEDIA_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "portal-test-uploads", "media")

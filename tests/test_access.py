@@ -216,6 +216,13 @@ TABLE = {
     "commissions.export_month_xlsx": ("GET", "/commissions/statements.xlsx", ALL, None, None),
     "commissions.pay_statement": ("POST", "/commissions/statements/{id}/pay", ADMINS, "statement", {}),
     "commissions.close_month": ("POST", "/commissions/months", ("hq",), None, {"month": "2020-01"}),
+    # Live rooms: a store room of sh1 (east) and one of gd1 (south); every role has rooms (an owner its
+    # store's, a node user its broadcasts and its stores' rooms).
+    "live.list_rooms": ("GET", "/live", ALL, None, None),
+    "live.create_room": ("GET", "/live/new", ALL, None, None),
+    "live.view_room": ("GET", "/live/{id}", ALL, "live_room", None),
+    "live.edit_room": ("GET", "/live/{id}/edit", ALL, "live_room", None),
+    "live.delete_room": ("POST", "/live/{id}/delete", ALL, "live_room", {}),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -247,7 +254,29 @@ def _csv(text: str):
     return lambda org, role, own: {"file": (io.BytesIO(_fill(text, org, role).encode()), "upload.csv")}
 
 
+def _live_room_form(org, role, own):
+    """A new room (a store owner's) or broadcast (of the user's own node), or the edit of ``own``."""
+    from datetime import timedelta
+
+    from portal.extensions import db
+    from portal.kernel.time import utcnow
+    from portal.live.forms import to_local
+    from portal.live.models import LiveRoom
+
+    room = db.session.get(LiveRoom, own) if own else None
+    start = room.scheduled_start if room else utcnow() + timedelta(hours=1)
+    data = {"title": "门店直播间", "anchor": "小美", "provider": "channels",
+            "start": to_local(start).strftime("%Y-%m-%dT%H:%M"),
+            "end": to_local(start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"), "comments": "y"}
+    user = org.users.get(role)
+    if user is not None and user.node_id:
+        data["node_id"] = str(user.node_id)
+    return data
+
+
 POSTS = {
+    "live.create_room": _live_room_form,
+    "live.edit_room": _live_room_form,
     "auth.login": {"username": "hq", "password": "correct-horse-9"},
     "auth.change_password": {"current": "correct-horse-9", "new": "a-new-password-1", "confirm": "a-new-password-1"},
     "org.create_node": {"parent_id": "{parent}", "kind": "region", "code": "R-NEW", "name": "新区"},
@@ -344,6 +373,11 @@ def _ids(org, kind: str) -> tuple[int, int]:
         db.session.add_all(runs)
         db.session.commit()
         return runs[0].id, runs[1].id
+    if kind == "live_room":
+        from tests.live.helpers import make_room
+
+        return (make_room(org.users["owner1"], store=org.stores["sh1"]).id,
+                make_room(org.users["owner_gd"], store=org.stores["gd1"]).id)
     if kind == "statement":          # a guide's statement of sh1 (east) and one of gd1 (south)
         from tests.orders.ledger_helpers import closed_statements
 

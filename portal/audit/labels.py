@@ -75,6 +75,9 @@ ACTION_LABELS = {
     "member_settings.recompute": _l("Recomputed the RFM segments"),
     "commission.close_month": _l("Closed a commission month"),
     "commission.payout": _l("Paid out a commission statement"),
+    "live_room.create": _l("Scheduled a live room"),
+    "live_room.update": _l("Changed a live room"),
+    "live_room.delete": _l("Deleted a live room"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -97,6 +100,7 @@ _GROUPS = (
     (_l("Members and guides"), ("member", "guide", "member_tag", "member_tier", "member_group")),
     (_l("Member settings"), ("member_settings",)),
     (_l("Commissions"), ("commission",)),
+    (_l("Live rooms"), ("live_room",)),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]
@@ -124,4 +128,6 @@ DETAIL_LABELS = {
     "rfm_new_days": _l("New customer (days)"), "rfm_mode": _l("How R, F and M are split"),
     "rfm_recency_days": _l("R: bought within (days)"), "rfm_frequency": _l("F: at least (orders)"),
     "rfm_monetary_fen": _l("M: spent at least"),
+    # live rooms (issue 11)
+    "provider": _l("Live on"), "starts_at": _l("Starts at"), "ends_at": _l("Ends at"), "goods": _l("Goods"),
 }

@@ -47,6 +47,8 @@ ACTIONS = (
     "member_settings.update", "member_settings.recompute",
     "apikey.rotate",
     "commission.close_month", "commission.payout",
+    # issue 11: live rooms
+    "live_room.create", "live_room.update", "live_room.delete",
 )
 
 

@@ -108,7 +108,8 @@ class LiveRoomStore(db.Model):
     path: Mapped[str] = mapped_column(String(255))          # the store's path
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (Index("ix_live_room_stores_store", "store_id", "room_id"),)
+    __table_args__ = (Index("ix_live_room_stores_store", "store_id", "room_id"),
+                      Index("ix_live_room_stores_path", "path", "room_id"))     # 0021: scoped lists
 
 
 class LiveRoomGoods(db.Model):

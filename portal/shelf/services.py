@@ -50,6 +50,12 @@ def _goods_condition(store_id: int):
                     and_(Product.store_id.is_(None), Product.id.in_(_carried(store_id)))))
 
 
+def effective_products(store_id: int):
+    """The condition for the products of a store's effective goods (its assortments' products and
+    its own local goods, none archived): what a store's live room may show."""
+    return _goods_condition(store_id)
+
+
 def _price_expr():
     raw = func.coalesce(Listing.price, Sku.list_price)
     # Clamp on read too: bounds HQ changed since the store set its price win.
