@@ -108,6 +108,13 @@ class Config:
     INBOX_PURGE_SECONDS = 3600
     API_KEY_OVERLAP_HOURS = float(os.environ.get("API_KEY_OVERLAP_HOURS", "24"))
 
+    # Live rooms' counters (portal/live/counters.py): aggregated in Redis when REDIS_URL is set,
+    # else in the process, and written to the database at most once per LIVE_FLUSH_SECONDS.
+    LIVE_COUNTERS = os.environ.get("LIVE_COUNTERS") or ("redis" if os.environ.get("REDIS_URL") else "memory")
+    LIVE_FLUSH_SECONDS = float(os.environ.get("LIVE_FLUSH_SECONDS", "0.25"))
+    LIVE_FLUSH_TIMER = True
+    LIVE_REDIS_PREFIX = "portal:live:"
+
 
 class DevelopmentConfig(Config):
     """The embedded install (the default, what .ci/demo runs)."""
@@ -130,6 +137,7 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"   # fast hashing keeps the suite quick
     JOBS_BACKEND = "eager"
     JOBS_RAISE = True
+    LIVE_COUNTERS = "memory"          # the Redis tests make an aggregator with a prefix of their own
     SERVER_NAME = None
     # Goods pictures of the tests go to a throw-away folder, not the instance folder.
     GOODS_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "portal-test-uploads", "goods")
