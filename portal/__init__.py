@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core import views as core
     from portal.decoration import views as decoration
     from portal.goods import views as goods
+    from portal.live import views_figures as live_figures
     from portal.media import views as media
     from portal.members import views as members
     from portal.members import views_guides as guides
@@ -105,7 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker, members, member_identity, guides, orders, member_settings, commissions):
+                   media, link_picker, members, member_identity, guides, orders, member_settings, commissions,
+                   live_figures):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 ROOM_FIELDS = ("likes", "comments", "shares", "follows", "watch_seconds")
 VIEWER_FIELDS = ("comments", "shares")
 KEEP_TAKEN_SECONDS = 10.0          # a taken batch stays readable this long after its flush
-_STAGED = "portal.live.staged"     # Session.info key: [(SessionTransaction, Staged)]
+_STAGED = "portal.live.staged"     # Session.info key: [([SessionTransaction …], Staged)]
 _EXT = "portal.live.counters"
 
 
@@ -90,26 +90,25 @@ def stage(session: Session, staged: Staged) -> None:
     if hasattr(session, "registry"):            # the scoped session: its session of this context
         session = session()
     tx = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_STAGED, []).append((tx, staged))
+    chain = []                                   # the savepoints and the transaction it lies in
+    while tx is not None:
+        chain.append(tx)
+        tx = tx.parent
+    session.info.setdefault(_STAGED, []).append((chain, staged))
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _discard(session: Session, previous_transaction) -> None:
     entries = session.info.get(_STAGED)
-    if not entries:
-        return
-    kept = []
-    for tx, staged in entries:
-        t = tx
-        while t is not None and t is not previous_transaction:
-            t = t.parent
-        if t is None:
-            kept.append((tx, staged))
-    session.info[_STAGED] = kept
+    if entries:
+        session.info[_STAGED] = [(chain, staged) for chain, staged in entries
+                                 if not any(tx is previous_transaction for tx in chain)]
 
 
 @event.listens_for(Session, "after_commit")
 def _hand_over(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return                   # a savepoint released (SQLAlchemy tells that too): not committed yet
     entries = session.info.pop(_STAGED, None)
     if not entries or not has_app_context():
         return
@@ -317,7 +316,7 @@ class MemoryAggregator(Aggregator):
 
     def reset(self) -> None:
         self.cancel()
-        with self._lock:
+        with self._flush_lock, self._lock:          # a flush under way finishes first
             self._pending: dict[str, int] = defaultdict(int)
             self._moved: set[int] = set()
             self._state: dict[int, list[int]] = {}
@@ -505,6 +504,8 @@ class RedisAggregator(Aggregator):
 
     def reset(self) -> None:
         self.cancel()
+        with self._flush_lock:                      # a flush under way finishes first
+            pass
         keys = list(self.redis.scan_iter(match=self.prefix + "*", count=1000))
         if keys:
             self.redis.delete(*keys)

@@ -242,7 +242,8 @@ def _add_sharers(store, brought: dict[tuple[int, int], int]) -> None:
     grow = [{"b_r": r, "b_m": m, "b_n": n} for (r, m), n in brought.items() if (r, m) in have]
     if grow:
         # viewers = viewers + n (not the value read): two batches adding at once both count.
-        db.session.execute(update(table).where(table.c.room_id == bindparam("b_r"), table.c.member_id == bindparam("b_m"))
+        db.session.execute(update(table)
+                           .where(table.c.room_id == bindparam("b_r"), table.c.member_id == bindparam("b_m"))
                            .values(viewers=table.c.viewers + bindparam("b_n")), grow)
 
 

@@ -31,7 +31,8 @@ def make_room(owner, *, carriers=(), status=LIVE, title="春季新品直播", **
     is_store = isinstance(owner, Store)
     room = LiveRoom(store_id=owner.id if is_store else None, node_id=None if is_store else owner.id,
                     path=owner.path, title=title, anchor="小王", status=status,
-                    scheduled_start=kw.pop("scheduled_start", T0), scheduled_end=kw.pop("scheduled_end", T0 + timedelta(hours=2)),
+                    scheduled_start=kw.pop("scheduled_start", T0),
+                    scheduled_end=kw.pop("scheduled_end", T0 + timedelta(hours=2)),
                     **kw)
     db.session.add(room)
     db.session.flush()
