@@ -216,6 +216,9 @@ TABLE = {
     "commissions.export_month_xlsx": ("GET", "/commissions/statements.xlsx", ALL, None, None),
     "commissions.pay_statement": ("POST", "/commissions/statements/{id}/pay", ADMINS, "statement", {}),
     "commissions.close_month": ("POST", "/commissions/months", ("hq",), None, {"month": "2020-01"}),
+    "live_figures.show_figures": ("GET", "/live/{id}/figures", ALL, "live_room", None),
+    "live_figures.show_leaderboard": ("GET", "/live/{id}/leaderboard", ALL, "live_room", None),
+    "live_figures.export_figures": ("GET", "/live/{id}/figures/export?format=xlsx", ALL, "live_room", None),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -348,6 +351,10 @@ def _ids(org, kind: str) -> tuple[int, int]:
         from tests.orders.ledger_helpers import closed_statements
 
         return tuple(s.id for s in closed_statements(org))
+    if kind == "live_room":          # a room of sh1 (east) and one of gd1 (south)
+        from tests.live.figures_helpers import make_room
+
+        return make_room(org.stores["sh1"]).id, make_room(org.stores["gd1"]).id
     raise AssertionError(kind)
 
 
