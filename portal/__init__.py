@@ -141,6 +141,7 @@ from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.ingest import tasks as _ingest_tasks  # noqa: E402,F401  (the inbox purge)
 from portal.live import events as _live_events  # noqa: E402,F401  (live.* handlers)
 from portal.live import models as _live_models  # noqa: E402,F401
+from portal.live import tasks as _live_tasks  # noqa: E402,F401  (the counters' flush safety net)
 from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import events as _member_events  # noqa: E402,F401  (member.signup / member.updated)
 from portal.members import models as _member_models  # noqa: E402,F401

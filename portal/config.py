@@ -113,6 +113,7 @@ class Config:
     LIVE_COUNTERS = os.environ.get("LIVE_COUNTERS") or ("redis" if os.environ.get("REDIS_URL") else "memory")
     LIVE_FLUSH_SECONDS = float(os.environ.get("LIVE_FLUSH_SECONDS", "0.25"))
     LIVE_FLUSH_TIMER = True
+    LIVE_FLUSH_CHECK_SECONDS = 5          # the periodic safety net (portal/live/tasks.py)
     LIVE_REDIS_PREFIX = "portal:live:"
 
 

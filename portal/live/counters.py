@@ -113,9 +113,14 @@ def _hand_over(session: Session) -> None:
     if not entries or not has_app_context():
         return
     total = Staged()
-    for _tx, staged in entries:
+    for _chain, staged in entries:
         total.merge(staged)
-    aggregator().add(total)
+    if not (total.rooms or total.viewers or total.moves):
+        return
+    try:
+        aggregator().add(total)
+    except Exception:            # the events are stored; only their counts are lost (Redis down)
+        log.exception("live counters: could not hand over a committed batch's counts")
 
 
 # --------------------------------------------------------------------------- the backends
