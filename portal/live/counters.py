@@ -491,7 +491,8 @@ def _s(value) -> str:
 
 
 class RedisAggregator(Aggregator):
-    """Redis (production): hashes every worker adds to; a lock that spaces flushes across workers."""
+    """Redis (production): hashes every worker adds to; a lock (one flusher at a time) and a
+    spacing key (one flush per interval) shared by every worker."""
 
     def __init__(self, app: Flask, client=None, prefix: str | None = None):
         super().__init__(app)
@@ -501,10 +502,12 @@ class RedisAggregator(Aggregator):
         self.prefix = prefix if prefix is not None else app.config.get("LIVE_REDIS_PREFIX", "portal:live:")
         p = self.prefix
         self.k_pending, self.k_state, self.k_moved = p + "pending", p + "state", p + "moved"
-        self.k_taken, self.k_lock, self.k_seq = p + "taken", p + "lock", p + "seq"
+        self.k_taken, self.k_lock, self.k_seq, self.k_next = p + "taken", p + "lock", p + "seq", p + "next"
         self._add = self.redis.register_script(_ADD)
         self._take_script = self.redis.register_script(_TAKE)
         self._read = self.redis.register_script(_READ)
+        self._unlock = self.redis.register_script(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
         self._token = None
 
     def reset(self) -> None:
@@ -530,10 +533,16 @@ class RedisAggregator(Aggregator):
         return bool(self.redis.exists(self.k_pending, self.k_moved))
 
     def _acquire(self, force: bool) -> float | None:
+        """The flusher's turn: the lock (one flusher at a time, every worker) and, unless forced,
+        the spacing (no flush within ``interval`` of the last one, whichever worker made it)."""
         import secrets
 
+        if not force:
+            ttl = self.redis.pttl(self.k_next)
+            if ttl and ttl > 0:
+                return ttl / 1000
         token = secrets.token_hex(8)
-        for _ in range(200 if force else 1):
+        for _ in range(500 if force else 1):
             if self.redis.set(self.k_lock, token, nx=True, px=10_000):
                 self._token = token
                 return None
@@ -544,9 +553,10 @@ class RedisAggregator(Aggregator):
         return max(0.01, (ttl if ttl and ttl > 0 else 10) / 1000)
 
     def _release(self) -> None:
-        # The lock stays for the rest of the interval: at most one flush per interval, all workers.
-        if self._token is not None and _s(self.redis.get(self.k_lock) or b"") == self._token:
-            self.redis.pexpire(self.k_lock, max(1, int(self.interval * 1000)))
+        if self._token is None:
+            return
+        self.redis.set(self.k_next, 1, px=max(1, int(self.interval * 1000)))
+        self._unlock(keys=[self.k_lock], args=[self._token])
         self._token = None
 
     def _take(self) -> Batch | None:

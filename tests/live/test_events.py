@@ -129,3 +129,33 @@ def test_order_paid_naming_a_room_the_store_does_not_carry_is_rejected(client, o
                    paid("NO3", live_room_id=broadcast.id), paid("NO4", live_room_id=987654))
     assert statuses(results) == ["rejected", "applied", "applied", "rejected"]
     assert results[0]["error"]["field"] == "data.live_room_id"
+
+
+def _statements(store, events) -> int:
+    from portal.ingest.services import ingest
+    from tests.factories import sql_log
+
+    with sql_log() as statements:
+        results = ingest(store, events)
+    db.session.commit()
+    assert set(statuses(results)) == {"applied"}, results
+    return len(statements)
+
+
+def _mixed(room, prefix: str, n: int) -> list[dict]:
+    events = [enter(room, f"{prefix}{i}", i, sharer_openid=f"{prefix}{i - 1}" if i % 4 else None) for i in range(n)]
+    events += [like(room, f"{prefix}{i}", 3, i) for i in range(n)]
+    events += [simple("live.comment", room, f"{prefix}{i}", i) for i in range(n)]
+    events += [leave(room, f"{prefix}{i}", 100 + i) for i in range(0, n, 2)]
+    return events
+
+
+def test_a_batch_costs_the_same_statements_for_20_or_200_viewers(org):
+    """Set-based: one read of the viewers a batch names, bulk writes; never a query per event."""
+    store = org.stores["sh1"]
+    room = make_room(store)
+    small = _statements(store, _mixed(room, "s", 20))
+    big = _statements(store, _mixed(room, "b", 140))
+    assert big <= small + 2, (small, big)
+    counters.flush_all()
+    assert room_row(room.id)["likes"] == 3 * 160
