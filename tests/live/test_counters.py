@@ -161,3 +161,51 @@ def test_a_failed_flush_puts_its_batch_back(client, org, backend, monkeypatch):
     assert _now(room.id)["likes"] == 4
     counters.flush_all()
     assert room_row(room.id)["likes"] == 4 and not backend.has_pending()
+
+
+def test_two_workers_on_one_redis_count_once_and_flush_one_at_a_time(app, org):
+    """Two workers' aggregators on the same Redis keys, adding from threads at once: the totals and
+    the peak come out exact, and each flush writes what it took once."""
+    import threading
+
+    redis = pytest.importorskip("redis")
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    room_id = make_room(org.stores["sh1"]).id
+    prefix = f"test:live:{uuid.uuid4().hex}:"
+    workers = [counters.RedisAggregator(app, client, prefix=prefix) for _ in range(2)]
+    for w in workers:
+        w.interval = 0.01
+    counters.use(app, workers[0])
+
+    def run(worker, n):
+        from datetime import UTC, datetime
+        for i in range(n):
+            staged = counters.Staged()
+            staged.add_room(room_id, "likes", 3)
+            at = datetime(2026, 3, 2, tzinfo=UTC)
+            staged.move(room_id, at, 0, +1, (0, 0))          # one in, then out: online 0, the peak 1
+            staged.move(room_id, at, 1, -1, (0, 0))
+            worker.add(staged)
+            if i % 10 == 0:
+                with app.app_context():
+                    worker.flush()
+
+    try:
+        threads = [threading.Thread(target=run, args=(w, 200)) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for w in workers:
+            w.cancel()
+        assert _now(room_id)["likes"] == 2 * 200 * 3
+        workers[1].flush_all()
+        row = room_row(room_id)
+        assert row["likes"] == 1200 and row["online"] == 0 and row["peak_online"] == 1
+    finally:
+        workers[0].reset()
+        app.extensions.pop("portal.live.counters", None)
