@@ -48,6 +48,7 @@ ROOM_FIELDS = ("likes", "comments", "shares", "follows", "watch_seconds")
 VIEWER_FIELDS = ("comments", "shares")
 KEEP_TAKEN_SECONDS = 10.0          # a taken batch stays readable this long after its flush
 _STAGED = "portal.live.staged"     # Session.info key: [([SessionTransaction …], Staged)]
+_NOTES = "portal.live.notes"       # Session.info key: [([SessionTransaction …], key, value)]
 _EXT = "portal.live.counters"
 
 
@@ -84,17 +85,37 @@ class Staged:
             self.seeds.setdefault(r, other.seeds[r])
 
 
-def stage(session: Session, staged: Staged) -> None:
-    """Hold ``staged`` until the session's transaction commits (discarded if the savepoint or the
-    transaction it was staged in rolls back)."""
+def _chain(session: Session) -> tuple[Session, list]:
+    """The real session and the savepoints and transaction work done now lies in, innermost first."""
     if hasattr(session, "registry"):            # the scoped session: its session of this context
         session = session()
     tx = session.get_nested_transaction() or session.get_transaction()
-    chain = []                                   # the savepoints and the transaction it lies in
+    chain = []
     while tx is not None:
         chain.append(tx)
         tx = tx.parent
+    return session, chain
+
+
+def stage(session: Session, staged: Staged) -> None:
+    """Hold ``staged`` until the session's transaction commits (discarded if the savepoint or the
+    transaction it was staged in rolls back)."""
+    session, chain = _chain(session)
     session.info.setdefault(_STAGED, []).append((chain, staged))
+
+
+def note(session: Session, key: str, value) -> None:
+    """Keep ``value`` under ``key`` for the rest of the transaction (what one handler of a batch
+    tells a later one: the enters a leave must see); dropped like staged deltas on a rollback."""
+    session, chain = _chain(session)
+    session.info.setdefault(_NOTES, []).append((chain, key, value))
+
+
+def notes(session: Session, key: str) -> list:
+    """The values noted under ``key`` in this transaction, oldest first."""
+    if hasattr(session, "registry"):
+        session = session()
+    return [value for _chain, k, value in session.info.get(_NOTES, ()) if k == key]
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -103,12 +124,17 @@ def _discard(session: Session, previous_transaction) -> None:
     if entries:
         session.info[_STAGED] = [(chain, staged) for chain, staged in entries
                                  if not any(tx is previous_transaction for tx in chain)]
+    kept = session.info.get(_NOTES)
+    if kept:
+        session.info[_NOTES] = [(chain, k, v) for chain, k, v in kept
+                                if not any(tx is previous_transaction for tx in chain)]
 
 
 @event.listens_for(Session, "after_commit")
 def _hand_over(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return                   # a savepoint released (SQLAlchemy tells that too): not committed yet
+    session.info.pop(_NOTES, None)
     entries = session.info.pop(_STAGED, None)
     if not entries or not has_app_context():
         return
@@ -649,4 +675,4 @@ def reset() -> None:
 
 
 __all__ = ["ROOM_FIELDS", "VIEWER_FIELDS", "Aggregator", "MemoryAggregator", "RedisAggregator", "Staged", "aggregator",
-           "current", "flush_all", "make_aggregator", "reset", "stage", "use"]
+           "current", "flush_all", "make_aggregator", "note", "notes", "reset", "stage", "use"]

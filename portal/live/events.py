@@ -12,8 +12,9 @@ for the aggregator (``portal.live.counters``), which receives them when the requ
   the enter (attribution), the sharer, the guide, the staff flag. A viewer entering while present
   counts once; a sharer's ``live_sharers.viewers`` grows by each *new* viewer they brought; each
   arrival is +1 online at its time.
-- ``live.leave`` (applied after the batch's enters): watch time += leave − entered_at, −1 online.
-  A leave of a viewer not present is ignored.
+- ``live.leave`` (applied after the batch's enters, which it replays with the leaves in the order
+  they occurred: leaving and coming back inside one batch counts each stay): watch time += leave −
+  entered_at, −1 online. A leave of a viewer not present is ignored.
 - ``live.like`` (count), ``live.comment``, ``live.share``, ``live.follow`` (once per viewer: new
   followers), ``live.subscribe`` (a ``live_subscriptions`` row, once).
 - ``live.status`` moves the room's status (``portal.live.status.set_status``).
@@ -38,6 +39,7 @@ from portal.members import services as members
 # Enters before leaves before the rest, inside one batch's live events: a leave finds its enter,
 # a comment its viewer.
 ENTER, LEAVE, OTHER = LIVE, LIVE + 1, LIVE + 2
+ENTERS_NOTE = "live.enters:"      # what the enter handler tells the leave handler of the same batch
 NOT_CARRIED = Reject("unknown_room", "This store carries no live room with this id.", "data.room_id")
 
 
@@ -156,10 +158,15 @@ def live_enter(store, events: list[Event]) -> dict:
     new: dict[tuple[int, int], dict] = {}
     again: dict[tuple[int, int], dict] = {}
     brought: dict[tuple[int, int], int] = defaultdict(int)
+    entries: dict[tuple[int, int], tuple[bool, object, list]] = {}    # for the leaves of the batch
     for e in _in_order(events):
         d = e.data
         room_id, member_id = d["room_id"], ids[d["openid"]]
         key = (room_id, member_id)
+        if key not in entries:
+            before = known[key].entered_at if key in known else None
+            entries[key] = (before is not None, before, [])
+        entries[key][2].append((e.occurred_at, e.index))
         row = new.get(key) or again.get(key)
         if row is None and key in known:
             v = known[key]
@@ -184,6 +191,7 @@ def live_enter(store, events: list[Event]) -> dict:
     _update_viewers(changed)
     _add_sharers(store, brought)
     counters.stage(db.session, staged)
+    counters.note(db.session, f"{ENTERS_NOTE}{store.id}", entries)
     return out
 
 
@@ -251,33 +259,62 @@ def _add_sharers(store, brought: dict[tuple[int, int], int]) -> None:
 
 @handler("live.leave", RoomEventSchema, phase=LEAVE)
 def live_leave(store, events: list[Event]) -> dict:
-    """A viewer left a room: their watch time grows by the time since they entered."""
+    """A viewer left a room: their watch time grows by the time since they entered. A leave of a
+    viewer not present counts nothing. Enters of the same batch (applied first) are replayed with
+    the leaves in the order they occurred, so leaving, coming back and leaving again inside one
+    batch counts both stays."""
     out: dict = {}
     events, rooms = _carried(store, events, out)
     if not events:
         return out
     ids = _known_members(store, events)
     known = _viewers({(e.data["room_id"], ids[e.data["openid"]]) for e in events if e.data["openid"] in ids})
+    entered: dict = {}
+    for noted in counters.notes(db.session, f"{ENTERS_NOTE}{store.id}"):
+        for key, (was_in, since, times) in noted.items():
+            if key in entered:
+                entered[key][2].extend(times)
+            else:
+                entered[key] = (was_in, since, list(times))
+    leaves: dict[tuple[int, int], list[Event]] = defaultdict(list)
+    for e in events:
+        key = (e.data["room_id"], ids.get(e.data["openid"]))
+        if key in known:                            # never entered: nothing to count
+            leaves[key].append(e)
     staged = counters.Staged()
-    rows: dict[tuple[int, int], dict] = {}
-    for e in _in_order(events):
-        member_id = ids.get(e.data["openid"])
-        key = (e.data["room_id"], member_id)
-        if key not in known:
-            continue                                 # never entered: nothing to count
-        row = rows.get(key)
-        if row is None:
-            v = known[key]
-            row = rows[key] = {"room_id": key[0], "member_id": member_id, "entered_at": v.entered_at,
-                               "watch_seconds": v.watch_seconds}
-        if row["entered_at"] is None:
-            continue                                 # not present
-        seconds = max(0, int((e.occurred_at - _aware(row["entered_at"])).total_seconds()))
-        row["watch_seconds"] += seconds
-        row["entered_at"] = None
-        staged.add_room(key[0], "watch_seconds", seconds)
-        staged.move(key[0], e.occurred_at, e.index, -1, rooms[key[0]])
-    _update_viewers([r for key, r in rows.items() if r["entered_at"] != known[key].entered_at])
+    rows = []
+    for key, mine in leaves.items():
+        v = known[key]
+        room_id = key[0]
+        if key in entered:
+            # From the viewer's state before the batch: its enters and leaves in time order. The
+            # first arrival of someone who was away is staged already (by the enter handler).
+            present, since, times = entered[key]
+            skip_first = not present
+            timeline = sorted([(t, i, +1) for t, i in times] + [(e.occurred_at, e.index, -1) for e in mine],
+                              key=lambda x: (x[0], x[1]))
+        else:
+            present, since, skip_first = v.entered_at is not None, v.entered_at, False
+            timeline = sorted(((e.occurred_at, e.index, -1) for e in mine), key=lambda x: (x[0], x[1]))
+        watched = 0
+        for at, index, step in timeline:
+            if step > 0 and not present:
+                present, since = True, at
+                if skip_first:
+                    skip_first = False
+                else:
+                    staged.move(room_id, at, index, +1, rooms[room_id])
+            elif step < 0 and present:
+                seconds = max(0, int((at - _aware(since)).total_seconds()))
+                watched += seconds
+                present, since = False, None
+                staged.move(room_id, at, index, -1, rooms[room_id])
+        entered_at = since if present else None
+        if watched or entered_at != v.entered_at:
+            rows.append({"room_id": room_id, "member_id": key[1], "entered_at": entered_at,
+                         "watch_seconds": v.watch_seconds + watched})
+            staged.add_room(room_id, "watch_seconds", watched)
+    _update_viewers(rows)
     counters.stage(db.session, staged)
     return out
 

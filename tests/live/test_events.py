@@ -159,3 +159,23 @@ def test_a_batch_costs_the_same_statements_for_20_or_200_viewers(org):
     assert big <= small + 2, (small, big)
     counters.flush_all()
     assert room_row(room.id)["likes"] == 3 * 160
+
+
+def test_leaving_coming_back_and_leaving_again_inside_one_batch_counts_both_stays(client, org):
+    store = org.stores["sh1"]
+    room = make_room(store)
+    send = Sender(client, store)
+    # in the batch's order: both leaves first, then both enters (the mini-program's queue reordered)
+    results = send(leave(room, "o-a", 100), leave(room, "o-a", 400), enter(room, "o-a", 0), enter(room, "o-a", 300),
+                   enter(room, "o-b", 50), leave(room, "o-b", 10))        # o-b's leave came before its enter
+    assert statuses(results) == ["applied"] * 6
+    viewers = _viewers(room)
+    assert viewers["o-a"].watch_seconds == 100 + 100 and viewers["o-a"].entered_at is None
+    assert viewers["o-b"].watch_seconds == 0 and viewers["o-b"].entered_at is not None     # still watching
+    send(leave(room, "o-b", 80), enter(room, "o-a", 500))              # the next batch
+    viewers = _viewers(room)
+    assert viewers["o-b"].watch_seconds == 30 and viewers["o-a"].entered_at is not None
+    counters.flush_all()
+    row = room_row(room.id)
+    # o-a in 0-100, 300-400, 500-; o-b in 50-80: at most two at once, one now
+    assert (row["watch_seconds"], row["online"], row["peak_online"]) == (230, 1, 2)
