@@ -117,6 +117,13 @@ class Config:
     WECHAT_CHANNELS_APP_ID = os.environ.get("WECHAT_CHANNELS_APP_ID", "")
     WECHAT_CHANNELS_APP_SECRET = os.environ.get("WECHAT_CHANNELS_APP_SECRET", "")
     LIVE_SYNC_SECONDS = 60
+    # Live rooms' counters (portal/live/counters.py): aggregated in Redis when REDIS_URL is set,
+    # else in the process, and written to the database at most once per LIVE_FLUSH_SECONDS.
+    LIVE_COUNTERS = os.environ.get("LIVE_COUNTERS") or ("redis" if os.environ.get("REDIS_URL") else "memory")
+    LIVE_FLUSH_SECONDS = float(os.environ.get("LIVE_FLUSH_SECONDS", "0.25"))
+    LIVE_FLUSH_TIMER = True
+    LIVE_FLUSH_CHECK_SECONDS = 5          # the periodic safety net (portal/live/tasks.py)
+    LIVE_REDIS_PREFIX = "portal:live:"
 
 
 class DevelopmentConfig(Config):
@@ -140,6 +147,7 @@ class TestConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"   # fast hashing keeps the suite quick
     JOBS_BACKEND = "eager"
     JOBS_RAISE = True
+    LIVE_COUNTERS = "memory"          # the Redis tests make an aggregator with a prefix of their own
     SERVER_NAME = None
     LIVE_PROVIDER = "fake"
     # Goods pictures of the tests go to a throw-away folder, not the instance folder.

@@ -223,6 +223,9 @@ TABLE = {
     "live.view_room": ("GET", "/live/{id}", ALL, "live_room", None),
     "live.edit_room": ("GET", "/live/{id}/edit", ALL, "live_room", None),
     "live.delete_room": ("POST", "/live/{id}/delete", ALL, "live_room", {}),
+    "live_figures.show_figures": ("GET", "/live/{id}/figures", ALL, "live_room", None),
+    "live_figures.show_leaderboard": ("GET", "/live/{id}/leaderboard", ALL, "live_room", None),
+    "live_figures.export_figures": ("GET", "/live/{id}/figures/export?format=xlsx", ALL, "live_room", None),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -382,6 +385,10 @@ def _ids(org, kind: str) -> tuple[int, int]:
         from tests.orders.ledger_helpers import closed_statements
 
         return tuple(s.id for s in closed_statements(org))
+    if kind == "live_room":          # a room of sh1 (east) and one of gd1 (south)
+        from tests.live.figures_helpers import make_room
+
+        return make_room(org.stores["sh1"]).id, make_room(org.stores["gd1"]).id
     raise AssertionError(kind)
 
 

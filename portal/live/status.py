@@ -69,6 +69,9 @@ def channels_code(state: int) -> int:
         raise ValueError(f"Unknown Channels live state {state!r}") from None
 
 
+from_channels = channels_code         # the name the live.status handler knows it by
+
+
 def advance_statuses(now: datetime) -> dict[str, int]:
     """The clock's moves for every room at once (two UPDATE statements; see the module's docstring).
     Returns how many rooms expired and how many ended."""

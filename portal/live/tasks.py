@@ -1,7 +1,11 @@
 """The live rooms' periodic task, collected by ``portal.jobs``: every minute the clock moves the
 statuses (``status.advance_statuses``: two UPDATEs for all rooms), then the provider is asked for
 the statuses of the rooms it knows that are due or on air, and for the replays of rooms that
-ended without one. A job commits for itself."""
+ended without one. A job commits for itself.
+
+``live-flush-counters``: a safety net behind the aggregator's own timer (``portal.live.counters``):
+with Redis, deltas a worker added just before it stopped wait for the next event of any worker;
+this flushes them within LIVE_FLUSH_CHECK_SECONDS instead."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,7 +15,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.jobs import periodic
 from portal.kernel.time import utcnow
-from portal.live import services
+from portal.live import counters, services
 from portal.live.models import ENDED, LIVE, NOT_STARTED, PAUSED, LiveRoom
 from portal.live.providers import WeChatError, get_provider
 from portal.live.status import advance_statuses, apply_status
@@ -55,3 +59,11 @@ def sync_rooms() -> dict[str, int]:
 
 
 periodic("live-sync-rooms", sync_rooms, every="LIVE_SYNC_SECONDS")
+
+
+def flush_live_counters() -> None:
+    """Write what the aggregator holds (it commits for itself)."""
+    counters.flush_all()
+
+
+periodic("live-flush-counters", flush_live_counters, every="LIVE_FLUSH_CHECK_SECONDS")

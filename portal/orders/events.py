@@ -168,7 +168,8 @@ def _goods_condition(store_id: int):
 def order_paid(store, events: list[Event]) -> dict:
     """An order paid in the store's mini-program: its lines, amounts, buyer, sharer, guide,
     campaign and live room. Refused: a number the store used already (``duplicate_order``), a
-    campaign not running in this store at payment."""
+    campaign not running in this store at payment, a live room the store does not carry
+    (``unknown_room``, field ``data.live_room_id``)."""
     out: dict = {}
     numbers = [e.data["number"] for e in events]
     taken = set(db.session.scalars(select(Order.number).where(Order.store_id == store.id,
@@ -186,6 +187,7 @@ def order_paid(store, events: list[Event]) -> dict:
                or_(Campaign.id.in_(campaign_ids), wanted) if campaign_ids else wanted)
         .order_by(Campaign.starts_at.desc(), Campaign.id.desc())).all()
     windows = {c.id: (c.starts_at, c.ends_at) for c in campaigns}
+    carried = _carried_rooms(store, {e.data["live_room_id"] for e in events if e.data["live_room_id"]})
     plans = [c for c in campaigns if c.kind == commission.DISTRIBUTION and c.starts_at <= last and c.ends_at > first]
     todo: list[tuple[Event, object]] = []
     for e in events:
@@ -201,6 +203,10 @@ def order_paid(store, events: list[Event]) -> dict:
                 out[e.index] = Reject("campaign_not_running", "This campaign was not running in this store "
                                       "when the order was paid.", "data.campaign_id")
                 continue
+        if d["live_room_id"] and d["live_room_id"] not in carried:
+            out[e.index] = Reject("unknown_room", "This store carries no live room with this id.",
+                                  "data.live_room_id")
+            continue
         taken.add(d["number"])
         todo.append((e, paid_at))
     if not todo:
@@ -262,6 +268,17 @@ def order_paid(store, events: list[Event]) -> dict:
                          {r["id"]: since.get(r["member_id"]) for r in rows if r["guide_id"]})
     ingest.release(store, [_key(r["number"]) for r in rows])
     return out
+
+
+def _carried_rooms(store, room_ids: set[int]) -> set[int]:
+    """The live rooms among ``room_ids`` that the store carries (its own, or a broadcast it shows).
+    The live domain sits above orders: its table is read by name from the metadata, as
+    ``members.refs`` reads the tables that reference members."""
+    if not room_ids:
+        return set()
+    carriers = db.metadata.tables["live_room_stores"]
+    return set(db.session.scalars(select(carriers.c.room_id).where(carriers.c.store_id == store.id,
+                                                                   carriers.c.room_id.in_(room_ids))))
 
 
 def _new_ids(orders: int, lines: int) -> tuple[list[int], Iterator[int]]:
