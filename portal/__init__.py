@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.core import views as core
     from portal.decoration import views as decoration
     from portal.goods import views as goods
+    from portal.live import views_lottery as live_actions
     from portal.media import views as media
     from portal.members import views as members
     from portal.members import views_guides as guides
@@ -105,7 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.targets import views as targets
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
-                   media, link_picker, members, member_identity, guides, orders, member_settings, commissions):
+                   media, link_picker, members, member_identity, guides, orders, member_settings, commissions,
+                   live_actions):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api
@@ -138,6 +140,7 @@ from portal.goods import models as _goods_models  # noqa: E402,F401
 from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.ingest import tasks as _ingest_tasks  # noqa: E402,F401  (the inbox purge)
 from portal.live import models as _live_models  # noqa: E402,F401
+from portal.live import tasks as _live_tasks  # noqa: E402,F401  (reminders queued at start, the outbox drained)
 from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import events as _member_events  # noqa: E402,F401  (member.signup / member.updated)
 from portal.members import models as _member_models  # noqa: E402,F401

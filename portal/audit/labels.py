@@ -75,6 +75,10 @@ ACTION_LABELS = {
     "member_settings.recompute": _l("Recomputed the RFM segments"),
     "commission.close_month": _l("Closed a commission month"),
     "commission.payout": _l("Paid out a commission statement"),
+    "live_lottery.announce": _l("Announced a live lottery"),
+    "live_lottery.draw": _l("Drew a live lottery"),
+    "live.invite": _l("Invited members to a live room"),
+    "live.coupons": _l("Sent post-live coupons"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -97,6 +101,7 @@ _GROUPS = (
     (_l("Members and guides"), ("member", "guide", "member_tag", "member_tier", "member_group")),
     (_l("Member settings"), ("member_settings",)),
     (_l("Commissions"), ("commission",)),
+    (_l("Live rooms"), ("live", "live_lottery")),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]

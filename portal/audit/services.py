@@ -47,6 +47,8 @@ ACTIONS = (
     "member_settings.update", "member_settings.recompute",
     "apikey.rotate",
     "commission.close_month", "commission.payout",
+    # issue 11: live rooms' lotteries, invitations and post-live coupons
+    "live_lottery.announce", "live_lottery.draw", "live.invite", "live.coupons",
 )
 
 
