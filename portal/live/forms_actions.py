@@ -33,5 +33,5 @@ class InviteForm(FlaskForm):
 class CouponForm(FlaskForm):
     campaign_id = SelectField(_l("Coupon campaign"), coerce=str,
                               validators=[DataRequired(_l("Choose a running coupon campaign."))])
-    audience = RadioField(_l("Send to"), choices=list(AUDIENCE_LABELS.items()), default="not_bought",
+    audience = RadioField(_l("Send to"), choices=options(AUDIENCE_LABELS.items()), default="not_bought",
                           validators=[DataRequired()])

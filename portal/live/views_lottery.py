@@ -14,12 +14,13 @@ import io
 import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from portal.extensions import db, htmx
 from portal.i18n import ngettext
 from portal.kernel.errors import Conflict, RuleError
-from portal.kernel.forms import rule_error
+from portal.kernel.forms import options, rule_error
 from portal.live import coupons, lottery, reminders
 from portal.live.forms_actions import AUDIENCE_LABELS, POOL_LABELS, CouponForm, InviteForm, LotteryForm
 from portal.live.models import DRAWN, LiveLottery
@@ -45,11 +46,11 @@ def lottery_panel(room, scope) -> dict:
 def _invite_choices(scope) -> list[tuple[str, str]]:
     groups = audiences.scoped_groups(scope)
     counts = audiences.group_counts(scope, groups)
-    out = [(f"group:{g.id}", _("Group %(name)s (%(num)s members)", name=g.name, num=f"{counts.get(g.id, 0):,}"))
-           for g in groups]
+    out = [(f"group:{g.id}", ngettext("Group %(name)s (%(num)s member)", "Group %(name)s (%(num)s members)",
+                                      counts.get(g.id, 0), name=g.name)) for g in groups]
     for seg, n in audiences.segment_counts(scope).items():
-        out.append((f"segment:{seg}", _("Segment %(name)s (%(num)s members)", name=audiences.SEGMENT_LABELS[seg],
-                                        num=f"{n:,}")))
+        out.append((f"segment:{seg}", ngettext("Segment %(name)s (%(num)s member)", "Segment %(name)s (%(num)s members)",
+                                               n, name=audiences.SEGMENT_LABELS[seg])))
     return out
 
 
@@ -73,14 +74,14 @@ def _panels():
 
 def _invite_form(room, scope, formdata=None):
     form = InviteForm(formdata=formdata)
-    form.audience.choices = [("", _("Choose a group or a segment"))] + _invite_choices(scope)
+    form.audience.choices = options(_invite_choices(scope), blank=_("Choose a group or a segment"))
     return form
 
 
 def _coupon_form(room, scope, formdata=None):
     form = CouponForm(formdata=formdata)
-    form.campaign_id.choices = [("", _("Choose a campaign"))] + [(str(c.id), c.name)
-                                                                  for c in coupons.coupon_campaigns(room)]
+    form.campaign_id.choices = options([(str(c.id), c.name) for c in coupons.coupon_campaigns(room)],
+                                       blank=_("Choose a campaign"))
     return form
 
 
@@ -167,7 +168,7 @@ def draw_lottery(lottery_id: int):
         return _render("lottery", room, status=422)
     return _done("lottery", room, ngettext("Drawn: %(num)s winner among %(entrants)s entrants.",
                                            "Drawn: %(num)s winners among %(entrants)s entrants.", len(won),
-                                           entrants=f"{lot.entrants:,}"))
+                                           entrants=format_decimal(lot.entrants)))
 
 
 @bp.route("/live/lotteries/<int:lottery_id>")
@@ -220,7 +221,7 @@ def invite(room_id: int):
             rule_error(form, exc, default="audience")
         else:
             return _done("reminders", room, ngettext("%(num)s invitation queued.", "%(num)s invitations queued.",
-                                                     queued, num=f"{queued:,}"))
+                                                     queued))
     db.session.rollback()
     return _render("reminders", room, status=422, invite_form=form)
 
@@ -240,19 +241,17 @@ def send_coupons(room_id: int):
         except RuleError as exc:
             rule_error(form, exc, default="campaign_id")
         else:
-            message = ngettext("%(num)s coupon issued.", "%(num)s coupons issued.", sent.issued,
-                               num=f"{sent.issued:,}")
+            message = ngettext("%(num)s coupon issued.", "%(num)s coupons issued.", sent.issued)
             if sent.left_out:
                 message += " " + ngettext("%(num)s member left out: the budget ran out.",
-                                          "%(num)s members left out: the budget ran out.", sent.left_out,
-                                          num=f"{sent.left_out:,}")
+                                          "%(num)s members left out: the budget ran out.", sent.left_out)
             if sent.held:
                 message += " " + ngettext("%(num)s member had one already.", "%(num)s members had one already.",
-                                          sent.held, num=f"{sent.held:,}")
+                                          sent.held)
             if sent.not_joined:
-                message += " " + ngettext("%(num)s viewer's store does not run this campaign.",
-                                          "%(num)s viewers' stores do not run this campaign.", sent.not_joined,
-                                          num=f"{sent.not_joined:,}")
+                message += " " + ngettext("%(num)s viewer left out: their store does not run this campaign.",
+                                          "%(num)s viewers left out: their stores do not run this campaign.",
+                                          sent.not_joined)
             return _done("coupons", room, message)
     db.session.rollback()
     return _render("coupons", room, status=422, coupon_form=form)
