@@ -27,7 +27,7 @@ from typing import Protocol
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.audit import services as audit
@@ -86,7 +86,9 @@ class LogSender:
     """The default: a line in the log per call (the embedded install, the demo, the tests)."""
 
     def send(self, message: Message, recipients: list[Recipient]) -> dict[int, str]:
-        log.info("live %s: room %s (%s), %d recipients", message.kind, message.room_id, message.title,
+        # Looked up here, not at import: Alembic's fileConfig disables the loggers that exist when
+        # it runs (a migration in the same process, as the tests do), and this one must still speak.
+        logging.getLogger("portal.live.outbox").info("live %s: room %s (%s), %d recipients", message.kind, message.room_id, message.title,
                  len(recipients))
         return {}
 
@@ -175,7 +177,8 @@ def _insert_ignore(table):
 def _queue(select_members, kind: str, day: date) -> int:
     """INSERT … SELECT (room, member) pairs into the outbox, leaving rows already there alone."""
     now = literal(utcnow(), UTCDateTime())
-    rows = select_members.add_columns(literal(kind), literal(day), literal(PENDING), now)
+    # (the WHERE lets SQLite tell the upsert's ON CONFLICT from a join's ON)
+    rows = select_members.add_columns(literal(kind), literal(day), literal(PENDING), now).where(true())
     stmt = (_insert_ignore(LiveReminder.__table__)
             .from_select(["room_id", "member_id", "kind", "on_day", "status", "created_at"], rows)
             .on_conflict_do_nothing())
