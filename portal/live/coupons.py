@@ -27,9 +27,9 @@ from portal.kernel.sql import bulk_insert
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.live.models import LiveRoom, LiveRoomStore, LiveViewer
 from portal.members.models import ACTIVE, Member, MemberIdentity
+from portal.orders.models import Order
 from portal.org.models import Store
 from portal.org.scope import Scope
-from portal.orders.models import Order
 
 WATCHED, NOT_BOUGHT = "watched", "not_bought"
 AUDIENCES = (WATCHED, NOT_BOUGHT)
@@ -93,7 +93,8 @@ def send_coupons(scope: Scope, room: LiveRoom, campaign_id: int | None, kind: st
     # What the coupon names the member by: the union id when known, else an open id (as the
     # mini-program claims them).
     keys = dict(db.session.execute(
-        select(MemberIdentity.member_id, func.coalesce(func.max(MemberIdentity.unionid), func.min(MemberIdentity.openid)))
+        select(MemberIdentity.member_id,
+               func.coalesce(func.max(MemberIdentity.unionid), func.min(MemberIdentity.openid)))
         .where(MemberIdentity.member_id.in_(select(people.c.member_id)))
         .group_by(MemberIdentity.member_id)).all())
     # Lock the campaign row first (the claims of the mini-program wait behind it), then read.
@@ -102,7 +103,8 @@ def send_coupons(scope: Scope, room: LiveRoom, campaign_id: int | None, kind: st
     held_keys = set(db.session.scalars(select(CouponClaim.member).where(CouponClaim.campaign_id == campaign.id)))
     candidates = [(m, s, keys[m]) for m, s in joined if m in keys and keys[m] not in held_keys]
     held = len(joined) - len(candidates)
-    issued, budget = db.session.execute(select(Campaign.issued, Campaign.budget).where(Campaign.id == campaign.id)).one()
+    issued, budget = db.session.execute(select(Campaign.issued, Campaign.budget)
+                                        .where(Campaign.id == campaign.id)).one()
     remaining = max(0, (budget or 0) - issued)
     take = min(len(candidates), remaining)
     if take:

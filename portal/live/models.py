@@ -238,5 +238,6 @@ class LiveLotteryEntrant(db.Model):
     score: Mapped[str] = mapped_column(String(64))                 # HMAC-SHA256(seed, member id), hex
 
 
-__all__ = ["LiveLottery", "LiveLotteryEntrant", "LiveLotteryWinner", "LiveReminder", "LiveRoom", "LiveRoomGoods", "LiveRoomStore",
+__all__ = ["LiveLottery", "LiveLotteryEntrant", "LiveLotteryWinner", "LiveReminder", "LiveRoom", "LiveRoomGoods",
+           "LiveRoomStore",
            "LiveSharer", "LiveSubscription", "LiveViewer"]

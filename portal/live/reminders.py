@@ -88,8 +88,8 @@ class LogSender:
     def send(self, message: Message, recipients: list[Recipient]) -> dict[int, str]:
         # Looked up here, not at import: Alembic's fileConfig disables the loggers that exist when
         # it runs (a migration in the same process, as the tests do), and this one must still speak.
-        logging.getLogger("portal.live.outbox").info("live %s: room %s (%s), %d recipients", message.kind, message.room_id, message.title,
-                 len(recipients))
+        logging.getLogger("portal.live.outbox").info("live %s: room %s (%s), %d recipients", message.kind,
+                                                     message.room_id, message.title, len(recipients))
         return {}
 
 
@@ -160,7 +160,8 @@ def sender_from_config() -> Sender:
     cfg = current_app.config
     name = cfg.get("LIVE_REMINDER_SENDER", "log")
     if name == "wechat":
-        return WeChatSubscribeSender(cfg["LIVE_WECHAT_APPID"], cfg["LIVE_WECHAT_SECRET"], cfg["LIVE_WECHAT_TEMPLATE_ID"],
+        return WeChatSubscribeSender(cfg["LIVE_WECHAT_APPID"], cfg["LIVE_WECHAT_SECRET"],
+                                     cfg["LIVE_WECHAT_TEMPLATE_ID"],
                                      cfg.get("LIVE_WECHAT_PAGE", "pages/live/index"))
     if name == "sms":
         return SmsSender(cfg["LIVE_SMS_URL"], cfg["LIVE_SMS_KEY"], cfg["LIVE_SMS_TEMPLATE"])

@@ -49,8 +49,9 @@ def _invite_choices(scope) -> list[tuple[str, str]]:
     out = [(f"group:{g.id}", ngettext("Group %(name)s (%(num)s member)", "Group %(name)s (%(num)s members)",
                                       counts.get(g.id, 0), name=g.name)) for g in groups]
     for seg, n in audiences.segment_counts(scope).items():
-        out.append((f"segment:{seg}", ngettext("Segment %(name)s (%(num)s member)", "Segment %(name)s (%(num)s members)",
-                                               n, name=audiences.SEGMENT_LABELS[seg])))
+        out.append((f"segment:{seg}", ngettext("Segment %(name)s (%(num)s member)",
+                                               "Segment %(name)s (%(num)s members)", n,
+                                               name=audiences.SEGMENT_LABELS[seg])))
     return out
 
 
