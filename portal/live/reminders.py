@@ -182,8 +182,9 @@ def _queue(select_members, kind: str, day: date) -> int:
     rows = select_members.add_columns(literal(kind), literal(day), literal(PENDING), now).where(true())
     stmt = (_insert_ignore(LiveReminder.__table__)
             .from_select(["room_id", "member_id", "kind", "on_day", "status", "created_at"], rows)
-            .on_conflict_do_nothing())
-    return db.session.execute(stmt).rowcount or 0
+            .on_conflict_do_nothing().returning(LiveReminder.id))
+    # Counted from RETURNING: an INSERT … SELECT's rowcount is not given on every driver (psycopg: -1).
+    return len(db.session.scalars(stmt).all())
 
 
 def remind_started(room_ids: Iterable[int]) -> int:
