@@ -108,6 +108,17 @@ class Config:
     INBOX_PURGE_SECONDS = 3600
     API_KEY_OVERLAP_HOURS = float(os.environ.get("API_KEY_OVERLAP_HOURS", "24"))
 
+    # Live reminders and invitations (portal/live/reminders.py): who sends the outbox — "log" (the
+    # default: a line per call), "wechat" (subscribe messages) or "sms" — with its settings.
+    LIVE_REMINDER_SENDER = os.environ.get("LIVE_REMINDER_SENDER", "log")
+    LIVE_WECHAT_APPID = os.environ.get("LIVE_WECHAT_APPID", "")
+    LIVE_WECHAT_SECRET = os.environ.get("LIVE_WECHAT_SECRET", "")
+    LIVE_WECHAT_TEMPLATE_ID = os.environ.get("LIVE_WECHAT_TEMPLATE_ID", "")
+    LIVE_WECHAT_PAGE = os.environ.get("LIVE_WECHAT_PAGE", "pages/live/index")
+    LIVE_SMS_URL = os.environ.get("LIVE_SMS_URL", "")
+    LIVE_SMS_KEY = os.environ.get("LIVE_SMS_KEY", "")
+    LIVE_SMS_TEMPLATE = os.environ.get("LIVE_SMS_TEMPLATE", "")
+
 
 class DevelopmentConfig(Config):
     """The embedded install (the default, what .ci/demo runs)."""

@@ -158,11 +158,11 @@ class SmsSender:
 
 def sender_from_config() -> Sender:
     cfg = current_app.config
-    name = cfg.get("LIVE_REMINDER_SENDER", "log")
+    name = cfg["LIVE_REMINDER_SENDER"]
     if name == "wechat":
         return WeChatSubscribeSender(cfg["LIVE_WECHAT_APPID"], cfg["LIVE_WECHAT_SECRET"],
                                      cfg["LIVE_WECHAT_TEMPLATE_ID"],
-                                     cfg.get("LIVE_WECHAT_PAGE", "pages/live/index"))
+                                     cfg["LIVE_WECHAT_PAGE"])
     if name == "sms":
         return SmsSender(cfg["LIVE_SMS_URL"], cfg["LIVE_SMS_KEY"], cfg["LIVE_SMS_TEMPLATE"])
     return LogSender()

@@ -119,3 +119,25 @@ def test_only_the_rooms_managers_send(login_as, org):
     room, _viewers = _room_with_a_buyer(org)
     assert _send(login_as("owner_gd"), room, campaign, "watched").status_code == 404
     assert _claims(campaign) == {}
+
+
+def test_a_claim_landing_during_the_send_keeps_the_budget(app, login_as, client, org):
+    """The mini-program claims the last-but-two coupon just before the send takes the campaign row:
+    the send sees it, issues what is left, and the budget is never exceeded."""
+    from tests.factories import just_before
+
+    campaign = _coupon(org, budget=3)
+    sh1 = org.stores["sh1"]
+    room = make_room(sh1)
+    for i in range(3):
+        watch(room, sh1, unionid=f"uR{i}")
+    db.session.commit()
+    k = key(sh1)
+    api = app.test_client()
+    owner = login_as("owner1")
+    with just_before("UPDATE campaigns", lambda: claim(api, sh1, k, campaign.id, member="uAPP").status_code):
+        html = _send(owner, room, campaign, "watched").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign.id).issued == 3
+    assert len(_claims(campaign)) == 3 and "uAPP" in _claims(campaign)
+    assert "2 coupons issued" in html or "已发放 2 张优惠券" in html

@@ -142,3 +142,45 @@ def test_inviting_nobody_is_refused_beside_the_field(login_as, org):
     assert response.status_code == 422
     assert 'data-field="audience"' in response.get_data(as_text=True)
     assert _outbox(room, "invitation") == 0
+
+
+def test_the_sender_is_chosen_by_config(app):
+    with app.app_context():
+        assert isinstance(reminders.sender_from_config(), reminders.LogSender)
+        app.config.update(LIVE_REMINDER_SENDER="wechat", LIVE_WECHAT_APPID="wx1", LIVE_WECHAT_SECRET="s",
+                          LIVE_WECHAT_TEMPLATE_ID="t")
+        assert isinstance(reminders.sender_from_config(), reminders.WeChatSubscribeSender)
+        app.config.update(LIVE_REMINDER_SENDER="sms", LIVE_SMS_URL="https://sms.example/send")
+        assert isinstance(reminders.sender_from_config(), reminders.SmsSender)
+        app.config.update(LIVE_REMINDER_SENDER="log")
+
+
+class Refusing:
+    """A gateway that refuses one recipient and takes the rest (a plug-in of the Sender interface)."""
+
+    def __init__(self, refuse: int):
+        self.refuse, self.calls = refuse, []
+
+    def send(self, message, recipients):
+        self.calls.append(len(recipients))
+        return {self.refuse: "43101 user refuse to accept the msg"}
+
+
+def test_a_refused_recipient_is_marked_failed_and_shown(en, org):
+    sh1 = org.stores["sh1"]
+    room = make_room(sh1, status=LIVE)
+    members = [make_member(sh1) for _ in range(3)]
+    for m in members:
+        subscribe(room, sh1, m)
+    db.session.commit()
+    from tests.factories import jobs_dropped
+    with jobs_dropped():
+        reminders.remind_started([room.id])
+    gateway = Refusing(members[1].id)
+    assert reminders.drain_outbox(gateway) == 3
+    assert gateway.calls == [3]
+    failed = db.session.scalar(select(LiveReminder).where(LiveReminder.status == "failed"))
+    assert failed.member_id == members[1].id and failed.error.startswith("43101")
+    assert _outbox(room, status="sent") == 2
+    page = en("owner1").get(f"/live/rooms/{room.id}/engage").get_data(as_text=True)
+    assert "1 failed" in page and 'data-reminders-sent="2"' in page
