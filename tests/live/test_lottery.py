@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.audit.models import AuditEntry
 from portal.extensions import db
@@ -166,3 +166,25 @@ def test_the_page_without_htmx_and_the_other_store(login_as, org):
     other = login_as("owner_gd")
     assert other.get(f"/live/lotteries/{_lottery(room).id}").status_code == 404
     assert other.post(f"/live/lotteries/{_lottery(room).id}/draw").status_code == 404
+
+
+def test_two_draws_at_once_give_one_set_of_winners(app, login_as, org):
+    """A second manager's draw lands between the first draw's read and its write: one wins, the
+    other is told (409) and writes nothing."""
+    from tests.conftest import login
+    from tests.factories import just_before
+
+    room, _members = _room_with_viewers(org, n=5)
+    owner = login_as("owner1")
+    _announce(owner, room, winners="2")
+    lot = _lottery(room)
+    other = app.test_client()
+    login(other, org.users["sh_manager"].username)
+    with just_before("UPDATE live_lotteries", lambda: other.post(f"/live/lotteries/{lot.id}/draw").status_code) as ran:
+        late = owner.post(f"/live/lotteries/{lot.id}/draw", hx="#live-lottery")
+    assert ran == [303]
+    assert late.status_code == 409
+    db.session.expire_all()
+    assert len(_winners(_lottery(room))) == 2
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "live_lottery.draw")) == 1
