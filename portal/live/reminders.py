@@ -45,10 +45,11 @@ from portal.live.models import (
     SENT,
     LiveReminder,
     LiveRoom,
+    LiveRoomStore,
     LiveSubscription,
 )
 from portal.members.audiences import audience_members
-from portal.members.models import MemberIdentity
+from portal.members.models import Member, MemberIdentity
 from portal.org.scope import Scope
 
 log = logging.getLogger(__name__)
@@ -209,11 +210,14 @@ def remind_started(room_ids: Iterable[int]) -> int:
 
 def invite(scope: Scope, room: LiveRoom, spec: dict, *, actor) -> int:
     """Invite an audience (``{"group": id}`` or ``{"segment": name}``) to ``room``: an invitation
-    per member into the outbox (once per member and day). Returns how many were queued."""
+    per member of a store that shows the room into the outbox (once per member and day). Returns
+    how many were queued."""
     if not spec:
         raise RuleError(_("Choose a group or a segment to invite."), "audience")
     members = audience_members(scope, spec).subquery()
-    pairs = select(literal(room.id), members.c.id)
+    # Only members of the stores that show the room (its own store, or a broadcast's carriers).
+    pairs = (select(literal(room.id), members.c.id).join(Member, Member.id == members.c.id)
+             .where(Member.store_id.in_(select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id))))
     queued = _queue(pairs, INVITATION, today())
     audit.record(actor, "live.invite", "live_room", room.id, room.title, room.path, {"spec": spec, "queued": queued})
     db.session.flush()

@@ -125,14 +125,17 @@ def test_a_segment_and_a_group_are_invited(en, org, sent):
                         hx="#live-reminders")
     assert "0 invitations queued" in again.get_data(as_text=True)
 
+    # A group of the distributor's: only its members of the store that shows the room are invited.
     east = org.users["east_admin"]
-    other = make_member(org.stores["sh2"])
-    group = save_group(scope_for(east), "老客", FIXED, None, actor=east, member_ids=[str(loyal[0].id), str(other.id)])
+    fresh, elsewhere = make_member(sh1), make_member(org.stores["sh2"])
+    group = save_group(scope_for(east), "老客", FIXED, None, actor=east,
+                       member_ids=[str(loyal[0].id), str(fresh.id), str(elsewhere.id)])
     db.session.commit()
-    admin = en("east_admin")
-    admin.post(f"/live/rooms/{room.id}/invite", data={"audience": f"group:{group.id}"})
+    html = en("east_admin").post(f"/live/rooms/{room.id}/invite", data={"audience": f"group:{group.id}"},
+                                 hx="#live-reminders").get_data(as_text=True)
+    assert "1 invitation queued" in html
     assert set(db.session.scalars(select(LiveReminder.member_id).where(LiveReminder.room_id == room.id))) \
-        == {m.id for m in loyal} | {other.id}
+        == {m.id for m in loyal} | {fresh.id}
 
 
 def test_inviting_nobody_is_refused_beside_the_field(login_as, org):
