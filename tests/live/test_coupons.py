@@ -141,3 +141,14 @@ def test_a_claim_landing_during_the_send_keeps_the_budget(app, login_as, client,
     assert db.session.get(Campaign, campaign.id).issued == 3
     assert len(_claims(campaign)) == 3 and "uAPP" in _claims(campaign)
     assert "2 coupons issued" in html or "已发放 2 张优惠券" in html
+
+
+def test_without_htmx_the_send_redirects_and_the_page_says_what_went_out(en, org):
+    campaign = _coupon(org)
+    room, _viewers = _room_with_a_buyer(org)
+    client = en("owner1")
+    response = client.post(f"/live/rooms/{room.id}/coupons", data={"campaign_id": str(campaign.id),
+                                                                    "audience": "not_bought"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<html" in page and "3 coupons issued." in page

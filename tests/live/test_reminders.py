@@ -187,3 +187,16 @@ def test_a_refused_recipient_is_marked_failed_and_shown(en, org):
     assert _outbox(room, status="sent") == 2
     page = en("owner1").get(f"/live/rooms/{room.id}/engage").get_data(as_text=True)
     assert "1 failed" in page and 'data-reminders-sent="2"' in page
+
+
+def test_a_broadcast_invites_the_members_of_its_carrying_stores(en, org, sent):
+    sh1, js1 = org.stores["sh1"], org.stores["js1"]
+    room = make_room(node=org.nodes["hq"], carried_by=[sh1], title="总部直播")
+    carried = make_member(sh1, segment="new")
+    make_member(js1, segment="new")                    # js1 does not show the broadcast
+    db.session.commit()
+    response = en("hq").post(f"/live/rooms/{room.id}/invite", data={"audience": "segment:new"})
+    assert response.status_code == 303                 # without htmx: back to the room's actions page
+    assert set(db.session.scalars(select(LiveReminder.member_id).where(LiveReminder.room_id == room.id))) \
+        == {carried.id}
+    assert sent() == [("invitation", room.id, 1)]
