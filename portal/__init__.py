@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.goods import views as goods
     from portal.live import views as live
     from portal.live import views_figures as live_figures
+    from portal.live import views_lottery as live_actions
     from portal.media import views as media
     from portal.members import views as members
     from portal.members import views_guides as guides
@@ -108,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (core, auth, org, audit_log, targets, pushes, decoration, campaigns, shelf, assortments, goods,
                    media, link_picker, members, member_identity, guides, orders, member_settings, commissions, live,
-                   live_figures):
+                   live_figures, live_actions):
         app.register_blueprint(module.bp)
         web.add_nav(app, getattr(module, "NAV", ()))
     from portal import api
@@ -142,7 +143,7 @@ from portal.ingest import models as _ingest_models  # noqa: E402,F401
 from portal.ingest import tasks as _ingest_tasks  # noqa: E402,F401  (the inbox purge)
 from portal.live import events as _live_events  # noqa: E402,F401  (live.* handlers)
 from portal.live import models as _live_models  # noqa: E402,F401
-from portal.live import tasks as _live_tasks  # noqa: E402,F401  (statuses by the clock, provider sync, counters' flush)
+from portal.live import tasks as _live_tasks  # noqa: E402,F401  (clock, sync, flush, reminders)
 from portal.media import models as _media_models  # noqa: E402,F401
 from portal.members import events as _member_events  # noqa: E402,F401  (member.signup / member.updated)
 from portal.members import models as _member_models  # noqa: E402,F401

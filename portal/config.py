@@ -124,6 +124,16 @@ class Config:
     LIVE_FLUSH_TIMER = True
     LIVE_FLUSH_CHECK_SECONDS = 5          # the periodic safety net (portal/live/tasks.py)
     LIVE_REDIS_PREFIX = "portal:live:"
+    # Live reminders and invitations (portal/live/reminders.py): who sends the outbox — "log" (the
+    # default: a line per call), "wechat" (subscribe messages) or "sms" — with its settings.
+    LIVE_REMINDER_SENDER = os.environ.get("LIVE_REMINDER_SENDER", "log")
+    LIVE_WECHAT_APPID = os.environ.get("LIVE_WECHAT_APPID", "")
+    LIVE_WECHAT_SECRET = os.environ.get("LIVE_WECHAT_SECRET", "")
+    LIVE_WECHAT_TEMPLATE_ID = os.environ.get("LIVE_WECHAT_TEMPLATE_ID", "")
+    LIVE_WECHAT_PAGE = os.environ.get("LIVE_WECHAT_PAGE", "pages/live/index")
+    LIVE_SMS_URL = os.environ.get("LIVE_SMS_URL", "")
+    LIVE_SMS_KEY = os.environ.get("LIVE_SMS_KEY", "")
+    LIVE_SMS_TEMPLATE = os.environ.get("LIVE_SMS_TEMPLATE", "")
 
 
 class DevelopmentConfig(Config):

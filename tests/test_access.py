@@ -226,6 +226,17 @@ TABLE = {
     "live_figures.show_figures": ("GET", "/live/{id}/figures", ALL, "live_room", None),
     "live_figures.show_leaderboard": ("GET", "/live/{id}/leaderboard", ALL, "live_room", None),
     "live_figures.export_figures": ("GET", "/live/{id}/figures/export?format=xlsx", ALL, "live_room", None),
+    # issue 11: a room's lottery, invitations and post-live coupons (a store room of sh1 / of gd1)
+    "live_actions.engage": ("GET", "/live/rooms/{id}/engage", ALL, "live_room", None),
+    "live_actions.announce_lottery": ("POST", "/live/rooms/{id}/lotteries", ALL, "live_room",
+                                      {"title": "免单", "pool": "viewers", "min_shares": "0", "exclude_staff": "y",
+                                       "winners": "1"}),
+    "live_actions.draw_lottery": ("POST", "/live/lotteries/{id}/draw", ALL, "live_lottery", {}),
+    "live_actions.view_lottery": ("GET", "/live/lotteries/{id}", ALL, "live_lottery", None),
+    "live_actions.lottery_entrants": ("GET", "/live/lotteries/{id}/entrants.csv", ALL, "live_drawn", None),
+    "live_actions.invite": ("POST", "/live/rooms/{id}/invite", ALL, "live_room", {"audience": "segment:new"}),
+    "live_actions.send_coupons": ("POST", "/live/rooms/{id}/coupons", ALL, "live_coupon",
+                                  lambda org, role, room_id: _live_coupon_form(room_id)),
 }
 
 # The POST branch of every route that serves a form (GET) and takes it (POST): the same URL as in
@@ -381,6 +392,8 @@ def _ids(org, kind: str) -> tuple[int, int]:
 
         return (make_room(org.users["owner1"], store=org.stores["sh1"]).id,
                 make_room(org.users["owner_gd"], store=org.stores["gd1"]).id)
+    if kind.startswith("live_"):
+        return _live(org, kind)
     if kind == "statement":          # a guide's statement of sh1 (east) and one of gd1 (south)
         from tests.orders.ledger_helpers import closed_statements
 
@@ -390,6 +403,47 @@ def _ids(org, kind: str) -> tuple[int, int]:
 
         return make_room(org.stores["sh1"]).id, make_room(org.stores["gd1"]).id
     raise AssertionError(kind)
+
+
+def _live(org, kind: str) -> tuple[int, int]:
+    """A store room of sh1 (east) and one of gd1 (south), each with a viewer; live_lottery: an
+    announced lottery on each, live_drawn: a drawn one; live_coupon: the rooms, with a running
+    coupon campaign each store has joined."""
+    from portal.extensions import db
+    from portal.live import lottery
+    from portal.org.scope import scope_for
+    from tests.live.lottery_helpers import make_room, watch
+
+    rooms = []
+    for store in ("sh1", "gd1"):
+        room = make_room(org.stores[store])
+        watch(room, org.stores[store])
+        rooms.append(room)
+    db.session.commit()
+    if kind == "live_coupon":
+        from portal.targets.services import TargetSpec
+        from tests.campaigns.helpers import make_campaign, push
+
+        campaign = make_campaign(org.users["hq"])
+        push(org.users["hq"], campaign, TargetSpec(store_codes=["SH001", "GD001"]))
+    if kind in ("live_lottery", "live_drawn"):
+        hq = org.users["hq"]
+        lots = [lottery.announce_lottery(scope_for(hq), room, title="免单", pool="viewers", min_shares=0,
+                                         exclude_staff=True, winners=1, actor=hq) for room in rooms]
+        if kind == "live_drawn":
+            for lot in lots:
+                lottery.draw_lottery(scope_for(hq), lot, actor=hq)
+        db.session.commit()
+        return lots[0].id, lots[1].id
+    return rooms[0].id, rooms[1].id
+
+
+def _live_coupon_form(room_id: int) -> dict:
+    from portal.extensions import db
+    from portal.live.coupons import coupon_campaigns
+    from portal.live.models import LiveRoom
+
+    return {"campaign_id": str(coupon_campaigns(db.session.get(LiveRoom, room_id))[0].id), "audience": "watched"}
 
 
 def _orders(org) -> tuple[int, int]:

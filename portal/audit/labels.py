@@ -78,6 +78,10 @@ ACTION_LABELS = {
     "live_room.create": _l("Scheduled a live room"),
     "live_room.update": _l("Changed a live room"),
     "live_room.delete": _l("Deleted a live room"),
+    "live_lottery.announce": _l("Announced a live lottery"),
+    "live_lottery.draw": _l("Drew a live lottery"),
+    "live.invite": _l("Invited members to a live room"),
+    "live.coupons": _l("Sent post-live coupons"),
 }
 assert set(ACTION_LABELS) == set(ACTIONS)
 
@@ -101,6 +105,7 @@ _GROUPS = (
     (_l("Member settings"), ("member_settings",)),
     (_l("Commissions"), ("commission",)),
     (_l("Live rooms"), ("live_room",)),
+    (_l("Live rooms"), ("live", "live_lottery")),
 )
 ACTION_GROUPS = [(label, [(a, ACTION_LABELS[a]) for a in ACTIONS if a.split(".")[0] in prefixes])
                  for label, prefixes in _GROUPS]

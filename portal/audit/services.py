@@ -49,6 +49,8 @@ ACTIONS = (
     "commission.close_month", "commission.payout",
     # issue 11: live rooms
     "live_room.create", "live_room.update", "live_room.delete",
+    # issue 11: live rooms' lotteries, invitations and post-live coupons
+    "live_lottery.announce", "live_lottery.draw", "live.invite", "live.coupons",
 )
 
 

@@ -227,5 +227,18 @@ class LiveLotteryWinner(db.Model):
     __table_args__ = (UniqueConstraint("lottery_id", "member_id", name="uq_live_lottery_winner"),)
 
 
-__all__ = ["LiveLottery", "LiveLotteryWinner", "LiveReminder", "LiveRoom", "LiveRoomGoods", "LiveRoomStore",
+class LiveLotteryEntrant(db.Model):
+    """Who took part in a drawn lottery, fixed at the draw with each entrant's score, so the
+    downloadable list (and a re-run from the revealed seed) stays what the draw saw even as the
+    room's viewer rows go on changing. Added by migration 0021_live_lottery."""
+    __tablename__ = "live_lottery_entrants"
+
+    lottery_id: Mapped[int] = mapped_column(ForeignKey("live_lotteries.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), default="")    # the masked nickname shown
+    score: Mapped[str] = mapped_column(String(64))                 # HMAC-SHA256(seed, member id), hex
+
+
+__all__ = ["LiveLottery", "LiveLotteryEntrant", "LiveLotteryWinner", "LiveReminder", "LiveRoom", "LiveRoomGoods",
+           "LiveRoomStore",
            "LiveSharer", "LiveSubscription", "LiveViewer"]

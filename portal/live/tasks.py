@@ -5,7 +5,11 @@ ended without one. A job commits for itself.
 
 ``live-flush-counters``: a safety net behind the aggregator's own timer (``portal.live.counters``):
 with Redis, deltas a worker added just before it stopped wait for the next event of any worker;
-this flushes them within LIVE_FLUSH_CHECK_SECONDS instead."""
+this flushes them within LIVE_FLUSH_CHECK_SECONDS instead.
+
+``live-reminders``: rooms that are live and were not reminded today get their reminders queued
+(a status moved by the clock or an event without ``remind_started`` being called), then the
+outbox is drained. Both steps are idempotent (one push per room per day, unique outbox rows)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,7 +19,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.jobs import periodic
 from portal.kernel.time import utcnow
-from portal.live import counters, services
+from portal.live import counters, reminders, services
 from portal.live.models import ENDED, LIVE, NOT_STARTED, PAUSED, LiveRoom
 from portal.live.providers import WeChatError, get_provider
 from portal.live.status import advance_statuses, apply_status
@@ -67,3 +71,14 @@ def flush_live_counters() -> None:
 
 
 periodic("live-flush-counters", flush_live_counters, every="LIVE_FLUSH_CHECK_SECONDS")
+
+
+def remind_and_send() -> int:
+    due = reminders.due_rooms()
+    if due:
+        reminders.remind_started(due)
+        db.session.commit()
+    return reminders.drain_outbox()
+
+
+periodic("live-reminders", remind_and_send, every=60)

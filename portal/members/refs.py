@@ -57,6 +57,7 @@ MEMBER_REFS: tuple[MemberRef, ...] = (
               unique_with=("room_id",)),
     MemberRef("live_reminders", "member_id", STAYS, "the outbox records whom each message went to, as it was"),
     MemberRef("live_lottery_winners", "member_id", STAYS, "a drawn lottery's winners are fixed once drawn"),
+    MemberRef("live_lottery_entrants", "member_id", STAYS, "a drawn lottery's entrants are fixed once drawn"),
     MemberRef("member_merges", "survivor_id", STAYS, "the merge history names the two sides as they were"),
     MemberRef("member_merges", "absorbed_id", STAYS, "the merge history names the two sides as they were"),
 )
