@@ -132,3 +132,30 @@ def test_the_endpoint_is_in_the_openapi_document(client):
     props = spec["components"]["schemas"][rooms]["properties"]
     assert {"title", "cover", "anchor", "provider", "provider_room_id", "status", "status_label", "scheduled_start",
             "scheduled_end", "options", "goods", "replay_url"} <= set(props)
+
+
+def test_etag_moves_with_the_goods_a_room_shows(client, db, org):
+    sh1 = org.stores["sh1"]
+    latte = factories.make_product(org.nodes["hq"], "LATTE", name="拿铁", skus=1, list_price=1800, floor=1500,
+                                   ceiling=2500)
+    cake = factories.make_product(org.nodes["hq"], "CAKE", name="蛋糕", skus=1)
+    room = _room(sh1, goods=[latte])
+    k = key(sh1)
+    tags = [_get(client, sh1, k).headers["ETag"]]
+
+    def changed() -> dict:
+        r = _get(client, sh1, k, tags[-1])
+        assert r.status_code == 200, "the ETag did not move"
+        tags.append(r.headers["ETag"])
+        return r.get_json()["rooms"][0]
+
+    db.session.add(Listing(store_id=sh1.id, sku_id=latte.skus[0].id, price=1600))     # the store's price
+    db.session.commit()
+    assert changed()["goods"][0]["price"] == "16.00"
+    db.session.get(type(latte), latte.id).name = "冰拿铁"                               # HQ renames it
+    db.session.commit()
+    assert changed()["goods"][0]["name"] == "冰拿铁"
+    db.session.add(LiveRoomGoods(room_id=room.id, product_id=cake.id, position=1))     # another product shown
+    db.session.commit()
+    assert [g["product"] for g in changed()["goods"]] == ["LATTE", "CAKE"]
+    assert _get(client, sh1, k, tags[-1]).status_code == 304
