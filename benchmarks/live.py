@@ -9,8 +9,11 @@ One run:
    (default 8: the viewers arrive through their entries, each store's mini-program reporting its
    own viewers), and issues each carrying store a signed credential (``flask issue-api-key``);
 2. starts ``gunicorn -w 4 -k gthread --threads 2`` (``benchmarks/ingest.py``'s ``start_server``)
-   with the counters' aggregator of the embedded install (``LIVE_COUNTERS=memory``: a buffer per
-   worker, flushed from a timer at most every ``LIVE_FLUSH_SECONDS``) or ``--counters redis``;
+   with the counters' aggregator of production (``LIVE_COUNTERS=redis``, ``--redis-url``, its
+   database 15 by default: the workers add to the same counters, flushed from a timer at most
+   every ``LIVE_FLUSH_SECONDS``) or ``--counters memory`` (the embedded install's buffer, one per
+   worker: with several workers each keeps its own online count, so online and peak are exact
+   only with one worker, ``--workers 1``);
 3. posts the room's events in batches of 500, one load process per client (``--clients``, default
    4), each with one persistent connection per store and the stores' events in order:
    (a) the show: every viewer's ``live.enter`` (about 40 % brought by an earlier viewer of the
@@ -40,7 +43,7 @@ One run:
 Usage (from the project root; PostgreSQL on 127.0.0.1:5432):
 
     .venv/bin/python benchmarks/live.py [--viewers 100000] [--entry-stores 8] [--clients 4]
-                                        [--likes 3] [--counters memory|redis] [--page-requests 200]
+                                        [--likes 3] [--counters redis|memory] [--page-requests 200]
 
 Prints a table and writes benchmarks/results/live-postgresql.json. Targets (issue 11):
 ≥ 20,000 events/s; figures exact; page p95 ≤ 100 ms.
@@ -94,6 +97,7 @@ TARGET_EVENTS_PER_S = 20000
 TARGET_PAGE_P95_MS = 100.0
 PAGE_WARMUP = 5
 LEADERBOARD_TOP = 20
+SHARER_GAP = 110            # viewers: about one batch of a store's show (≈ 4.8 events a viewer)
 SHOP_TZ = timezone(timedelta(hours=8))
 
 
@@ -127,9 +131,10 @@ class Show:
             entered = start + timedelta(seconds=int(span * k / max(1, n_viewers)))
             data: dict = {"room_id": room_id, "openid": openid, "nickname": f"观众{k}"}
             earlier = seen[store]
-            if len(earlier) > 300 and rng.random() < 0.4:
-                # Earlier viewers share; a few share a lot (the leaderboard has a head and a tail).
-                sharer = earlier[int((len(earlier) - 300) * rng.random() ** 3)]
+            if len(earlier) > SHARER_GAP and rng.random() < 0.4:
+                # Earlier viewers share (entered a batch or more before); a few share a lot (the
+                # leaderboard has a head and a tail).
+                sharer = earlier[int((len(earlier) - SHARER_GAP) * rng.random() ** 3)]
                 data["sharer_openid"] = sharer
                 self.brought[sharer] += 1
             seen[store].append(openid)
@@ -235,17 +240,21 @@ def clear_redis(url: str) -> None:
 # --------------------------------------------------------------------------- the figures
 
 def settle(dsn: str, room_id: int, expect_likes: int, timeout: float = 30.0) -> float:
-    """Wait until the workers' aggregators have written the room's likes (they flush from a timer)."""
+    """Wait until the workers' aggregators have written what they hold (they flush from a timer):
+    the room's likes are all in and its row has not moved for a second and a half."""
     import psycopg
 
     started = time.monotonic()
     with psycopg.connect(dsn, autocommit=True) as conn:
+        last, since = None, time.monotonic()
         while time.monotonic() - started < timeout:
-            likes, online = conn.execute("SELECT likes, online FROM live_rooms WHERE id = %s", (room_id,)).fetchone()
-            if likes >= expect_likes and online == 0:
+            row = conn.execute("SELECT likes, comments, shares, watch_seconds, online, peak_online, flushes "
+                               "FROM live_rooms WHERE id = %s", (room_id,)).fetchone()
+            if row != last:
+                last, since = row, time.monotonic()
+            elif row[0] >= expect_likes and time.monotonic() - since >= 1.5:
                 break
             time.sleep(0.1)
-        time.sleep(1.0)          # a last flush of anything else (viewer counts) behind the likes
     return round(time.monotonic() - started, 2)
 
 
@@ -501,8 +510,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker (default 2)")
-    parser.add_argument("--counters", default="memory", choices=("memory", "redis"),
-                        help="the counters' aggregator (default memory: a buffer per worker)")
+    parser.add_argument("--counters", default="redis", choices=("memory", "redis"),
+                        help="the counters' aggregator: redis (default: production, shared by the workers) or "
+                             "memory (the embedded install's buffer, one per worker)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="for --counters redis")
     parser.add_argument("--flush-seconds", type=float, default=0.25, help="LIVE_FLUSH_SECONDS (default 0.25)")
     parser.add_argument("--stores", type=int, default=200, help="stores of the brand (default 200)")
