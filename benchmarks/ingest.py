@@ -147,8 +147,6 @@ def _client(conn_args: dict, jobs: list[tuple[str, str, str, list[bytes]]], per_
 def run_phase(name: str, url: str, creds: list[dict], per_store: int, per_request: int, clients: int,
               plan_id: int | None, monitor=None) -> dict:
     """Post ``per_store`` events to each store of ``creds`` in requests of ``per_request``."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
     jobs: list[list] = [[] for _ in range(clients)]
     events = 0
     for i, c in enumerate(creds):
@@ -157,7 +155,15 @@ def run_phase(name: str, url: str, creds: list[dict], per_store: int, per_reques
         bodies = [encode(stream[j:j + per_request]) for j in range(0, len(stream), per_request)]
         events += len(stream)
         jobs[i % clients].append((c["store"], c["key_id"], c["secret"], bodies))
-    jobs = [job for job in jobs if job]
+    return run_jobs(url, [job for job in jobs if job], events, per_request, monitor)
+
+
+def run_jobs(url: str, jobs: list[list], events: int, per_request: int, monitor=None) -> dict:
+    """Post ``jobs`` (one load process each: [(store code, key id, secret, [body, …]), …], each
+    store's bodies in order) to the signed API at ``url``, all processes started together, and sum
+    up their answers (``events``: how many events the bodies hold)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
     barrier = ctx.Barrier(len(jobs) + 1)
     procs = [ctx.Process(target=_client, args=({"url": url}, job, per_request, barrier, queue)) for job in jobs]
     for p in procs:
@@ -220,43 +226,49 @@ class Snapshots:
 
 
 def floor(dsn: str, tables: list[str], before: dict[str, int], samples: list[dict], n_batches: int,
-          fks: dict[str, list[tuple[str, str]]] | None = None) -> dict:
+          fks: dict[str, list[tuple[str, str]]] | None = None, keyed: dict[str, str] | None = None) -> dict:
     """Read back what the phase wrote, delete it, and time COPYing it in again, in ``n_batches``
-    transactions cut at ``samples`` (so each holds whole parents before their children)."""
+    transactions cut at ``samples`` (so each holds whole parents before their children).
+
+    ``keyed``: tables without an ``id`` that the phase wrote too (a live room's viewers), each with
+    the SQL condition that selects the phase's rows; they are read back, deleted and COPYed in the
+    same way, each row in the transaction of the latest row it points at."""
     import psycopg
 
+    keyed = keyed or {}
     with psycopg.connect(dsn) as conn:
         after = _max_ids(conn, tables)
-        written = [t for t in tables if after[t] > before[t]]
+        written = [t for t in tables if after[t] > before[t]] + list(keyed)
         cols, data = {}, {}
         for t in written:
             names = [r[0] for r in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND is_generated = 'NEVER' "
                 "ORDER BY ordinal_position",
                 (t,))]
-            cols[t] = ["id"] + [c for c in names if c != "id"]          # generated columns are left out
-            lines: list[tuple[int, bytes]] = []
-            with conn.cursor().copy(f"COPY (SELECT {', '.join(cols[t])} FROM {t} WHERE id > {before[t]} "
-                                    f"ORDER BY id) TO STDOUT") as copy:
+            where = keyed[t] if t in keyed else f"id > {before[t]} ORDER BY id"
+            cols[t] = names if t in keyed else ["id"] + [c for c in names if c != "id"]   # generated ones left out
+            lines: list[tuple[int | None, bytes]] = []
+            with conn.cursor().copy(f"COPY (SELECT {', '.join(cols[t])} FROM {t} WHERE {where}) TO STDOUT") as copy:
                 buf = b""
                 for chunk in copy:
                     buf += bytes(chunk)
                     *full, buf = buf.split(b"\n")
-                    lines += [(int(line.split(b"\t", 1)[0]), line + b"\n") for line in full]
+                    lines += [(None if t in keyed else int(line.split(b"\t", 1)[0]), line + b"\n") for line in full]
             data[t] = lines
         rows = {t: len(v) for t, v in data.items()}
         # The delete is not timed; without the foreign-key triggers it does not look, for each
         # deleted ledger entry, for entries reversing it (an unindexed self-reference).
         conn.execute("SET session_replication_role = replica")
         for t in reversed(written):
-            conn.execute(f"DELETE FROM {t} WHERE id > {before[t]}")
+            conn.execute(f"DELETE FROM {t} WHERE {keyed[t] if t in keyed else f'id > {before[t]}'}")
         conn.execute("SET session_replication_role = origin")
         conn.commit()
         # Cut points: n_batches of the snapshots, evenly by rows; then each row goes into the
         # transaction of its own cut or of the latest of the rows it points at, whichever is later
         # (concurrent requests take ids out of commit order, so a cut alone can split a row from
         # its parent).
-        cuts = _cuts(samples + [after], written, n_batches)
+        id_tables = [t for t in written if t not in keyed]
+        cuts = _cuts(samples + [after], id_tables, n_batches)
         parts = _assign(data, cols, written, cuts, fks or {})
         started = time.perf_counter()
         for k in range(len(cuts)):
@@ -281,26 +293,28 @@ def foreign_keys(app) -> dict[str, list[tuple[str, str]]]:
 
 
 def _assign(data, cols, written, cuts, fks) -> dict[str, dict[int, list[bytes]]]:
-    """Each row's transaction: its cut's, or later when a row it points at comes later."""
+    """Each row's transaction: its cut's, or later when a row it points at comes later (a row of
+    a table without ``id``: the transaction of the latest row it points at)."""
     from bisect import bisect_left
 
     where: dict[str, dict[int, int]] = {}
     parts: dict[str, dict[int, list[bytes]]] = {}
     for t in written:                               # parents first
-        bounds = [c[t] for c in cuts]
+        bounds = [c[t] for c in cuts] if t in cuts[0] else None
         refs = [(cols[t].index(col), ref) for col, ref in fks.get(t, []) if ref in where or ref == t]
         mine: dict[int, int] = {}
         where[t] = mine
         out: dict[int, list[bytes]] = {}
         for i, line in data[t]:
-            k = min(bisect_left(bounds, i), len(cuts) - 1)
+            k = 0 if bounds is None else min(bisect_left(bounds, i), len(cuts) - 1)
             if refs:
                 fields = line.rstrip(b"\n").split(b"\t")
                 for at, ref in refs:
                     value = fields[at]
                     if value != b"\\N":
                         k = max(k, where[ref].get(int(value), 0))
-            mine[i] = k
+            if i is not None:
+                mine[i] = k
             out.setdefault(k, []).append(line)
         parts[t] = out
     return parts
@@ -385,6 +399,11 @@ def prepare(app, n_stores: int, n_bench: int) -> tuple[list[dict], int | None]:
         codes = [s.code for s in stores]
         plan_id = plan.id
         db.session.remove()
+    return issue_keys(app, codes), plan_id
+
+
+def issue_keys(app, codes: list[str]) -> list[dict]:
+    """A signed credential for each store, with ``flask issue-api-key CODE --json`` (the CLI, in-process)."""
     runner = app.test_cli_runner()
     creds = []
     for code in codes:
@@ -392,7 +411,7 @@ def prepare(app, n_stores: int, n_bench: int) -> tuple[list[dict], int | None]:
         if out.exit_code != 0:
             raise SystemExit(f"issue-api-key {code} --json failed: {out.output}")
         creds.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return creds, plan_id
+    return creds
 
 
 def start_server(url: str, env: dict, args, spec: str = "wsgi:app", cwd: Path = ROOT) -> tuple[subprocess.Popen, str]:

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         """Load a demo brand: 1 HQ, 3 distributors, 12 regions, N stores, one user per role."""
         from portal.campaigns.demo import seed_goods_and_campaign
         from portal.decoration.demo import seed_decoration
+        from portal.live.demo import seed_live
         from portal.orders.demo import seed_members_and_orders
         from portal.org import demo
         from portal.org.models import User
@@ -42,10 +43,15 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         members = seed_members_and_orders(hq, stores=member_stores) if member_stores else {}
         db.session.commit()
+        live = seed_live(hq)
+        db.session.commit()
         click.echo(f"Demo brand loaded: {n_stores:,} stores in {time.perf_counter() - started:.1f} s.")
         if members.get("stores"):
             click.echo(f"Members and orders: {members['events']:,} events for {members['stores']} stores "
                        f"({members.get('applied', 0):,} applied) in {time.perf_counter() - started:.1f} s in all.")
+        if live.get("rooms"):
+            click.echo(f"Live rooms: {live['rooms']:,} in every state, {live['viewers']:,} viewers, "
+                       f"{live['orders']:,} orders in the rooms, a drawn lottery.")
         click.echo(f"Sign in at http://127.0.0.1:5000 with password '{demo.DEMO_PASSWORD}':")
         for username, role, place in users:
             click.echo(f"  {username:<10} {role:<18} {place}")
@@ -112,12 +118,14 @@ def wipe() -> None:
     from portal.campaigns.models import Campaign, CampaignStore, CouponClaim
     from portal.decoration.models import BlockOverride, StorePage, Template, TemplateVersion
     from portal.goods.models import Product, ProductImage, Sku
+    from portal.live.demo import wipe as wipe_live
     from portal.orders.demo import wipe as wipe_members_and_orders
     from portal.org.models import OrgNode, Store, Tag, User, store_tags
     from portal.pushes.models import Delivery, Push
     from portal.shelf.models import Listing, StoreNotice
     from portal.targets.models import Target
 
+    wipe_live()
     wipe_members_and_orders()
     for model in (StoreApiKey, BlockOverride, StorePage, CouponClaim, CampaignStore, Campaign, Listing,
                   StoreNotice, StoreAssortment, AssortmentItem, Assortment, ProductImage, Sku, Product,

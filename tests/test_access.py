@@ -73,6 +73,7 @@ TABLE = {
     "api_goods.list_goods": ("GET", "/api/v1/stores/SH001/goods", API_KEY, None, None),
     "api_campaigns.list_campaigns": ("GET", "/api/v1/stores/SH001/campaigns", API_KEY, None, None),
     "api_campaigns.claim_coupon": ("POST", "/api/v1/stores/SH001/coupons/1/claim", API_KEY, None, {}),
+    "api_live.list_live_rooms": ("GET", "/api/v1/stores/SH001/live-rooms", API_KEY, None, None),
     "api_events.post_events": ("POST", "/api/v1/stores/SH001/events", SIGNED, None, {}),
     "api_docs.openapi_json": ("GET", "/api/v1/openapi.json", PUBLIC, None, None),
     "api_docs.docs": ("GET", "/api/v1/docs", PUBLIC, None, None),

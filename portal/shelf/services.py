@@ -286,3 +286,29 @@ def save_local_product(scope: Scope, store: Store, product: Product | None, *, n
     audit.record(actor, "local_product.save", "product", product.id,
                  f"{product.name} ({product.code})", store.path, {"local": True})
     return product
+
+
+# --------------------------------------------------------------------------- prices of picked products
+
+@dataclass
+class ProductPrice:
+    product_id: int
+    price: int              # fen: the lowest of its SKUs' prices in the store (listing, else list price; clamped)
+    list_price: int         # fen: the lowest of its SKUs' list prices
+    skus: int
+
+
+def product_prices(store_id: int, product_ids) -> dict[int, ProductPrice]:
+    """Each product's price in the store as the goods API shows its SKUs (the store's listing
+    price, else the list price, clamped into the SKU's bounds), "from" the lowest SKU: ONE
+    statement. For goods a page picked (a live room's shelf), whether or not the store carries
+    them: a broadcast shows HQ's goods in every carrying store at that store's price."""
+    ids = sorted({int(i) for i in product_ids})
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Sku.product_id, func.min(_price_expr()), func.min(Sku.list_price), func.count(Sku.id))
+        .select_from(Sku)
+        .outerjoin(Listing, and_(Listing.sku_id == Sku.id, Listing.store_id == store_id))
+        .where(Sku.product_id.in_(ids)).group_by(Sku.product_id)).all()
+    return {pid: ProductPrice(pid, price, list_price, n) for pid, price, list_price, n in rows}

@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal import create_app
+from portal.extensions import db
 from portal.org.scope import scope_for
 from portal.pushes import services as pushes
 from portal.targets.services import TargetSpec
@@ -47,7 +48,7 @@ def test_the_document_is_valid_openapi_3_and_lists_every_api_route(client):
     validate(spec)                                   # raises on an invalid OpenAPI document
     assert spec["openapi"].startswith("3.")
     listed = {(path, method) for path, item in spec["paths"].items() for method in item if method != "parameters"}
-    assert listed == _api_rules(client.application) and len(listed) == 5
+    assert listed == _api_rules(client.application) and len(listed) == 6
     # The store's key, required everywhere; the ingestion API's writes are signed instead.
     scheme = spec["components"]["securitySchemes"]["storeKey"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer" and scheme["description"]
@@ -176,7 +177,25 @@ def seeded(org, db):
     coupon = make_campaign(hq, rules={"discount": "percent", "percent": 20, "threshold_fen": 0, "per_member": 3,
                                       "budget": 1000})
     push(hq, coupon, TargetSpec(store_codes=["SH001"]))
+    _live_room(org.stores["sh1"], products)
     return credential(org.stores["sh1"]), coupon.id
+
+
+def _live_room(store, products):
+    """A live room of the store with goods on its shelf, so the live-rooms read has a body to check."""
+    from datetime import timedelta
+
+    from portal.kernel.time import utcnow
+    from portal.live.models import LIVE, LiveRoom, LiveRoomGoods, LiveRoomStore
+
+    start = utcnow() - timedelta(minutes=20)
+    room = LiveRoom(store_id=store.id, path=store.path, title="新品直播", anchor="小王", status=LIVE,
+                    scheduled_start=start, scheduled_end=start + timedelta(hours=2), replay_url=None)
+    db.session.add(room)
+    db.session.flush()
+    db.session.add(LiveRoomStore(room_id=room.id, store_id=store.id, path=store.path))
+    db.session.add_all([LiveRoomGoods(room_id=room.id, product_id=p.id, position=k) for k, p in enumerate(products)])
+    db.session.commit()
 
 
 EVENTS = "POST /api/v1/stores/{code}/events"
@@ -189,7 +208,7 @@ def test_schemathesis_finds_no_5xx_and_no_response_off_its_schema(app, seeded):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     seen: dict[str, set[int]] = {}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 5
+    assert len(operations) == 6
     signer = app.test_client()
 
     # Valid requests (30 an operation), then requests off the document (15: bad bodies, wrong
@@ -223,6 +242,6 @@ def test_schemathesis_finds_no_5xx_and_no_response_off_its_schema(app, seeded):
         run(operation, GenerationMode.NEGATIVE, 15)
 
     positive = {label: codes for (label, mode), codes in seen.items() if mode == GenerationMode.POSITIVE}
-    assert len(positive) == 5 and all(200 in codes or 201 in codes for codes in positive.values()), seen
+    assert len(positive) == 6 and all(200 in codes or 201 in codes for codes in positive.values()), seen
     claims = seen[("POST /api/v1/stores/{code}/coupons/{campaign_id}/claim", GenerationMode.NEGATIVE)]
     assert claims & {400, 422}, seen             # bad bodies got as far as the parser
