@@ -230,7 +230,7 @@ class LiveLotteryWinner(db.Model):
 class LiveLotteryEntrant(db.Model):
     """Who took part in a drawn lottery, fixed at the draw with each entrant's score, so the
     downloadable list (and a re-run from the revealed seed) stays what the draw saw even as the
-    room's viewer rows go on changing. Added by migration 0021_live_lottery."""
+    room's viewer rows go on changing. Added by migration 0022_live_lottery."""
     __tablename__ = "live_lottery_entrants"
 
     lottery_id: Mapped[int] = mapped_column(ForeignKey("live_lotteries.id", ondelete="CASCADE"), primary_key=True)

@@ -1,7 +1,7 @@
 """live lottery: the entrants of a drawn lottery, fixed at the draw with their scores
 
-Revision ID: 0021_live_lottery
-Revises: 0020_live
+Revision ID: 0022_live_lottery
+Revises: 0021_live_rooms
 Create Date: 2026-12-03 07:00:00.000000
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0021_live_lottery'
-down_revision = '0020_live'
+revision = '0022_live_lottery'
+down_revision = '0021_live_rooms'
 branch_labels = None
 depends_on = None
 
