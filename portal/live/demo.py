@@ -22,12 +22,10 @@ largest overlap of their watch intervals. Orders in a room are ``order.paid`` ev
 ``live_room_id``, applied through ``portal.ingest`` like any order (the ledger and the member's
 figures follow). The lottery is written as ``portal.live.lottery`` draws one: seed (hex),
 SHA-256 of the seed's text, winners the lowest HMAC-SHA256(seed, str(member id)) among eligible
-entrants — ``draw_winners`` here, to be replaced by the lottery module's own function.
+entrants (``portal.live.lottery``, which the demo calls).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 from collections import Counter
 from dataclasses import dataclass
@@ -36,13 +34,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, literal, select, update
 
 from portal.extensions import db
+from portal.kernel.errors import RuleError
 from portal.kernel.sql import bulk_insert, bulk_update, next_ids
 from portal.kernel.time import utcnow
+from portal.live import lottery
 from portal.live.models import (
     ABNORMAL,
     BANNED,
     CHANNELS,
-    DRAWN,
     ENDED,
     EXPIRED,
     LIVE,
@@ -50,6 +49,7 @@ from portal.live.models import (
     NOT_STARTED,
     PAUSED,
     LiveLottery,
+    LiveLotteryEntrant,
     LiveLotteryWinner,
     LiveReminder,
     LiveRoom,
@@ -59,6 +59,7 @@ from portal.live.models import (
     LiveSubscription,
     LiveViewer,
 )
+from portal.org.scope import scope_for
 
 SEED = 2026_11
 GOODS_PER_ROOM = 4
@@ -75,17 +76,6 @@ class Viewer:
     guide_id: int | None
     openid: str | None
     unionid: str | None
-
-
-def draw_winners(seed: str, entrants, k: int) -> list[tuple[int, str]]:
-    """(member id, score) of the ``k`` lowest HMAC-SHA256(seed, str(member id)) among ``entrants``:
-    the lottery's draw, re-runnable by anyone from the revealed seed."""
-    scored = sorted((hmac.new(seed.encode(), str(m).encode(), hashlib.sha256).hexdigest(), m) for m in entrants)
-    return [(m, score) for score, m in scored[:k]]
-
-
-def seed_hash(seed: str) -> str:
-    return hashlib.sha256(seed.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- seeding
@@ -321,37 +311,28 @@ def _orders(specs: list[dict], rng: random.Random, now: datetime) -> int:
 
 def _lotteries(ended: dict, live: dict, rng: random.Random, owner) -> int | None:
     """A drawn lottery among the ended room's sharers (staff excluded, at least one share, three
-    winners), and an announced one on the live room (its seed's hash shown, the seed not yet)."""
-    _chosen, rows = ended.get("viewers", ([], []))
-    eligible = [r["member_id"] for r in rows if r["shares"] >= 1 and not r["staff"]]
-    seed = f"{rng.getrandbits(256):064x}"
-    winners = draw_winners(seed, eligible, LOTTERY_WINNERS)
-    drawn_at = ended["ended_at"] + timedelta(minutes=5)
-    by = owner.id if owner else None
-    lottery_id, announced_id = next_ids(db.session, LiveLottery.__table__, 2)
-    later = f"{rng.getrandbits(256):064x}"
-    bulk_insert(db.session, LiveLottery.__table__, [
-        {"id": lottery_id, "room_id": ended["id"], "title": "分享有礼·抽 3 位送新品券", "pool": "sharers",
-         "min_shares": 1, "exclude_staff": True, "winners_wanted": LOTTERY_WINNERS, "seed": seed,
-         "seed_hash": seed_hash(seed), "status": DRAWN, "entrants": len(eligible), "created_by_id": by,
-         "created_at": ended["started_at"], "drawn_at": drawn_at, "drawn_by_id": by},
-    ])
-    bulk_insert(db.session, LiveLottery.__table__, [
-        {"id": announced_id, "room_id": live["id"], "title": "评论抽奖·送甜品一份", "pool": "commenters",
-         "min_shares": 0, "exclude_staff": True, "winners_wanted": 1, "seed": later, "seed_hash": seed_hash(later),
-         "status": "announced", "entrants": None, "created_by_id": by, "created_at": live["started_at"],
-         "drawn_at": None, "drawn_by_id": None},
-    ])
-    bulk_insert(db.session, LiveLotteryWinner.__table__, [
-        {"lottery_id": lottery_id, "rank": k, "member_id": m, "score": score}
-        for k, (m, score) in enumerate(winners, 1)])
-    return lottery_id
+    winners), and an announced one on the live room (its seed's hash shown, the seed not yet).
+    Both through ``portal.live.lottery``, as the owner would: the draw's entrants, winners and
+    audit entry are the module's own."""
+    if owner is None:
+        return None
+    scope = scope_for(owner)
+    drawn = lottery.announce_lottery(scope, db.session.get(LiveRoom, ended["id"]), title="分享有礼·抽 3 位送新品券",
+                                     pool="sharers", min_shares=1, exclude_staff=True, winners=LOTTERY_WINNERS,
+                                     actor=owner)
+    try:
+        lottery.draw_lottery(scope, drawn, actor=owner)
+    except RuleError:                   # no sharer in a tiny demo: the lottery stays announced
+        pass
+    lottery.announce_lottery(scope, db.session.get(LiveRoom, live["id"]), title="评论抽奖·送甜品一份",
+                             pool="commenters", min_shares=0, exclude_staff=True, winners=1, actor=owner)
+    return drawn.id
 
 
 def wipe() -> None:
     """Delete every row of the live domain (``seed-demo --reset``), children first."""
-    for model in (LiveLotteryWinner, LiveLottery, LiveReminder, LiveSubscription, LiveSharer, LiveViewer,
-                  LiveRoomGoods, LiveRoomStore):
+    for model in (LiveLotteryWinner, LiveLotteryEntrant, LiveLottery, LiveReminder, LiveSubscription, LiveSharer,
+                  LiveViewer, LiveRoomGoods, LiveRoomStore):
         db.session.execute(delete(model))
     from portal.orders.models import Order
 
@@ -359,4 +340,4 @@ def wipe() -> None:
     db.session.execute(delete(LiveRoom))
 
 
-__all__ = ["draw_winners", "seed_hash", "seed_live", "wipe"]
+__all__ = ["seed_live", "wipe"]

@@ -38,17 +38,17 @@ def _room_with_a_buyer(org):
     return room, viewers
 
 
-def test_watched_and_did_not_buy(login_as, org):
+def test_watched_and_did_not_buy(en, org):
     campaign = _coupon(org)
     room, viewers = _room_with_a_buyer(org)
-    client = login_as("owner1")
+    client = en("owner1")
     page = client.get(f"/live/rooms/{room.id}/engage").get_data(as_text=True)
     assert 'data-reach="watched" data-count="4"' in page
     assert 'data-reach="not_bought" data-count="3"' in page          # shown before sending
 
     response = _send(client, room, campaign, "not_bought")
     assert response.status_code == 200
-    assert "3 coupons issued" in response.get_data(as_text=True) or "3" in response.get_data(as_text=True)
+    assert "3 coupons issued." in response.get_data(as_text=True)
     claims = _claims(campaign)
     assert set(claims) == {"uWATCH1", "uWATCH2", "uWATCH3"}          # the buyer gets none
     assert set(claims.values()) == {org.stores["sh1"].id}

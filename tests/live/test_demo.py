@@ -16,6 +16,7 @@ from portal.live.models import (
     LIVE,
     STATUSES,
     LiveLottery,
+    LiveLotteryEntrant,
     LiveLotteryWinner,
     LiveRoom,
     LiveRoomStore,
@@ -139,6 +140,9 @@ def test_the_demo_lottery_reruns_from_its_revealed_seed(app, db):
     assert winners == rerun
     staff = {v.member_id for v in viewers if v.staff}
     assert not staff & set(winners)
+    # The page shows the winners with their masked names: the draw's entrant list has them.
+    assert db.session.scalar(select(func.count()).select_from(LiveLotteryEntrant)
+                             .where(LiveLotteryEntrant.lottery_id == lottery.id)) == lottery.entrants
     announced = db.session.scalar(select(LiveLottery).where(LiveLottery.status == "announced"))
     assert announced.seed_hash == hashlib.sha256(announced.seed.encode()).hexdigest()
 
