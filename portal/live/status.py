@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.kernel.sql import bulk_update
+from portal.live import reminders
 from portal.live.models import (
     ABNORMAL,
     BANNED,
@@ -117,6 +118,8 @@ def apply_status(changes: Iterable[tuple[int, int, datetime]]) -> int:
     bulk_update(db.session, LiveRoom.__table__, rows)
     if rows:
         db.session.expire_all()         # rooms already loaded show the new status
+    # Rooms that went live: their subscribers' reminders into the outbox (once per room and day).
+    reminders.remind_started([r["id"] for r in rows if r["status"] == LIVE])
     return len(rows)
 
 

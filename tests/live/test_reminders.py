@@ -11,13 +11,17 @@ from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.kernel.sql import bulk_insert, next_ids
+from portal.kernel.time import utcnow
 from portal.live import reminders
-from portal.live.models import LIVE, LiveReminder, LiveRoom, LiveSubscription
+from portal.live.models import LIVE, NOT_STARTED, LiveReminder, LiveRoom, LiveSubscription
 from portal.live.tasks import remind_and_send
 from portal.members.audiences import save_group
 from portal.members.models import FIXED, Member
 from portal.org.scope import scope_for
+from tests.api.signing import credential, signed_post
 from tests.factories import make_member
+from tests.live.figures_helpers import ev
+from tests.live.figures_helpers import make_room as make_live_room
 from tests.live.lottery_helpers import make_room, subscribe
 
 CALL = re.compile(r"live (reminder|invitation): room (\d+) \(.*\), (\d+) recipients")
@@ -200,3 +204,25 @@ def test_a_broadcast_invites_the_members_of_its_carrying_stores(en, org, sent):
     assert set(db.session.scalars(select(LiveReminder.member_id).where(LiveReminder.room_id == room.id))) \
         == {carried.id}
     assert sent() == [("invitation", room.id, 1)]
+
+
+def test_a_room_reported_live_through_the_api_reminds_its_subscribers_at_once(client, org, sent):
+    """live.subscribe events, then the mini-program reports the room live (live.status 101): the
+    reminders go into the outbox in that request and the sender gets them after its commit."""
+    sh1 = org.stores["sh1"]
+    room = make_live_room(sh1, status=NOT_STARTED, scheduled_start=utcnow() + timedelta(minutes=5),
+                          scheduled_end=utcnow() + timedelta(hours=2))
+    cred = credential(sh1)
+    subs = [ev("live.subscribe", {"room_id": room.id, "openid": f"oSUB{i}"}) for i in range(3)]
+    r = signed_post(client, sh1.code, cred.key_id, cred.secret, {"events": subs})
+    assert [x["status"] for x in r.get_json()["results"]] == ["applied"] * 3
+    assert sent() == []
+    report = {"id": "st1", "type": "live.status", "occurred_at": utcnow().isoformat(),
+              "data": {"room_id": room.id, "status": LIVE}}
+    r = signed_post(client, sh1.code, cred.key_id, cred.secret, {"events": [report]})
+    assert r.get_json()["results"][0]["status"] == "applied"
+    db.session.expire_all()
+    assert db.session.get(LiveRoom, room.id).status == LIVE
+    assert db.session.scalar(select(func.count()).select_from(LiveReminder)
+                             .where(LiveReminder.room_id == room.id, LiveReminder.status == "sent")) == 3
+    assert sent() == [("reminder", room.id, 3)]
