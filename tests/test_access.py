@@ -228,15 +228,15 @@ TABLE = {
     "live_figures.show_leaderboard": ("GET", "/live/{id}/leaderboard", ALL, "live_room", None),
     "live_figures.export_figures": ("GET", "/live/{id}/figures/export?format=xlsx", ALL, "live_room", None),
     # issue 11: a room's lottery, invitations and post-live coupons (a store room of sh1 / of gd1)
-    "live_actions.engage": ("GET", "/live/rooms/{id}/engage", ALL, "live_room", None),
-    "live_actions.announce_lottery": ("POST", "/live/rooms/{id}/lotteries", ALL, "live_room",
+    "live_actions.engage": ("GET", "/live/{id}/engage", ALL, "live_room", None),
+    "live_actions.announce_lottery": ("POST", "/live/{id}/lotteries", ALL, "live_room",
                                       {"title": "免单", "pool": "viewers", "min_shares": "0", "exclude_staff": "y",
                                        "winners": "1"}),
     "live_actions.draw_lottery": ("POST", "/live/lotteries/{id}/draw", ALL, "live_lottery", {}),
     "live_actions.view_lottery": ("GET", "/live/lotteries/{id}", ALL, "live_lottery", None),
     "live_actions.lottery_entrants": ("GET", "/live/lotteries/{id}/entrants.csv", ALL, "live_drawn", None),
-    "live_actions.invite": ("POST", "/live/rooms/{id}/invite", ALL, "live_room", {"audience": "segment:new"}),
-    "live_actions.send_coupons": ("POST", "/live/rooms/{id}/coupons", ALL, "live_coupon",
+    "live_actions.invite": ("POST", "/live/{id}/invite", ALL, "live_room", {"audience": "segment:new"}),
+    "live_actions.send_coupons": ("POST", "/live/{id}/coupons", ALL, "live_coupon",
                                   lambda org, role, room_id: _live_coupon_form(room_id)),
 }
 

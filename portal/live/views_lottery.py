@@ -4,7 +4,7 @@ post-live coupons (blueprint ``live_actions``).
 The three partials (``templates/live/_lottery.html``, ``_reminders.html``, ``_coupons.html``) need
 only ``room`` and ``scope`` in their context: what they show comes from the panel functions this
 blueprint gives every template (``live_lottery_panel(room, scope)`` …), so the room page includes
-them as they are, and each is the htmx target of its own forms. ``/live/rooms/<id>/engage`` shows
+them as they are, and each is the htmx target of its own forms. ``/live/<id>/engage`` shows
 the three on a page of their own.
 """
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _done(part: str, room, message: str):
     return redirect(url_for("live_actions.engage", room_id=room.id), 303)
 
 
-@bp.route("/live/rooms/<int:room_id>/engage")
+@bp.route("/live/<int:room_id>/engage")
 @roles_required(*roles.ALL)
 def engage(room_id: int):
     room = get_room_or_404(current_scope(), room_id)
@@ -123,7 +123,7 @@ def engage(room_id: int):
 
 # --------------------------------------------------------------------------- lottery
 
-@bp.route("/live/rooms/<int:room_id>/lotteries", methods=["POST"])
+@bp.route("/live/<int:room_id>/lotteries", methods=["POST"])
 @roles_required(*roles.ALL)
 def announce_lottery(room_id: int):
     scope, room = _managed_room(room_id)
@@ -210,7 +210,7 @@ def lottery_entrants(lottery_id: int, fmt: str):
 
 # --------------------------------------------------------------------------- invitations
 
-@bp.route("/live/rooms/<int:room_id>/invite", methods=["POST"])
+@bp.route("/live/<int:room_id>/invite", methods=["POST"])
 @roles_required(*roles.ALL)
 def invite(room_id: int):
     scope, room = _managed_room(room_id)
@@ -229,7 +229,7 @@ def invite(room_id: int):
 
 # --------------------------------------------------------------------------- post-live coupons
 
-@bp.route("/live/rooms/<int:room_id>/coupons", methods=["POST"])
+@bp.route("/live/<int:room_id>/coupons", methods=["POST"])
 @roles_required(*roles.ALL)
 def send_coupons(room_id: int):
     scope, room = _managed_room(room_id)

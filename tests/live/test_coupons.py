@@ -25,7 +25,7 @@ def _claims(campaign) -> dict[str, int]:
 
 
 def _send(client, room, campaign, audience):
-    return client.post(f"/live/rooms/{room.id}/coupons", data={"campaign_id": str(campaign.id), "audience": audience},
+    return client.post(f"/live/{room.id}/coupons", data={"campaign_id": str(campaign.id), "audience": audience},
                        hx="#live-coupons")
 
 
@@ -42,7 +42,7 @@ def test_watched_and_did_not_buy(en, org):
     campaign = _coupon(org)
     room, viewers = _room_with_a_buyer(org)
     client = en("owner1")
-    page = client.get(f"/live/rooms/{room.id}/engage").get_data(as_text=True)
+    page = client.get(f"/live/{room.id}/engage").get_data(as_text=True)
     assert 'data-reach="watched" data-count="4"' in page
     assert 'data-reach="not_bought" data-count="3"' in page          # shown before sending
 
@@ -147,7 +147,7 @@ def test_without_htmx_the_send_redirects_and_the_page_says_what_went_out(en, org
     campaign = _coupon(org)
     room, _viewers = _room_with_a_buyer(org)
     client = en("owner1")
-    response = client.post(f"/live/rooms/{room.id}/coupons", data={"campaign_id": str(campaign.id),
+    response = client.post(f"/live/{room.id}/coupons", data={"campaign_id": str(campaign.id),
                                                                     "audience": "not_bought"})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)

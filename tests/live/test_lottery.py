@@ -25,7 +25,7 @@ def _room_with_viewers(org, n=12, **kw):
 def _announce(client, room, **form):
     data = {"title": "免单大奖", "pool": "viewers", "min_shares": "0", "exclude_staff": "y", "winners": "3"}
     data.update(form)
-    return client.post(f"/live/rooms/{room.id}/lotteries", data=data, hx="#live-lottery")
+    return client.post(f"/live/{room.id}/lotteries", data=data, hx="#live-lottery")
 
 
 def _lottery(room) -> LiveLottery:
@@ -158,7 +158,7 @@ def test_no_entrant_leaves_the_lottery_announced(login_as, org):
 def test_the_page_without_htmx_and_the_other_store(login_as, org):
     room, _members = _room_with_viewers(org, n=2)
     client = login_as("owner1")
-    response = client.post(f"/live/rooms/{room.id}/lotteries", data={"title": "奖", "pool": "viewers",
+    response = client.post(f"/live/{room.id}/lotteries", data={"title": "奖", "pool": "viewers",
                                                                       "min_shares": "0", "winners": "1"})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)

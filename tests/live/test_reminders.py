@@ -114,9 +114,9 @@ def test_a_segment_and_a_group_are_invited(en, org, sent):
     make_member(sh1, segment="new")
     db.session.commit()
     client = en("owner1")
-    page = client.get(f"/live/rooms/{room.id}/engage").get_data(as_text=True)
+    page = client.get(f"/live/{room.id}/engage").get_data(as_text=True)
     assert "segment:important_value" in page and "(3 members)" in page
-    response = client.post(f"/live/rooms/{room.id}/invite", data={"audience": "segment:important_value"},
+    response = client.post(f"/live/{room.id}/invite", data={"audience": "segment:important_value"},
                            hx="#live-reminders")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -125,7 +125,7 @@ def test_a_segment_and_a_group_are_invited(en, org, sent):
     invited = set(db.session.scalars(select(LiveReminder.member_id).where(LiveReminder.room_id == room.id)))
     assert invited == {m.id for m in loyal}
     # The same audience again the same day: nobody is invited twice.
-    again = client.post(f"/live/rooms/{room.id}/invite", data={"audience": "segment:important_value"},
+    again = client.post(f"/live/{room.id}/invite", data={"audience": "segment:important_value"},
                         hx="#live-reminders")
     assert "0 invitations queued" in again.get_data(as_text=True)
 
@@ -135,7 +135,7 @@ def test_a_segment_and_a_group_are_invited(en, org, sent):
     group = save_group(scope_for(east), "老客", FIXED, None, actor=east,
                        member_ids=[str(loyal[0].id), str(fresh.id), str(elsewhere.id)])
     db.session.commit()
-    html = en("east_admin").post(f"/live/rooms/{room.id}/invite", data={"audience": f"group:{group.id}"},
+    html = en("east_admin").post(f"/live/{room.id}/invite", data={"audience": f"group:{group.id}"},
                                  hx="#live-reminders").get_data(as_text=True)
     assert "1 invitation queued" in html
     assert set(db.session.scalars(select(LiveReminder.member_id).where(LiveReminder.room_id == room.id))) \
@@ -145,7 +145,7 @@ def test_a_segment_and_a_group_are_invited(en, org, sent):
 def test_inviting_nobody_is_refused_beside_the_field(login_as, org):
     room = make_room(org.stores["sh1"])
     db.session.commit()
-    response = login_as("owner1").post(f"/live/rooms/{room.id}/invite", data={"audience": ""}, hx="#live-reminders")
+    response = login_as("owner1").post(f"/live/{room.id}/invite", data={"audience": ""}, hx="#live-reminders")
     assert response.status_code == 422
     assert 'data-field="audience"' in response.get_data(as_text=True)
     assert _outbox(room, "invitation") == 0
@@ -189,7 +189,7 @@ def test_a_refused_recipient_is_marked_failed_and_shown(en, org):
     failed = db.session.scalar(select(LiveReminder).where(LiveReminder.status == "failed"))
     assert failed.member_id == members[1].id and failed.error.startswith("43101")
     assert _outbox(room, status="sent") == 2
-    page = en("owner1").get(f"/live/rooms/{room.id}/engage").get_data(as_text=True)
+    page = en("owner1").get(f"/live/{room.id}/engage").get_data(as_text=True)
     assert "1 failed" in page and 'data-reminders-sent="2"' in page
 
 
@@ -199,7 +199,7 @@ def test_a_broadcast_invites_the_members_of_its_carrying_stores(en, org, sent):
     carried = make_member(sh1, segment="new")
     make_member(js1, segment="new")                    # js1 does not show the broadcast
     db.session.commit()
-    response = en("hq").post(f"/live/rooms/{room.id}/invite", data={"audience": "segment:new"})
+    response = en("hq").post(f"/live/{room.id}/invite", data={"audience": "segment:new"})
     assert response.status_code == 303                 # without htmx: back to the room's actions page
     assert set(db.session.scalars(select(LiveReminder.member_id).where(LiveReminder.room_id == room.id))) \
         == {carried.id}
