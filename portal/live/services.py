@@ -305,7 +305,8 @@ def update_room(scope: Scope, room: LiveRoom, *, title: str, anchor: str, start:
                 cover_url: str = "", options: dict | None = None, product_ids=(),
                 store_codes: list[str] | None = None, actor: User | None, now: datetime | None = None) -> LiveRoom:
     """Change a room that has not started (102). Its provider stays; a start left as it was is not
-    checked against "10 minutes ahead" again. Conditional on the status: a room that went live
+    checked against "10 minutes ahead" again; a broadcast's carrying stores change only when
+    ``store_codes`` names them (None keeps them). Conditional on the status: a room that went live
     meanwhile answers Conflict."""
     now = now or utcnow()
     if room.status != NOT_STARTED:
@@ -327,7 +328,7 @@ def update_room(scope: Scope, room: LiveRoom, *, title: str, anchor: str, start:
                                      .order_by(LiveRoomGoods.position)))
     _set_goods(room, products)
     carriers = None
-    if node is not None:
+    if node is not None and store_codes is not None:        # None: the stores that carry it now stay
         carriers = _set_carriers(scope, room, store=None, node=node, store_codes=store_codes)
     db.session.expire(room)
     added = [p for p in products if p.id not in before]
