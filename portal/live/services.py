@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, true, update
 
 from portal.audit import services as audit
 from portal.extensions import db
@@ -53,7 +53,7 @@ def visible(scope: Scope):
     if scope.store_id is not None:
         return LiveRoom.id.in_(select(LiveRoomStore.room_id).where(LiveRoomStore.store_id == scope.store_id))
     if scope.is_everything():
-        return literal(True)
+        return true()
     carried = select(LiveRoomStore.room_id).where(scope.paths(LiveRoomStore.path))
     return or_(scope.paths(LiveRoom.path), LiveRoom.id.in_(carried))
 
