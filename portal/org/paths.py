@@ -73,6 +73,13 @@ PATH_TABLES: tuple[PathTable, ...] = (
     PathTable("commission_statements", MOVES,
               "a monthly statement carries the path of the store whose sales earned it, like the ledger it sums",
               store_column="store_id"),
+    PathTable("live_rooms", MOVES,
+              "a store's room carries the store's path, a broadcast its node's: a room inside the subtree goes "
+              "with it, so the new distributor and manager run it and the old ones no longer see it",
+              store_column="store_id"),
+    PathTable("live_room_stores", MOVES,
+              "a carrying store's entry carries that store's path: the figures of a broadcast by store follow "
+              "the store to its new region", store_column="store_id"),
     PathTable("audit_entries", MOVES,
               "where a change happened: the history of a moved store or node goes with it, so the new "
               "owner reads it and the old one no longer sees the moved stores' names"),

@@ -10,6 +10,7 @@ from portal.campaigns.models import Campaign
 from portal.decoration.models import Template
 from portal.extensions import db as _db
 from portal.kernel.time import utcnow
+from portal.live.models import LiveRoom, LiveRoomStore
 from portal.media.models import MediaImage
 from portal.members.models import Member, MemberGroup
 from portal.orders.models import CommissionEntry, CommissionMonth, CommissionStatement, Order, OrderLine
@@ -75,7 +76,15 @@ def _sales(db, store, tag: str) -> dict[str, object]:
                                     holder_id=store.id)
     db.session.add(statement)
     db.session.flush()
-    return {"members": member, "orders": order, "commission_entries": entry, "commission_statements": statement}
+    room = LiveRoom(store_id=store.id, path=store.path, title=f"直播{tag}", anchor="店长", scheduled_start=now,
+                    scheduled_end=now + timedelta(hours=1))
+    db.session.add(room)
+    db.session.flush()
+    entry_row = LiveRoomStore(room_id=room.id, store_id=store.id, path=store.path)
+    db.session.add(entry_row)
+    db.session.flush()
+    return {"members": member, "orders": order, "commission_entries": entry, "commission_statements": statement,
+            "live_rooms": room, "live_room_stores": entry_row}
 
 
 def _key(row) -> tuple:
