@@ -327,3 +327,10 @@ def test_editing_a_broadcast_keeps_its_stores_unless_named(en, org):
     assert client.post(f"/live/{room.id}/edit", data=data).status_code == 302
     carried = set(db.session.scalars(select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id)))
     assert carried == {org.stores["sh2"].id}
+
+
+def test_a_broadcast_by_store_ids_leaves_out_those_outside_the_scope(org):
+    room = make_room(org.users["east_admin"], node=org.nodes["east"], title="华东联播",
+                     store_ids=[org.stores["sh1"].id, org.stores["js1"].id, org.stores["gd1"].id])
+    carried = set(db.session.scalars(select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id)))
+    assert carried == {org.stores["sh1"].id, org.stores["js1"].id}
