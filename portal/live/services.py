@@ -10,7 +10,6 @@ A room is changed by its own store's owner, or by a node user whose subtree hold
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import abort
@@ -245,17 +244,6 @@ def default_title(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- writes
-
-@dataclass
-class RoomData:
-    title: str
-    anchor: str
-    provider: str
-    start: datetime
-    end: datetime
-    cover_url: str = ""
-    options: dict | None = None
-
 
 def _clean_options(options: dict | None) -> dict:
     base = dict(DEFAULT_OPTIONS)
