@@ -436,6 +436,46 @@ def _sale_goods(org, st, n):
     return st["skus"][-1]
 
 
+def _live_rooms(org, st, n):
+    """More rooms of sh1 and broadcasts of 上海区 on the upcoming tab."""
+    from tests.live.helpers import make_room
+
+    for _ in range(n):
+        i = next(factories._seq)
+        make_room(org.users["owner1"], store=org.stores["sh1"], title=f"店播{i}")
+        room = make_room(org.users["sh_manager"], node=org.nodes["r_sh"], title=f"区播{i}")
+    return room.title
+
+
+def _live_room_goods(org, st, n):
+    """One room of sh1 showing more of the store's goods (with pictures), carried by more stores."""
+    from portal.live import services
+    from portal.live.models import LiveRoom
+    from portal.org.models import Store
+    from tests.live.helpers import make_room
+
+    if "room" not in st:
+        st["room"] = make_room(org.users["sh_manager"], node=org.nodes["r_sh"], title="区域联播").id
+        st["products"] = []
+    for _ in range(n):
+        st["products"].append(factories.make_product(org.nodes["hq"]).id)
+        factories.make_store(org.nodes["r_sh"])
+    db.session.commit()
+    room = db.session.get(LiveRoom, st["room"])
+    codes = [s.code for s in db.session.query(Store).filter(Store.path.startswith(org.nodes["r_sh"].path))]
+    services.update_room(scope_for(org.users["sh_manager"]), room, title=room.title, anchor=room.anchor,
+                         start=room.scheduled_start, end=room.scheduled_end, product_ids=st["products"],
+                         store_codes=codes, actor=org.users["sh_manager"])
+    db.session.commit()
+    return _product_name(st["products"][-1])
+
+
+def _product_name(product_id: int) -> str:
+    from portal.goods.models import Product
+
+    return db.session.get(Product, product_id).name
+
+
 CASES = {
     "overview (HQ, by distributor)": Case("hq", lambda org, st: "/", _distributors),
     "overview (region, by city)": Case("sh_manager", lambda org, st: "/", _cities),
@@ -498,6 +538,12 @@ CASES = {
     "image space": Case("east_admin", lambda org, st: "/media", _pictures),
     "image picker (owner)": Case("owner1", lambda org, st: "/media/picker", _pictures),
     "link picker: goods": Case("hq", lambda org, st: "/links/picker?tab=goods", _products),
+    "live rooms (owner)": Case("owner1", lambda org, st: "/live", _live_rooms),
+    "live rooms (regional manager)": Case("sh_manager", lambda org, st: "/live", _live_rooms),
+    "live rooms (htmx rows)": Case("east_admin", lambda org, st: ("/live", "room-rows"), _live_rooms),
+    "live room page (goods, carrying stores)": Case("sh_manager", lambda org, st: f"/live/{st['room']}",
+                                                    _live_room_goods),
+    "live room form (goods)": Case("sh_manager", lambda org, st: f"/live/{st['room']}/edit", _live_room_goods),
 }
 
 

@@ -53,6 +53,9 @@ class RoomForm(FlaskForm):
             del self.store_codes
         if room is not None:
             del self.provider         # a room's provider is fixed once WeChat has it
+            if broadcast:
+                self.store_codes.description = _l("Store codes, one per line or separated by commas; blank: the "
+                                                  "stores that carry it now stay.")
 
     def options_data(self) -> dict:
         return {name: bool(self[name].data) for name in OPTIONS}

@@ -10,12 +10,11 @@ A room is changed by its own store's owner, or by a node user whose subtree hold
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import abort
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, true, update
 
 from portal.audit import services as audit
 from portal.extensions import db
@@ -53,7 +52,7 @@ def visible(scope: Scope):
     if scope.store_id is not None:
         return LiveRoom.id.in_(select(LiveRoomStore.room_id).where(LiveRoomStore.store_id == scope.store_id))
     if scope.is_everything():
-        return literal(True)
+        return true()
     carried = select(LiveRoomStore.room_id).where(scope.paths(LiveRoomStore.path))
     return or_(scope.paths(LiveRoom.path), LiveRoom.id.in_(carried))
 
@@ -168,17 +167,19 @@ def _set_goods(room: LiveRoom, products: list[Product]) -> None:
                 [{"room_id": room.id, "product_id": p.id, "position": i} for i, p in enumerate(products)])
 
 
-def _carriers(scope: Scope, node: OrgNode, store_codes: list[str] | None):
+def _carriers(scope: Scope, node: OrgNode, store_codes: list[str] | None, store_ids=None):
     """The active stores a broadcast reaches: those named (by code), or every store under its node;
     always re-filtered through the scope and the node's subtree."""
     cond = and_(scope.stores(), path_range(Store.path, node.path), Store.status == roles.STORE_ACTIVE)
+    if store_ids is not None:
+        cond = and_(cond, Store.id.in_(list(store_ids)))
     if store_codes is not None:
         cond = and_(cond, func.lower(Store.code).in_(sorted({c.strip().lower() for c in store_codes if c.strip()})))
     return cond
 
 
 def _set_carriers(scope: Scope, room: LiveRoom, *, store: Store | None, node: OrgNode | None,
-                  store_codes: list[str] | None) -> int:
+                  store_codes: list[str] | None, store_ids=None) -> int:
     """Replace the room's carrying stores in one INSERT … SELECT (a store room: its own store)."""
     db.session.execute(delete(LiveRoomStore).where(LiveRoomStore.room_id == room.id))
     now = utcnow()
@@ -186,7 +187,7 @@ def _set_carriers(scope: Scope, room: LiveRoom, *, store: Store | None, node: Or
         db.session.add(LiveRoomStore(room_id=room.id, store_id=store.id, path=store.path, created_at=now))
         db.session.flush()
         return 1
-    cond = _carriers(scope, node, store_codes)
+    cond = _carriers(scope, node, store_codes, store_ids)
     if store_codes is not None:
         named = {c.strip().lower(): c.strip() for c in store_codes if c.strip()}
         found = set(db.session.scalars(select(func.lower(Store.code)).where(cond)))
@@ -244,17 +245,6 @@ def default_title(name: str) -> str:
 
 # --------------------------------------------------------------------------- writes
 
-@dataclass
-class RoomData:
-    title: str
-    anchor: str
-    provider: str
-    start: datetime
-    end: datetime
-    cover_url: str = ""
-    options: dict | None = None
-
-
 def _clean_options(options: dict | None) -> dict:
     base = dict(DEFAULT_OPTIONS)
     for name in OPTIONS:
@@ -265,11 +255,12 @@ def _clean_options(options: dict | None) -> dict:
 
 def create_room(scope: Scope, *, store: Store | None = None, node: OrgNode | None = None, title: str,
                 anchor: str, provider: str, start: datetime, end: datetime, cover_url: str = "",
-                options: dict | None = None, product_ids=(), store_codes: list[str] | None = None,
+                options: dict | None = None, product_ids=(), store_codes: list[str] | None = None, store_ids=None,
                 actor: User | None, now: datetime | None = None) -> LiveRoom:
-    """A store's room (``store``) or a broadcast (``node``, carried by ``store_codes`` or, None,
-    every active store under it), after WeChat's rules; the provider is told (its room id kept).
-    The caller looked the store or node up through the scope."""
+    """A store's room (``store``) or a broadcast (``node``, carried by the stores ``store_codes`` or
+    ``store_ids`` name — ids re-filtered through the scope in the same statement, those outside it
+    left out — or, both None, every active store under it), after WeChat's rules; the provider is
+    told (its room id kept). The caller looked the store or node up through the scope."""
     now = now or utcnow()
     if (store is None) == (node is None):
         raise ValueError("A room belongs to a store or to a node")
@@ -288,7 +279,7 @@ def create_room(scope: Scope, *, store: Store | None = None, node: OrgNode | Non
                     options=_clean_options(options), created_by_id=actor.id if actor else None)
     db.session.add(room)
     db.session.flush()
-    carriers = _set_carriers(scope, room, store=store, node=node, store_codes=store_codes)
+    carriers = _set_carriers(scope, room, store=store, node=node, store_codes=store_codes, store_ids=store_ids)
     _set_goods(room, products)
     try:
         room.provider_room_id = get_provider().create_room(room, _goods_payload(products))
@@ -305,7 +296,8 @@ def update_room(scope: Scope, room: LiveRoom, *, title: str, anchor: str, start:
                 cover_url: str = "", options: dict | None = None, product_ids=(),
                 store_codes: list[str] | None = None, actor: User | None, now: datetime | None = None) -> LiveRoom:
     """Change a room that has not started (102). Its provider stays; a start left as it was is not
-    checked against "10 minutes ahead" again. Conditional on the status: a room that went live
+    checked against "10 minutes ahead" again; a broadcast's carrying stores change only when
+    ``store_codes`` names them (None keeps them). Conditional on the status: a room that went live
     meanwhile answers Conflict."""
     now = now or utcnow()
     if room.status != NOT_STARTED:
@@ -327,7 +319,7 @@ def update_room(scope: Scope, room: LiveRoom, *, title: str, anchor: str, start:
                                      .order_by(LiveRoomGoods.position)))
     _set_goods(room, products)
     carriers = None
-    if node is not None:
+    if node is not None and store_codes is not None:        # None: the stores that carry it now stay
         carriers = _set_carriers(scope, room, store=None, node=node, store_codes=store_codes)
     db.session.expire(room)
     added = [p for p in products if p.id not in before]

@@ -310,3 +310,27 @@ def test_the_provider_is_chosen_by_settings(app):
     app.config["LIVE_PROVIDER"] = "other"
     with pytest.raises(ValueError):
         get_provider()
+
+
+def test_editing_a_broadcast_keeps_its_stores_unless_named(en, org):
+    room = make_room(org.users["hq"], node=org.nodes["hq"], title="总部精选", store_codes=["SH001", "GD001"])
+    client = en("hq")
+    html = client.get(f"/live/{room.id}/edit").get_data(as_text=True)
+    assert "the stores that carry it now stay" in html
+    data = _form_values(html)
+    data.pop("provider")
+    data.update(title="总部精选直播", store_codes="")
+    assert client.post(f"/live/{room.id}/edit", data=data).status_code == 302
+    carried = set(db.session.scalars(select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id)))
+    assert carried == {org.stores["sh1"].id, org.stores["gd1"].id}
+    data["store_codes"] = "SH002"
+    assert client.post(f"/live/{room.id}/edit", data=data).status_code == 302
+    carried = set(db.session.scalars(select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id)))
+    assert carried == {org.stores["sh2"].id}
+
+
+def test_a_broadcast_by_store_ids_leaves_out_those_outside_the_scope(org):
+    room = make_room(org.users["east_admin"], node=org.nodes["east"], title="华东联播",
+                     store_ids=[org.stores["sh1"].id, org.stores["js1"].id, org.stores["gd1"].id])
+    carried = set(db.session.scalars(select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id)))
+    assert carried == {org.stores["sh1"].id, org.stores["js1"].id}
