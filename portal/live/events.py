@@ -24,6 +24,7 @@ Viewer store attribution: the store whose API received the enter is the viewer's
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
@@ -426,6 +427,36 @@ def live_subscribe(store, events: list[Event]) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- the end of a room
+
+def close_stays(ends: list[tuple[int, datetime]]) -> int:
+    """Close the stays of the viewers still in rooms that ended, at (room id, end): watch time up
+    to the end, −1 online each (the mini-program sends no leave for those who were watching when
+    the live stopped). Set-based: one read, one bulk update; the number of stays closed."""
+    if not ends:
+        return 0
+    end_of = dict(ends)
+    rows = db.session.execute(
+        select(LiveViewer.room_id, LiveViewer.member_id, LiveViewer.entered_at, LiveViewer.watch_seconds)
+        .where(LiveViewer.room_id.in_(end_of), LiveViewer.entered_at.is_not(None))).all()
+    if not rows:
+        return 0
+    seeds = {rid: (online, peak) for rid, online, peak in db.session.execute(
+        select(LiveRoom.id, LiveRoom.online, LiveRoom.peak_online).where(LiveRoom.id.in_(end_of)))}
+    staged = counters.Staged()
+    updates = []
+    for r in rows:
+        at = end_of[r.room_id]
+        seconds = max(0, int((at - _aware(r.entered_at)).total_seconds()))
+        updates.append({"room_id": r.room_id, "member_id": r.member_id, "entered_at": None,
+                        "watch_seconds": r.watch_seconds + seconds})
+        staged.add_room(r.room_id, "watch_seconds", seconds)
+        staged.move(r.room_id, at, 0, -1, seeds[r.room_id])
+    _update_viewers(updates)
+    counters.stage(db.session, staged)
+    return len(updates)
+
+
 # --------------------------------------------------------------------------- live.status
 
 @handler("live.status", StatusSchema, phase=OTHER)
@@ -444,5 +475,5 @@ def live_status(store, events: list[Event]) -> dict:
     return out
 
 
-__all__ = ["EnterSchema", "LikeSchema", "RoomEventSchema", "StatusSchema", "live_comment", "live_enter", "live_follow",
-           "live_leave", "live_like", "live_share", "live_status", "live_subscribe"]
+__all__ = ["EnterSchema", "LikeSchema", "RoomEventSchema", "StatusSchema", "close_stays", "live_comment",
+           "live_enter", "live_follow", "live_leave", "live_like", "live_share", "live_status", "live_subscribe"]

@@ -1,7 +1,8 @@
 """A room's figures, computed by the portal from its own events (WeChat gives none), all exact.
 
 ``room_figures(scope, room)``: unique viewers, peak concurrent viewers, online now, total and
-average watch time, likes, comments, shares, new followers (the room's counters: the database
+average watch time (the stays closed by a leave, plus those still open up to the room's end or
+now), likes, comments, shares, new followers (the room's counters: the database
 plus what the aggregator still holds, ``portal.live.counters.current``), orders, GMV (paid −
 refunded, fen), buyers and conversion (buyers / viewers) from ``orders.live_room_id``; and, per
 carrying store (a broadcast's attribution), viewers, orders, GMV and buyers: the viewer belongs to
@@ -20,9 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import BigInteger, Integer, and_, cast, func, literal, select
 
 from portal.extensions import db
+from portal.kernel.time import utcnow
 from portal.live import counters
 from portal.live.models import LiveRoom, LiveRoomStore, LiveSharer, LiveViewer
 from portal.members.models import Guide, Member
@@ -77,6 +79,13 @@ class Figures:
         return self.buyers / self.viewers if self.viewers else 0.0
 
 
+def _epoch(column):
+    """Seconds since 1970 of a time column, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(func.floor(func.extract("epoch", column)), BigInteger)
+    return cast(func.strftime("%s", column), Integer)
+
+
 def owns(scope: Scope, room: LiveRoom) -> bool:
     """The scope sees the whole room: its owner lies in the scope (or it is the owner's store)."""
     if scope.store_id is not None:
@@ -104,13 +113,21 @@ def room_figures(scope: Scope, room: LiveRoom) -> Figures:
         .where(LiveRoomStore.room_id == room.id, literal(True) if whole else mine)
         .order_by(Store.code)).all()
     stores = {sid: StoreFigures(sid, code, name) for sid, code, name in carriers}
-    for sid, n in db.session.execute(
-            select(LiveViewer.store_id, func.count()).where(LiveViewer.room_id == room.id)
-            .group_by(LiveViewer.store_id)):
+    # Viewers per store, and the stays still open (counted up to the room's end, or now).
+    open_n, open_sum = 0, 0
+    for sid, n, present, entered in db.session.execute(
+            select(LiveViewer.store_id, func.count(), func.count(LiveViewer.entered_at),
+                   func.coalesce(func.sum(_epoch(LiveViewer.entered_at)), 0))
+            .where(LiveViewer.room_id == room.id).group_by(LiveViewer.store_id)):
         if sid in stores:
             stores[sid].viewers = n
         if whole or sid in stores:
             out.viewers += n
+        open_n += present
+        open_sum += int(entered or 0)
+    if open_n:
+        until = room.ended_at or utcnow()
+        out.watch_seconds += max(0, open_n * int(until.timestamp()) - open_sum)
     order_cond = and_(Order.live_room_id == room.id,
                       literal(True) if whole else Order.store_id.in_(list(stores) or [-1]))
     for sid, n, gmv, buyers in db.session.execute(

@@ -23,9 +23,11 @@ def from_channels(state: int) -> int:
 
 def set_status(store, moves: list[tuple[int, int, datetime]]) -> None:
     """Apply reported status moves (room id, code, when) in order; the room's started_at / ended_at
-    follow the first time it goes live / ends."""
+    follow the first time it goes live / ends; when it ends, the stays of those still watching are
+    closed (``portal.live.events.close_stays``)."""
     ids = {room_id for room_id, _c, _t in moves}
     rooms = {r.id: r for r in db.session.scalars(select(LiveRoom).where(LiveRoom.id.in_(ids)))}
+    ended = []
     for room_id, code, at in sorted(moves, key=lambda m: m[2]):
         room = rooms.get(room_id)
         if room is None:
@@ -35,7 +37,12 @@ def set_status(store, moves: list[tuple[int, int, datetime]]) -> None:
             room.started_at = at
         if code == ENDED and room.ended_at is None:
             room.ended_at = at
+            ended.append((room.id, at))
     db.session.flush()
+    if ended:
+        from portal.live.events import close_stays
+
+        close_stays(ended)           # viewers still watching when it ended: their stays end with it
 
 
 __all__ = ["CHANNELS_STATES", "from_channels", "set_status"]
