@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import BigInteger, Integer, and_, cast, func, literal, select
+from sqlalchemy import and_, func, literal, select
 
 from portal.extensions import db
 from portal.kernel.time import utcnow
@@ -79,13 +79,6 @@ class Figures:
         return self.buyers / self.viewers if self.viewers else 0.0
 
 
-def _epoch(column):
-    """Seconds since 1970 of a time column, in SQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(func.floor(func.extract("epoch", column)), BigInteger)
-    return cast(func.strftime("%s", column), Integer)
-
-
 def owns(scope: Scope, room: LiveRoom) -> bool:
     """The scope sees the whole room: its owner lies in the scope (or it is the owner's store)."""
     if scope.store_id is not None:
@@ -102,32 +95,38 @@ def counter_row(room_id: int) -> dict:
 
 
 def room_figures(scope: Scope, room: LiveRoom) -> Figures:
-    """The room's figures as ``scope`` may see them: five statements whatever the room's size."""
+    """The room's figures as ``scope`` may see them: a handful of statements, none scanning the
+    viewers of a store's own room (a broadcast's attribution counts them by store on an index)."""
     whole = owns(scope, room)
     counts = counter_row(room.id)
     out = Figures(room.id, whole, **{k: counts[k] for k in (*counters.ROOM_FIELDS, "online", "peak_online",
-                                                              "flushes")})
+                                                              "flushes") if k not in ("viewers", "entered_sum")})
     mine = scope.store_rows(LiveRoomStore.store_id, LiveRoomStore.path)
     carriers = db.session.execute(
         select(Store.id, Store.code, Store.name).join(LiveRoomStore, LiveRoomStore.store_id == Store.id)
         .where(LiveRoomStore.room_id == room.id, literal(True) if whole else mine)
         .order_by(Store.code)).all()
     stores = {sid: StoreFigures(sid, code, name) for sid, code, name in carriers}
-    # Viewers per store, and the stays still open (counted up to the room's end, or now).
-    open_n, open_sum = 0, 0
-    for sid, n, present, entered in db.session.execute(
-            select(LiveViewer.store_id, func.count(), func.count(LiveViewer.entered_at),
-                   func.coalesce(func.sum(_epoch(LiveViewer.entered_at)), 0))
-            .where(LiveViewer.room_id == room.id).group_by(LiveViewer.store_id)):
-        if sid in stores:
-            stores[sid].viewers = n
-        if whole or sid in stores:
-            out.viewers += n
-        open_n += present
-        open_sum += int(entered or 0)
-    if open_n:
+    if whole:
+        out.viewers = counts["viewers"]
+    if whole and len(stores) == 1:
+        next(iter(stores.values())).viewers = out.viewers
+    elif stores:
+        # A broadcast's attribution (or the scope's share of it): the viewers by their store, on
+        # the index (room, store).
+        for sid, n in db.session.execute(
+                select(LiveViewer.store_id, func.count()).where(
+                    LiveViewer.room_id == room.id,
+                    literal(True) if whole else LiveViewer.store_id.in_(list(stores)))
+                .group_by(LiveViewer.store_id)):
+            if sid in stores:
+                stores[sid].viewers = n
+        if not whole:
+            out.viewers = sum(s.viewers for s in stores.values())
+    # The stays still open count up to the room's end (or now): online × then − their entry times.
+    if out.online > 0:
         until = room.ended_at or utcnow()
-        out.watch_seconds += max(0, open_n * int(until.timestamp()) - open_sum)
+        out.watch_seconds += max(0, out.online * int(until.timestamp()) - counts["entered_sum"])
     order_cond = and_(Order.live_room_id == room.id,
                       literal(True) if whole else Order.store_id.in_(list(stores) or [-1]))
     for sid, n, gmv, buyers in db.session.execute(
