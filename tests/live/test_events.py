@@ -57,6 +57,8 @@ def test_enter_creates_one_viewer_per_member_with_store_sharer_guide_and_staff(c
     assert db.session.scalar(select(LiveSharer.viewers).where(LiveSharer.member_id == viewers["o-a"].member_id)) == 2
     assert db.session.scalar(select(func.count()).select_from(LiveSharer)) == 1
     assert db.session.scalar(select(func.count()).select_from(LiveViewer)) == 3
+    counters.flush_all()
+    assert room_row(room.id)["viewers"] == 3                 # unique viewers: the comeback counts once
 
 
 def test_leave_adds_watch_time_and_leaves_out_of_order_in_a_batch(client, org):
