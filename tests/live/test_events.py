@@ -195,3 +195,10 @@ def test_the_end_of_the_room_closes_the_stays_of_those_still_watching(client, or
     counters.flush_all()
     row = room_row(room.id)
     assert (row["watch_seconds"], row["online"], row["peak_online"]) == (1160, 0, 3)
+
+
+def test_the_openapi_document_lists_the_live_event_types(client):
+    text = client.get("/api/v1/openapi.json").get_data(as_text=True)
+    for type_ in ("live.enter", "live.leave", "live.like", "live.comment", "live.share", "live.subscribe",
+                  "live.follow", "live.status"):
+        assert f'"{type_}"' in text, type_
