@@ -2,12 +2,13 @@
 partials (what the room page polls every 3 s while live) through the real app.
 
 The script migrates a PostgreSQL database (``--url``), builds the test org (tests.factories
-``make_world``) with one room of 上海南京路店 and ``--sharers`` members who each brought 1 to 5,000
-viewers (one INSERT … SELECT over generate_series), unless they are there already, then signs in
-as HQ and as the store's owner and times GET /live/<id>/leaderboard (both rankings) and
-/live/<id>/figures with HX-Request. Time is the *server* time of each request (a WSGI timer
-around the app). Beside each, its floor: the service alone (``figures.leaderboard`` /
-``figures.room_figures``: SQL and row building, no Flask, no templates).
+``make_world``) with one room of 上海南京路店, ``--sharers`` members who each brought 1 to 5,000
+viewers, and as many viewers (one in three still watching), with INSERT … SELECT over
+generate_series unless they are there already; then it signs in as HQ and as the store's owner
+and times GET /live/<id>/leaderboard (both rankings) and /live/<id>/figures with HX-Request. Time
+is the *server* time of each request (a WSGI timer around the app). Beside each, its floor: the
+service alone (``figures.leaderboard`` / ``figures.room_figures``: SQL and row building, no
+Flask, no templates).
 
 Usage (from the project root):
 
@@ -37,6 +38,14 @@ SELECT '分享者' || g, '', false, 'active', :store, :path, now(), now(), now()
 SHARERS = """
 INSERT INTO live_sharers (room_id, member_id, store_id, viewers)
 SELECT :room, m.id, :store, 1 + (m.id * 7919) % 5000 FROM members m WHERE m.nickname LIKE '分享者%'
+ON CONFLICT DO NOTHING
+"""
+VIEWERS = """
+INSERT INTO live_viewers (room_id, member_id, store_id, sharer_id, staff, first_entered_at, entered_at, watch_seconds,
+                          comments, shares, followed)
+SELECT :room, m.id, :store, NULL, false, now() - interval '1 hour',
+       CASE WHEN m.id % 3 = 0 THEN now() - interval '10 minutes' END, m.id % 3600, m.id % 5, m.id % 2, m.id % 7 = 0
+FROM members m WHERE m.nickname LIKE '分享者%'
 ON CONFLICT DO NOTHING
 """
 
@@ -100,12 +109,20 @@ def main() -> None:
             t = time.perf_counter()
             db.session.execute(text(MEMBERS), {"n": args.sharers - have, "store": store.id, "path": store.path})
             db.session.execute(text(SHARERS), {"room": room.id, "store": store.id})
+            db.session.execute(text(VIEWERS), {"room": room.id, "store": store.id})
             db.session.commit()
             db.session.execute(text("ANALYZE"))
             db.session.commit()
             print(f"generated {args.sharers - have:,} sharers in {time.perf_counter() - t:.1f} s")
         n = db.session.scalar(text("SELECT count(*) FROM live_sharers WHERE room_id = :r"), {"r": room.id})
-        print(f"room {room.id}: {n:,} sharers")
+        v = db.session.scalar(text("SELECT count(*) FROM live_viewers WHERE room_id = :r"), {"r": room.id})
+        if v < n:
+            db.session.execute(text(VIEWERS), {"room": room.id, "store": store.id})
+            db.session.commit()
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+            v = db.session.scalar(text("SELECT count(*) FROM live_viewers WHERE room_id = :r"), {"r": room.id})
+        print(f"room {room.id}: {n:,} sharers, {v:,} viewers")
         users = {u.username: u.id for u in db.session.scalars(select(User).where(User.username.in_(("hq", "owner1"))))}
         print(f"{'who':7} {'page':34} {'p50 ms':>8} {'p95 ms':>8} {'floor p95':>10}")
         worst = 0.0

@@ -123,7 +123,7 @@ class Config:
     LIVE_FLUSH_SECONDS = float(os.environ.get("LIVE_FLUSH_SECONDS", "0.25"))
     LIVE_FLUSH_TIMER = True
     LIVE_FLUSH_CHECK_SECONDS = 5          # the periodic safety net (portal/live/tasks.py)
-    LIVE_REDIS_PREFIX = "portal:live:"
+    LIVE_REDIS_PREFIX = os.environ.get("LIVE_REDIS_PREFIX", "portal:live:")
     # Live reminders and invitations (portal/live/reminders.py): who sends the outbox — "log" (the
     # default: a line per call), "wechat" (subscribe messages) or "sms" — with its settings.
     LIVE_REMINDER_SENDER = os.environ.get("LIVE_REMINDER_SENDER", "log")

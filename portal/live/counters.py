@@ -1,7 +1,7 @@
 """The aggregator of a room's counters: floods of events never become one row update per event.
 
 The live event handlers (``portal.live.events``) do not write ``live_rooms``' counter columns
-(likes, comments, shares, follows, watch_seconds, online, peak_online) nor the viewers' own
+(likes, comments, shares, follows, watch_seconds, viewers, entered_sum, online, peak_online) nor the viewers' own
 counts (comments, shares). They *stage* deltas on the session (``stage``); only when the
 request's transaction commits are the staged deltas handed to the aggregator (SQLAlchemy's
 ``after_commit``), and a rollback, of the whole transaction or of the savepoint they were staged
@@ -44,7 +44,7 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
-ROOM_FIELDS = ("likes", "comments", "shares", "follows", "watch_seconds")
+ROOM_FIELDS = ("likes", "comments", "shares", "follows", "watch_seconds", "viewers", "entered_sum")
 VIEWER_FIELDS = ("comments", "shares")
 KEEP_TAKEN_SECONDS = 10.0          # a taken batch stays readable this long after its flush
 _STAGED = "portal.live.staged"     # Session.info key: [([SessionTransaction …], Staged)]
@@ -479,7 +479,7 @@ return {deltas, rooms, state}
 # KEYS[1] pending, KEYS[2] taken zset, KEYS[3] state; ARGV: prefix, then room ids.
 # Returns {pending flat (room fields only), {batch id, tags flat, deltas flat}..., state flat}.
 _READ = """
-local fields = {'likes', 'comments', 'shares', 'follows', 'watch_seconds'}
+local fields = {'likes', 'comments', 'shares', 'follows', 'watch_seconds', 'viewers', 'entered_sum'}
 local function pick(key, rooms)
   local out = {}
   for _, r in ipairs(rooms) do

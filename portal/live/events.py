@@ -24,6 +24,7 @@ Viewer store attribution: the store whose API received the enter is the viewer's
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
@@ -180,10 +181,11 @@ def live_enter(store, events: list[Event]) -> dict:
                         "comments": 0, "shares": 0, "followed": False}
             if sharer is not None:
                 brought[(room_id, sharer)] += 1
-            staged.move(room_id, e.occurred_at, e.index, +1, rooms[room_id])
+            staged.add_room(room_id, "viewers", 1)
+            _arrive(staged, room_id, e.occurred_at, e.index, rooms[room_id])
         elif row["entered_at"] is None:             # back in the room
             row["entered_at"] = e.occurred_at
-            staged.move(room_id, e.occurred_at, e.index, +1, rooms[room_id])
+            _arrive(staged, room_id, e.occurred_at, e.index, rooms[room_id])
         # else: entering while present counts once
     bulk_insert(db.session, LiveViewer.__table__, list(new.values()))
     changed = [{"room_id": r["room_id"], "member_id": r["member_id"], "entered_at": r["entered_at"]}
@@ -193,6 +195,25 @@ def live_enter(store, events: list[Event]) -> dict:
     counters.stage(db.session, staged)
     counters.note(db.session, f"{ENTERS_NOTE}{store.id}", entries)
     return out
+
+
+def _epoch(t) -> int:
+    return int(_aware(t).timestamp())
+
+
+def _arrive(staged: counters.Staged, room_id: int, at, index: int, seed) -> None:
+    """+1 online at ``at``; the entry time joins the room's ``entered_sum``."""
+    staged.move(room_id, at, index, +1, seed)
+    staged.add_room(room_id, "entered_sum", _epoch(at))
+
+
+def _depart(staged: counters.Staged, room_id: int, at, index: int, since, seed) -> int:
+    """−1 online at ``at`` for a stay begun at ``since``: its seconds (added to the room's watch)."""
+    seconds = max(0, int((at - _aware(since)).total_seconds()))
+    staged.move(room_id, at, index, -1, seed)
+    staged.add_room(room_id, "entered_sum", -_epoch(since))
+    staged.add_room(room_id, "watch_seconds", seconds)
+    return seconds
 
 
 def _update_viewers(rows: list[dict]) -> None:
@@ -301,19 +322,16 @@ def live_leave(store, events: list[Event]) -> dict:
             if step > 0 and not present:
                 present, since = True, at
                 if skip_first:
-                    skip_first = False
+                    skip_first = False              # staged by the enter handler
                 else:
-                    staged.move(room_id, at, index, +1, rooms[room_id])
+                    _arrive(staged, room_id, at, index, rooms[room_id])
             elif step < 0 and present:
-                seconds = max(0, int((at - _aware(since)).total_seconds()))
-                watched += seconds
+                watched += _depart(staged, room_id, at, index, since, rooms[room_id])
                 present, since = False, None
-                staged.move(room_id, at, index, -1, rooms[room_id])
         entered_at = since if present else None
         if watched or entered_at != v.entered_at:
             rows.append({"room_id": room_id, "member_id": key[1], "entered_at": entered_at,
                          "watch_seconds": v.watch_seconds + watched})
-            staged.add_room(room_id, "watch_seconds", watched)
     _update_viewers(rows)
     counters.stage(db.session, staged)
     return out
@@ -426,6 +444,33 @@ def live_subscribe(store, events: list[Event]) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- the end of a room
+
+def close_stays(ends: list[tuple[int, datetime]]) -> int:
+    """Close the stays of the viewers still in rooms that ended, at (room id, end): watch time up
+    to the end, −1 online each (the mini-program sends no leave for those who were watching when
+    the live stopped). Set-based: one read, one bulk update; the number of stays closed."""
+    if not ends:
+        return 0
+    end_of = dict(ends)
+    rows = db.session.execute(
+        select(LiveViewer.room_id, LiveViewer.member_id, LiveViewer.entered_at, LiveViewer.watch_seconds)
+        .where(LiveViewer.room_id.in_(end_of), LiveViewer.entered_at.is_not(None))).all()
+    if not rows:
+        return 0
+    seeds = {rid: (online, peak) for rid, online, peak in db.session.execute(
+        select(LiveRoom.id, LiveRoom.online, LiveRoom.peak_online).where(LiveRoom.id.in_(end_of)))}
+    staged = counters.Staged()
+    updates = []
+    for r in rows:
+        seconds = _depart(staged, r.room_id, end_of[r.room_id], 0, r.entered_at, seeds[r.room_id])
+        updates.append({"room_id": r.room_id, "member_id": r.member_id, "entered_at": None,
+                        "watch_seconds": r.watch_seconds + seconds})
+    _update_viewers(updates)
+    counters.stage(db.session, staged)
+    return len(updates)
+
+
 # --------------------------------------------------------------------------- live.status
 
 @handler("live.status", StatusSchema, phase=OTHER)
@@ -444,5 +489,5 @@ def live_status(store, events: list[Event]) -> dict:
     return out
 
 
-__all__ = ["EnterSchema", "LikeSchema", "RoomEventSchema", "StatusSchema", "live_comment", "live_enter", "live_follow",
-           "live_leave", "live_like", "live_share", "live_status", "live_subscribe"]
+__all__ = ["EnterSchema", "LikeSchema", "RoomEventSchema", "StatusSchema", "close_stays", "live_comment",
+           "live_enter", "live_follow", "live_leave", "live_like", "live_share", "live_status", "live_subscribe"]

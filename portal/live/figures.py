@@ -1,7 +1,8 @@
 """A room's figures, computed by the portal from its own events (WeChat gives none), all exact.
 
 ``room_figures(scope, room)``: unique viewers, peak concurrent viewers, online now, total and
-average watch time, likes, comments, shares, new followers (the room's counters: the database
+average watch time (the stays closed by a leave, plus those still open up to the room's end or
+now), likes, comments, shares, new followers (the room's counters: the database
 plus what the aggregator still holds, ``portal.live.counters.current``), orders, GMV (paid −
 refunded, fen), buyers and conversion (buyers / viewers) from ``orders.live_room_id``; and, per
 carrying store (a broadcast's attribution), viewers, orders, GMV and buyers: the viewer belongs to
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, literal, select
 
 from portal.extensions import db
+from portal.kernel.time import utcnow
 from portal.live import counters
 from portal.live.models import LiveRoom, LiveRoomStore, LiveSharer, LiveViewer
 from portal.members.models import Guide, Member
@@ -93,24 +95,38 @@ def counter_row(room_id: int) -> dict:
 
 
 def room_figures(scope: Scope, room: LiveRoom) -> Figures:
-    """The room's figures as ``scope`` may see them: five statements whatever the room's size."""
+    """The room's figures as ``scope`` may see them: a handful of statements, none scanning the
+    viewers of a store's own room (a broadcast's attribution counts them by store on an index)."""
     whole = owns(scope, room)
     counts = counter_row(room.id)
     out = Figures(room.id, whole, **{k: counts[k] for k in (*counters.ROOM_FIELDS, "online", "peak_online",
-                                                              "flushes")})
+                                                              "flushes") if k not in ("viewers", "entered_sum")})
     mine = scope.store_rows(LiveRoomStore.store_id, LiveRoomStore.path)
     carriers = db.session.execute(
         select(Store.id, Store.code, Store.name).join(LiveRoomStore, LiveRoomStore.store_id == Store.id)
         .where(LiveRoomStore.room_id == room.id, literal(True) if whole else mine)
         .order_by(Store.code)).all()
     stores = {sid: StoreFigures(sid, code, name) for sid, code, name in carriers}
-    for sid, n in db.session.execute(
-            select(LiveViewer.store_id, func.count()).where(LiveViewer.room_id == room.id)
-            .group_by(LiveViewer.store_id)):
-        if sid in stores:
-            stores[sid].viewers = n
-        if whole or sid in stores:
-            out.viewers += n
+    if whole:
+        out.viewers = counts["viewers"]
+    if whole and len(stores) == 1:
+        next(iter(stores.values())).viewers = out.viewers
+    elif stores:
+        # A broadcast's attribution (or the scope's share of it): the viewers by their store, on
+        # the index (room, store).
+        for sid, n in db.session.execute(
+                select(LiveViewer.store_id, func.count()).where(
+                    LiveViewer.room_id == room.id,
+                    literal(True) if whole else LiveViewer.store_id.in_(list(stores)))
+                .group_by(LiveViewer.store_id)):
+            if sid in stores:
+                stores[sid].viewers = n
+        if not whole:
+            out.viewers = sum(s.viewers for s in stores.values())
+    # The stays still open count up to the room's end (or now): online × then − their entry times.
+    if out.online > 0:
+        until = room.ended_at or utcnow()
+        out.watch_seconds += max(0, out.online * int(until.timestamp()) - counts["entered_sum"])
     order_cond = and_(Order.live_room_id == room.id,
                       literal(True) if whole else Order.store_id.in_(list(stores) or [-1]))
     for sid, n, gmv, buyers in db.session.execute(

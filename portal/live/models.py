@@ -77,6 +77,11 @@ class LiveRoom(db.Model):
     online: Mapped[int] = mapped_column(Integer, default=0)        # viewers in the room now
     peak_online: Mapped[int] = mapped_column(Integer, default=0)
     flushes: Mapped[int] = mapped_column(BigInteger, default=0)    # writes of these counters
+    # (migration 0023_live_figures) unique viewers, and the sum of the entry times (epoch seconds)
+    # of those in the room now: the open stays' watch time is online × now − entered_sum, so the
+    # figures never scan the viewers
+    viewers: Mapped[int] = mapped_column(BigInteger, default=0)
+    entered_sum: Mapped[int] = mapped_column(BigInteger, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

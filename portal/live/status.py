@@ -81,8 +81,18 @@ def advance_statuses(now: datetime) -> dict[str, int]:
         .values(status=EXPIRED).execution_options(synchronize_session=False)).rowcount
     ended = db.session.execute(
         update(LiveRoom).where(LiveRoom.status.in_((LIVE, PAUSED)), LiveRoom.scheduled_end <= now)
-        .values(status=ENDED, ended_at=LiveRoom.scheduled_end).execution_options(synchronize_session=False)).rowcount
-    return {"expired": expired or 0, "ended": ended or 0}
+        .values(status=ENDED, ended_at=LiveRoom.scheduled_end)
+        .returning(LiveRoom.id, LiveRoom.scheduled_end).execution_options(synchronize_session=False)).all()
+    _close_stays([(room_id, end) for room_id, end in ended])
+    return {"expired": expired or 0, "ended": len(ended)}
+
+
+def _close_stays(ended: list[tuple[int, datetime]]) -> None:
+    """Rooms that ended: the stays of the viewers still watching end with them."""
+    if ended:
+        from portal.live.events import close_stays     # the handlers sit beside this module and use it
+
+        close_stays(ended)
 
 
 def apply_status(changes: Iterable[tuple[int, int, datetime]]) -> int:
@@ -101,6 +111,7 @@ def apply_status(changes: Iterable[tuple[int, int, datetime]]) -> int:
     rooms = db.session.execute(select(LiveRoom.id, LiveRoom.status, LiveRoom.scheduled_end, LiveRoom.started_at,
                                       LiveRoom.ended_at).where(LiveRoom.id.in_(list(latest)))).all()
     rows = []
+    already_ended = {room.id for room in rooms if room.ended_at is not None}
     for room in rooms:
         code, at = latest[room.id]
         started, ended = room.started_at, room.ended_at
@@ -118,6 +129,8 @@ def apply_status(changes: Iterable[tuple[int, int, datetime]]) -> int:
     bulk_update(db.session, LiveRoom.__table__, rows)
     if rows:
         db.session.expire_all()         # rooms already loaded show the new status
+    _close_stays([(r["id"], r["ended_at"]) for r in rows if r["status"] == ENDED and r["ended_at"] is not None
+                  and r["id"] not in already_ended])
     # Rooms that went live: their subscribers' reminders into the outbox (once per room and day).
     reminders.remind_started([r["id"] for r in rows if r["status"] == LIVE])
     return len(rows)

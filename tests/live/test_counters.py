@@ -69,7 +69,7 @@ def test_a_like_storm_is_exact_and_written_a_bounded_number_of_times(client, org
     now = _now(room.id)
     assert now["likes"] == 10 * (250 * 1 + 250 * 2)
     assert now["watch_seconds"] == viewers * 100
-    assert now["online"] == 0
+    assert now["online"] == 0 and now["viewers"] == viewers and now["entered_sum"] == 0
     counters.flush_all()
     row = room_row(room.id)
     assert row["likes"] == 7500 and row["watch_seconds"] == 20_000 and row["online"] == 0

@@ -57,6 +57,8 @@ def test_enter_creates_one_viewer_per_member_with_store_sharer_guide_and_staff(c
     assert db.session.scalar(select(LiveSharer.viewers).where(LiveSharer.member_id == viewers["o-a"].member_id)) == 2
     assert db.session.scalar(select(func.count()).select_from(LiveSharer)) == 1
     assert db.session.scalar(select(func.count()).select_from(LiveViewer)) == 3
+    counters.flush_all()
+    assert room_row(room.id)["viewers"] == 3                 # unique viewers: the comeback counts once
 
 
 def test_leave_adds_watch_time_and_leaves_out_of_order_in_a_batch(client, org):
@@ -179,3 +181,24 @@ def test_leaving_coming_back_and_leaving_again_inside_one_batch_counts_both_stay
     row = room_row(room.id)
     # o-a in 0-100, 300-400, 500-; o-b in 50-80: at most two at once, one now
     assert (row["watch_seconds"], row["online"], row["peak_online"]) == (230, 1, 2)
+
+
+def test_the_end_of_the_room_closes_the_stays_of_those_still_watching(client, org):
+    store = org.stores["sh1"]
+    room = make_room(store)
+    send = Sender(client, store)
+    send(enter(room, "o-a", 0), enter(room, "o-b", 60), leave(room, "o-b", 120), enter(room, "o-c", 100))
+    assert statuses(send(ev("live.status", {"room_id": room.id, "status": 103}, 600))) == ["applied"]
+    viewers = _viewers(room)
+    assert {k: (v.watch_seconds, v.entered_at) for k, v in viewers.items()} == {
+        "o-a": (600, None), "o-b": (60, None), "o-c": (500, None)}
+    counters.flush_all()
+    row = room_row(room.id)
+    assert (row["watch_seconds"], row["online"], row["peak_online"]) == (1160, 0, 3)
+
+
+def test_the_openapi_document_lists_the_live_event_types(client):
+    text = client.get("/api/v1/openapi.json").get_data(as_text=True)
+    for type_ in ("live.enter", "live.leave", "live.like", "live.comment", "live.share", "live.subscribe",
+                  "live.follow", "live.status"):
+        assert f'"{type_}"' in text, type_

@@ -3,6 +3,7 @@ page (htmx partial and full page, polling while live) and in the export."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from openpyxl import load_workbook
 
@@ -12,6 +13,7 @@ from portal.live.models import ENDED
 from portal.org.scope import Scope
 from tests.factories import make_guide
 from tests.live.figures_helpers import (  # noqa: F401  (_fresh_counters: the autouse fixture)
+    T0,
     Sender,
     _fresh_counters,
     enter,
@@ -44,9 +46,12 @@ def _broadcast(client, org):
 
 def test_a_broadcasts_figures_are_exact_and_attributed_to_the_carrying_stores(client, org):
     room = _broadcast(client, org)
+    room.ended_at = T0 + timedelta(seconds=200)       # a1, a3 and b2 never left: their stays end with the room
+    db.session.commit()
     fig = figures.room_figures(Scope.of_path(org.nodes["hq"].path), room)
     assert (fig.viewers, fig.peak_online, fig.online) == (5, 5, 3)
-    assert fig.watch_seconds == 120 + 60 and fig.average_watch_seconds == 180 // 5
+    closed, still_open = 120 + 60, (200 - 0) + (200 - 20) + (200 - 15)
+    assert fig.watch_seconds == closed + still_open and fig.average_watch_seconds == (closed + still_open) // 5
     assert (fig.likes, fig.orders, fig.gmv_fen, fig.buyers) == (30, 3, 10000 + 3000 + 8000 - 2000, 2)
     assert fig.conversion == 2 / 5
     by_store = {s.code: (s.viewers, s.orders, s.gmv_fen, s.buyers) for s in fig.stores}
