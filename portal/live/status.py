@@ -90,7 +90,7 @@ def advance_statuses(now: datetime) -> dict[str, int]:
 def _close_stays(ended: list[tuple[int, datetime]]) -> None:
     """Rooms that ended: the stays of the viewers still watching end with them."""
     if ended:
-        from portal.live.events import close_stays     # the handlers sit beside this module and use it
+        from portal.live.events import close_stays  # the handlers sit beside this module and use it
 
         close_stays(ended)
 
