@@ -373,10 +373,14 @@ class MemoryAggregator(Aggregator):
             return bool(self._pending or self._moved)
 
     def _acquire(self, force: bool) -> float | None:
+        now = time.monotonic()
         if not force:
-            wait = self._last + self.interval - time.monotonic()
+            wait = self._last + self.interval - now
             if wait > 0:
                 return wait
+        # The turn is taken when the flush starts: deltas added while it writes wait a whole
+        # interval for the next one, instead of scheduling a second flush right behind it.
+        self._last = now
         return None
 
     def _release(self) -> None:

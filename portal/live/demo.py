@@ -287,6 +287,9 @@ def _orders(specs: list[dict], rng: random.Random, now: datetime) -> int:
         chosen, rows = spec.get("viewers", ([], []))
         per_store: dict[int, list[dict]] = {}
         makers: dict[int, EventMaker] = {}
+        # A buyer a sharer brought names the sharer (of the same store's mini-program, whose openid
+        # it knows): the leaderboard's "buyers brought".
+        known = {c.member_id: c for c in chosen}
         for v, row in zip(chosen, rows, strict=True):
             if row["staff"] or v.openid is None or rng.random() >= 0.17:
                 continue
@@ -299,6 +302,9 @@ def _orders(specs: list[dict], rng: random.Random, now: datetime) -> int:
                 last - row["first_entered_at"]).total_seconds())))
             event, _order = maker.order(Person(openid=v.openid, unionid=v.unionid), min(at, last))
             event["data"]["live_room_id"] = spec["id"]
+            sharer = known.get(row["sharer_id"])
+            if sharer is not None and sharer.store_id == v.store_id and sharer.openid:
+                event["data"]["sharer_openid"] = sharer.openid
             per_store.setdefault(v.store_id, []).append(event)
         for store_id, events in per_store.items():
             results = ingest(_store(store_id), events)

@@ -26,18 +26,25 @@ from tests.live.figures_helpers import (  # noqa: F401  (_fresh_counters: the au
 )
 
 
+def _redis():
+    """The Redis of 127.0.0.1:6379 (.ci/setup installs and starts it: a missing one is a failure)."""
+    import redis                            # a dependency of the portal: production's aggregator
+
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail("no Redis at 127.0.0.1:6379; run `bash .ci/setup --tests`", pytrace=False)
+    return client
+
+
 @pytest.fixture(params=["memory", "redis"])
 def backend(request, app):
     """The app's aggregator for the test: the in-process one, or Redis under a prefix of its own."""
     if request.param == "memory":
         agg = counters.use(app, counters.MemoryAggregator(app))
     else:
-        redis = pytest.importorskip("redis")
-        client = redis.Redis(host="127.0.0.1", port=6379)
-        try:
-            client.ping()
-        except redis.ConnectionError:
-            pytest.skip("no Redis at 127.0.0.1:6379")
+        client = _redis()
         agg = counters.use(app, counters.RedisAggregator(app, client, prefix=f"test:live:{uuid.uuid4().hex}:"))
     yield agg
     agg.reset()
@@ -168,12 +175,7 @@ def test_two_workers_on_one_redis_count_once_and_flush_one_at_a_time(app, org):
     the peak come out exact, and each flush writes what it took once."""
     import threading
 
-    redis = pytest.importorskip("redis")
-    client = redis.Redis(host="127.0.0.1", port=6379)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
+    client = _redis()
     room_id = make_room(org.stores["sh1"]).id
     prefix = f"test:live:{uuid.uuid4().hex}:"
     workers = [counters.RedisAggregator(app, client, prefix=prefix) for _ in range(2)]
