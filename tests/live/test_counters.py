@@ -28,7 +28,7 @@ from tests.live.figures_helpers import (  # noqa: F401  (_fresh_counters: the au
 
 def _redis():
     """The Redis of 127.0.0.1:6379 (.ci/setup installs and starts it: a missing one is a failure)."""
-    import redis                            # a dependency of the portal: production's aggregator
+    import redis  # a dependency of the portal: production's aggregator
 
     client = redis.Redis(host="127.0.0.1", port=6379)
     try:
