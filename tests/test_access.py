@@ -229,6 +229,7 @@ TABLE = {
     "live_figures.export_figures": ("GET", "/live/{id}/figures/export?format=xlsx", ALL, "live_room", None),
     # issue 11: a room's lottery, invitations and post-live coupons (a store room of sh1 / of gd1)
     "live_actions.engage": ("GET", "/live/{id}/engage", ALL, "live_room", None),
+    "live_actions.panel": ("GET", "/live/{id}/panels/coupons", ALL, "live_room", None),
     "live_actions.announce_lottery": ("POST", "/live/{id}/lotteries", ALL, "live_room",
                                       {"title": "免单", "pool": "viewers", "min_shares": "0", "exclude_staff": "y",
                                        "winners": "1"}),

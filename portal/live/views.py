@@ -31,8 +31,9 @@ bp = Blueprint("live", __name__)
 NAV = (NavEntry("live.list_rooms", _l("Live"), "broadcast", roles.ALL, order=65),)
 PER_PAGE = 24
 # The other parts' partials on the room page (each optional)
-ROOM_PARTIALS = ("live/_figures.html", "live/_leaderboard.html", "live/_lottery.html", "live/_coupons.html",
-                 "live/_reminders.html")
+ROOM_PARTIALS = ("live/_figures.html", "live/_leaderboard.html")
+# ... and the panels it loads once it shows (live_actions.panel): their counts read the room's viewers
+ROOM_PANELS = ("lottery", "coupons", "reminders")
 
 
 @bp.context_processor
@@ -135,7 +136,7 @@ def view_room(room_id: int):
     owner = db.session.get(Store, room.store_id) if room.store_id else db.session.get(OrgNode, room.node_id)
     return render_template("live/view.html", room=room, scope=scope, owner=owner, goods=services.room_goods(room),
                            carried=carried, stores=stores, can_manage=services.manages(scope, room),
-                           partials=ROOM_PARTIALS, editable=room.status == NOT_STARTED)
+                           partials=ROOM_PARTIALS, panels=ROOM_PANELS, editable=room.status == NOT_STARTED)
 
 
 @bp.route("/live/<int:room_id>/edit", methods=["GET", "POST"])

@@ -114,6 +114,17 @@ def _done(part: str, room, message: str):
     return redirect(url_for("live_actions.engage", room_id=room.id), 303)
 
 
+@bp.route("/live/<int:room_id>/panels/<part>")
+@roles_required(*roles.ALL)
+def panel(room_id: int, part: str):
+    """One panel of the room page (lottery, coupons, reminders), which the page loads after it
+    shows: their counts read the room's viewers, the page and its leaderboard do not wait for them."""
+    if part not in PARTIALS:
+        abort(404)
+    room = get_room_or_404(current_scope(), room_id)
+    return _render(part, room)
+
+
 @bp.route("/live/<int:room_id>/engage")
 @roles_required(*roles.ALL)
 def engage(room_id: int):

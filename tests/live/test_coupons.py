@@ -152,3 +152,19 @@ def test_without_htmx_the_send_redirects_and_the_page_says_what_went_out(en, org
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<html" in page and "3 coupons issued." in page
+
+
+def test_the_room_page_loads_its_panels_after_it_shows(login_as, org):
+    """The room page and its leaderboard do not wait for the panels' counts over the viewers: each
+    panel is its own request (htmx, on load), answering its partial; an unknown panel is 404."""
+    _coupon(org)
+    room, _viewers = _room_with_a_buyer(org)
+    client = login_as("owner1")
+    page = client.get(f"/live/{room.id}").get_data(as_text=True)
+    assert 'data-lazy-panel="coupons"' in page and "data-live-coupons" not in page
+    part = client.get(f"/live/{room.id}/panels/coupons", hx="#live-coupons")
+    assert part.status_code == 200
+    html = part.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="live-coupons"') and 'data-reach="not_bought" data-count="3"' in html
+    assert client.get(f"/live/{room.id}/panels/nothing", hx="#x").status_code == 404
+    assert login_as("owner_gd").get(f"/live/{room.id}/panels/coupons").status_code == 404
