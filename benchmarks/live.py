@@ -227,16 +227,6 @@ def prepare(app, n_stores: int, n_entries: int, now: datetime) -> tuple[int, lis
     return room_id, issue_keys(app, codes)
 
 
-def clear_redis(url: str) -> None:
-    """The aggregator's keys left in the benchmark's Redis database by an earlier run (room ids
-    start again at 1 in the fresh database). Only keys of the aggregator's prefix are touched."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for key in client.scan_iter(match="portal:live:*", count=1000):
-        client.delete(key)
-
-
 # --------------------------------------------------------------------------- the figures
 
 def settle(dsn: str, room_id: int, expect_likes: int, timeout: float = 30.0) -> float:
@@ -399,8 +389,8 @@ def run(args) -> dict:
                    LIVE_COUNTERS=args.counters, LIVE_FLUSH_SECONDS=str(args.flush_seconds),
                    PORTAL_INSTANCE_PATH=tempfile.mkdtemp(prefix="portal-live-"))
         if args.counters == "redis":
-            env["REDIS_URL"] = args.redis_url
-            clear_redis(args.redis_url)
+            # A prefix of the run's own: room ids start again at 1 in the fresh database
+            env.update(REDIS_URL=args.redis_url, LIVE_REDIS_PREFIX=f"bench:live:{os.getpid()}:{int(time.time())}:")
         tables = _tables_with_id(app)
         with psycopg.connect(dsn) as conn:
             before = _max_ids(conn, tables)

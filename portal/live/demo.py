@@ -15,8 +15,8 @@ multi-row INSERTs whatever the number of stores, one INSERT … SELECT for the b
   that ended with its figures.
 
 Viewers, sharers and per-viewer counts are rows written directly; the rooms' counter columns
-(likes, comments, shares, follows, watch time, online, peak online) are computed from those rows
-and written once (``flushes`` = 1), so the figures are consistent with them: comments, shares,
+(likes, comments, shares, follows, watch time, online, peak online, unique viewers and the
+present viewers' summed entry times) are computed from those rows and written once (``flushes`` = 1), so the figures are consistent with them: comments, shares,
 follows and watch time are the viewers' sums, online the viewers present, peak online the
 largest overlap of their watch intervals. Orders in a room are ``order.paid`` events with its
 ``live_room_id``, applied through ``portal.ingest`` like any order (the ledger and the member's
@@ -270,7 +270,9 @@ def _watch(spec: dict, chosen: list[Viewer], rng: random.Random, now: datetime, 
     counters = {"id": spec["id"], "likes": sum(rng.randint(0, 80) for _ in rows),
                 "comments": sum(r["comments"] for r in rows), "shares": sum(r["shares"] for r in rows),
                 "follows": sum(r["followed"] for r in rows), "watch_seconds": sum(r["watch_seconds"] for r in rows),
-                "online": sum(1 for r in rows if r["entered_at"]), "peak_online": peak, "flushes": 1 if rows else 0}
+                "online": sum(1 for r in rows if r["entered_at"]), "peak_online": peak, "viewers": len(rows),
+                "entered_sum": sum(int(r["entered_at"].timestamp()) for r in rows if r["entered_at"]),
+                "flushes": 1 if rows else 0}
     return rows, sharers, counters
 
 

@@ -104,6 +104,8 @@ def test_demo_figures_are_consistent_with_the_viewer_rows(app, db):
         assert room.watch_seconds == sum(v.watch_seconds for v in viewers)
         assert room.online == sum(1 for v in viewers if v.entered_at is not None)
         assert room.online <= room.peak_online <= len(viewers)
+        assert room.viewers == len(viewers)
+        assert room.entered_sum == sum(int(v.entered_at.timestamp()) for v in viewers if v.entered_at is not None)
         if room.status == 103:
             assert room.online == 0
         # The leaderboard: each sharer's viewers brought = the viewer rows naming them
@@ -119,6 +121,16 @@ def test_demo_figures_are_consistent_with_the_viewer_rows(app, db):
         end = room.ended_at or NOW
         assert all(m in ids and room.started_at <= at.replace(tzinfo=UTC) <= end for m, at in buyers)
     assert checked >= 4
+    # What the owner's room page shows for the ended room: its viewers, from the counters
+    from portal.live.figures import room_figures
+    from portal.org.models import User
+    from portal.org.scope import scope_for
+
+    owner = db.session.scalar(select(User).where(User.username == "owner"))
+    ended = db.session.scalar(select(LiveRoom).where(LiveRoom.store_id == owner.store_id, LiveRoom.status == 103))
+    shown = room_figures(scope_for(owner), ended)
+    n = db.session.scalar(select(func.count()).select_from(LiveViewer).where(LiveViewer.room_id == ended.id))
+    assert shown.viewers == n > 0 and shown.comments == ended.comments and shown.orders > 0
     assert db.session.scalar(select(func.count()).select_from(Order).where(Order.live_room_id.is_not(None))) > 0
 
 
