@@ -115,8 +115,8 @@ class Show:
         rng = random.Random(seed)
         self.show: dict[str, list[dict]] = {s: [] for s in stores}
         self.end: dict[str, list[dict]] = {s: [] for s in stores}
-        self.expect = {"viewers": n_viewers, "likes": 0, "comments": 0, "shares": 0, "watch_seconds": 0,
-                       "online": 0, "peak_online": n_viewers}
+        self.expect = {"viewers": n_viewers, "viewer_rows": n_viewers, "likes": 0, "comments": 0, "shares": 0,
+                       "watch_seconds": 0, "online": 0, "peak_online": n_viewers}
         self.per_viewer: dict[str, tuple[str, int, int]] = {}         # openid → (store, comments, shares)
         self.brought: Counter = Counter()                              # sharer openid → new viewers
         start = (now - timedelta(minutes=95)).replace(microsecond=0)
@@ -253,7 +253,7 @@ def check_figures(dsn: str, room_id: int, show: Show) -> dict:
     import psycopg
 
     with psycopg.connect(dsn) as conn:
-        cols = ("likes", "comments", "shares", "watch_seconds", "online", "peak_online", "flushes")
+        cols = ("likes", "comments", "shares", "watch_seconds", "online", "peak_online", "viewers", "flushes")
         row = dict(zip(cols, conn.execute(f"SELECT {', '.join(cols)} FROM live_rooms WHERE id = %s",
                                           (room_id,)).fetchone(), strict=True))
         viewers = conn.execute(
@@ -263,15 +263,15 @@ def check_figures(dsn: str, room_id: int, show: Show) -> dict:
         sharers = dict(conn.execute(
             "SELECT i.openid, sh.viewers FROM live_sharers sh JOIN member_identities i ON i.member_id = sh.member_id "
             "AND i.store_id = sh.store_id WHERE sh.room_id = %s", (room_id,)).fetchall())
-    got = {k: row[k] for k in show.expect if k in row}
-    got["viewers"] = len(viewers)
+    got = {k: row[k] for k in show.expect if k in row}          # viewers: the room's unique-viewers counter
+    got["viewer_rows"] = len(viewers)
     mismatches = {k: {"sent": v, "database": got.get(k)} for k, v in show.expect.items() if got.get(k) != v}
     wrong_viewers = sum(1 for openid, store, comments, shares, _w, left in viewers
                         if show.per_viewer.get(openid) != (store, comments, shares) or not left)
     wrong_sharers = sum(1 for openid, n in show.brought.items() if sharers.get(openid) != n) + \
         sum(1 for openid in sharers if openid not in show.brought)
     if wrong_viewers:
-        mismatches["viewer_rows"] = {"wrong": wrong_viewers}
+        mismatches["viewer_row_counts"] = {"wrong": wrong_viewers}
     if wrong_sharers:
         mismatches["sharers"] = {"wrong": wrong_sharers}
     return {"figures": got, "expected": show.expect, "flushes": row["flushes"], "sharers": len(sharers),
