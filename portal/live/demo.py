@@ -16,8 +16,9 @@ multi-row INSERTs whatever the number of stores, one INSERT … SELECT for the b
 
 Viewers, sharers and per-viewer counts are rows written directly; the rooms' counter columns
 (likes, comments, shares, follows, watch time, online, peak online, unique viewers and the
-present viewers' summed entry times) are computed from those rows and written once (``flushes`` = 1), so the figures are consistent with them: comments, shares,
-follows and watch time are the viewers' sums, online the viewers present, peak online the
+present viewers' summed entry times) are computed from those rows and written once
+(``flushes`` = 1), so the figures are consistent with them: comments, shares, follows and watch
+time are the viewers' sums, online the viewers present, peak online the
 largest overlap of their watch intervals. Orders in a room are ``order.paid`` events with its
 ``live_room_id``, applied through ``portal.ingest`` like any order (the ledger and the member's
 figures follow). The lottery is written as ``portal.live.lottery`` draws one: seed (hex),
