@@ -14,18 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 
 from portal.extensions import db
 from portal.goods.models import Product, ProductImage, Sku
 from portal.goods.services import first_thumbs
 from portal.kernel.time import utcnow
+from portal.live import status
 from portal.live.models import (
-    ABNORMAL,
-    BANNED,
-    ENDED,
-    EXPIRED,
     LIVE,
     NOT_STARTED,
     PAUSED,
@@ -37,9 +33,6 @@ from portal.shelf import services as shelf
 from portal.shelf.models import Listing
 
 MAX_ROOMS = 50
-# TODO(lead): the rooms part's portal.live.status has the labels too; keep one copy.
-STATUS_LABELS = {LIVE: _l("Live now"), NOT_STARTED: _l("Not started"), ENDED: _l("Ended"), BANNED: _l("Banned"),
-                 PAUSED: _l("Paused"), ABNORMAL: _l("Abnormal"), EXPIRED: _l("Expired")}
 
 
 @dataclass
@@ -60,7 +53,7 @@ class ShownRoom:
 
     @property
     def status_label(self) -> str:
-        return str(STATUS_LABELS.get(self.room.status, self.room.status))
+        return status.label(self.room.status)
 
 
 def _shown(store_id: int, now: datetime):

@@ -37,7 +37,7 @@ from portal.live.models import (
     LiveRoomStore,
 )
 
-LABELS = {LIVE: _l("Live"), NOT_STARTED: _l("Not started"), ENDED: _l("Ended"), BANNED: _l("Banned"),
+LABELS = {LIVE: _l("Live now"), NOT_STARTED: _l("Not started"), ENDED: _l("Ended"), BANNED: _l("Banned"),
           PAUSED: _l("Paused"), ABNORMAL: _l("Abnormal"), EXPIRED: _l("Expired")}
 BADGES = {LIVE: "bg-red text-red-fg", NOT_STARTED: "bg-blue-lt", ENDED: "bg-secondary-lt",
           BANNED: "bg-dark text-dark-fg", PAUSED: "bg-orange-lt", ABNORMAL: "bg-yellow-lt", EXPIRED: "bg-secondary-lt"}
