@@ -153,6 +153,7 @@ def app(_shared_app):
             yield app
         finally:
             _join_job_threads()
+            _stop_live_counters()
             _db.session.remove()
             wipe()
             _cache.clear()
@@ -174,6 +175,15 @@ def _join_job_threads(timeout: float = 30) -> None:
     for thread in threading.enumerate():
         if thread.name.startswith("job:") and thread is not threading.current_thread():
             thread.join(timeout)
+
+
+def _stop_live_counters() -> None:
+    """The live counters' aggregator of the test (made on first use) stops its flush timer, and a
+    flush under way finishes, before the data goes: a late flush would write into the next test's
+    rooms (their ids start again at 1)."""
+    from portal.live import counters
+
+    counters.reset()
 
 
 class _Wipe:

@@ -28,6 +28,10 @@ class LiveServer:
 
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        # server_close() waits for the requests still being answered (werkzeug makes its request
+        # threads daemons, which it would not wait for): a late one must not write into the next test.
+        self.server.daemon_threads = False
+        self.server.block_on_close = True
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
 
