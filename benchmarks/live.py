@@ -67,6 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from gen_members import _poisson  # noqa: E402
 from ingest import (  # noqa: E402
     BATCH,
     Snapshots,
@@ -176,17 +177,6 @@ class Show:
 
     def events(self, phase: str) -> int:
         return sum(len(v) for v in getattr(self, phase).values())
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    import math
-
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def jobs_of(streams: dict[str, list[dict]], creds: list[dict], clients: int) -> list[list]:

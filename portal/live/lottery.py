@@ -38,6 +38,7 @@ from portal.extensions import db
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.sql import bulk_insert
 from portal.kernel.time import utcnow
+from portal.live import counters
 from portal.live.models import (
     ANNOUNCED,
     DRAWN,
@@ -120,17 +121,6 @@ def eligible(lottery: LiveLottery):
     return stmt
 
 
-def _flush_counters() -> None:
-    """Per-viewer counts still held by the figures' aggregator reach the rows before we read them."""
-    try:
-        from portal.live import counters
-    except ImportError:          # the figures part's aggregator is not there (yet)
-        return
-    flush_all = getattr(counters, "flush_all", None)
-    if flush_all is not None:
-        flush_all()
-
-
 def draw_lottery(scope: Scope, lottery: LiveLottery, *, actor) -> list[LiveLotteryWinner]:
     """Draw the winners, once: entrants computed now, ranked by their scores, the lowest K win.
 
@@ -138,7 +128,7 @@ def draw_lottery(scope: Scope, lottery: LiveLottery, *, actor) -> list[LiveLotte
     no one is eligible yet (nothing is written: the lottery stays announced)."""
     if lottery.status != ANNOUNCED:
         raise Conflict(_("This lottery has been drawn already: its winners stay as they were drawn."))
-    _flush_counters()
+    counters.flush_all()         # per-viewer counts still held by the aggregator reach the rows first
     rows = db.session.execute(eligible(lottery)).all()
     if not rows:
         raise RuleError(_("No one may enter this lottery yet: nobody in the room meets its rules."))
