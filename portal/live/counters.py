@@ -579,8 +579,10 @@ class RedisAggregator(Aggregator):
             if not force:
                 break
             time.sleep(0.01)
-        ttl = self.redis.pttl(self.k_lock)
-        return max(0.01, (ttl if ttl and ttl > 0 else 10) / 1000)
+        # Another worker is flushing: look again in an interval. (Not the lock's expiry, which
+        # only bounds a flusher that died: waiting for it left what this worker added last
+        # unwritten for up to 10 s after the flood stopped.)
+        return self.interval
 
     def _release(self) -> None:
         if self._token is None:
