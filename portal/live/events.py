@@ -368,19 +368,20 @@ def live_like(store, events: list[Event]) -> dict:
 
 
 def _counted(store, events: list[Event], name: str) -> dict:
-    """A room's ``name`` counter +1 per event, and the viewer's own count when they entered."""
+    """A room's ``name`` counter +1 per event, and the viewer's own count when they entered: staged
+    for every known member, the flush's UPDATE … FROM of viewer rows joins only the viewers there
+    are (no read of the viewers here)."""
     out: dict = {}
     events, _rooms = _carried(store, events, out)
     if not events:
         return out
     ids = _known_members(store, events)
-    known = _viewers({(e.data["room_id"], ids[e.data["openid"]]) for e in events if e.data["openid"] in ids})
     staged = counters.Staged()
     for e in events:
         room_id = e.data["room_id"]
         staged.add_room(room_id, name, 1)
         member_id = ids.get(e.data["openid"])
-        if (room_id, member_id) in known:
+        if member_id is not None:
             staged.add_viewer(room_id, member_id, name, 1)
     counters.stage(db.session, staged)
     return out
