@@ -14,6 +14,15 @@ events (50). Inside a phase, events keep the batch's order.
 ``Held(waiting_for)`` parks an event until another handler calls ``release(store_id, key)`` for
 that key in the same transaction (``order.paid`` releases ``"order:<number>"``): the held events
 are then applied by their own handler.
+
+Idempotency is the inbox's (one row per accepted event), except for a handler registered with
+``own_claims``: a function of no arguments that says, for the app at hand, whether the handler
+remembers its events' ids itself. Then its events are not claimed in the inbox; the handler gets
+them with their ``body_hash`` and answers ``DUPLICATE`` (this id with this body was applied
+before) or ``IDEMPOTENCY_CONFLICT`` for those it had seen. The live counters do (a like storm is
+not a storm of inbox rows): with Redis as their aggregator, an event's id is remembered in the
+same atomic step that counts it. Such handlers write nothing to the database and run after
+every other phase (``AGGREGATED``), so nothing that rolls back can follow what they counted.
 """
 from __future__ import annotations
 
@@ -26,6 +35,7 @@ import marshmallow as ma
 from portal.ingest.fastload import loader
 
 MEMBERS, ORDERS, REFUNDS, COUPONS, LIVE = 10, 20, 30, 40, 50
+AGGREGATED = 90            # handlers with own_claims: after every database write of the batch
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class Event:
     type: str
     occurred_at: datetime       # aware, UTC
     data: dict                  # the type's schema's load() result
+    body_hash: str = ""         # what idempotency compares (services.body_hash)
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,17 @@ class Held:
     waiting_for: str            # "order:<number>"
 
 
-Outcome = Reject | Held
+class Duplicate:
+    """This event id was applied before with the same body (a handler with ``own_claims`` says so)."""
+
+    def __repr__(self) -> str:
+        return "DUPLICATE"
+
+
+DUPLICATE = Duplicate()
+IDEMPOTENCY_CONFLICT = Reject("idempotency_conflict", "This event id was already used with a different body.", "id")
+
+Outcome = Reject | Held | Duplicate
 Apply = Callable[["object", list[Event]], dict[int, Outcome]]
 
 
@@ -63,6 +84,12 @@ class Handler:
     # ``load(data) -> dict``: the schema's load, compiled (portal.ingest.fastload); raises
     # marshmallow's ValidationError with marshmallow's messages.
     load: Callable[[dict], dict] | None = None
+    # ``own_claims() -> bool``: whether, for the current app, the handler remembers its events'
+    # ids itself (module docstring); None: the inbox does.
+    own_claims: Callable[[], bool] | None = None
+
+    def claims_itself(self) -> bool:
+        return self.own_claims is not None and self.own_claims()
 
 
 @dataclass
@@ -73,12 +100,16 @@ class _Registry:
 _registry = _Registry()
 
 
-def handler(type_: str, schema: type[ma.Schema], *, phase: int):
-    """Register ``fn(store, events) -> {index: Reject | Held}`` as the handler of ``type_``."""
+def handler(type_: str, schema: type[ma.Schema], *, phase: int, own_claims: Callable[[], bool] | None = None):
+    """Register ``fn(store, events) -> {index: Reject | Held | DUPLICATE}`` as the handler of ``type_``."""
+    if own_claims is not None and phase != AGGREGATED:
+        raise RuntimeError(f"{type_!r}: a handler that claims its own events runs in the AGGREGATED phase")
+
     def decorator(fn: Apply) -> Apply:
         if type_ in _registry.handlers and _registry.handlers[type_].apply is not fn:
             raise RuntimeError(f"event type {type_!r} has two handlers")
-        _registry.handlers[type_] = Handler(type_, schema, fn, phase, (fn.__doc__ or "").strip(), loader(schema))
+        _registry.handlers[type_] = Handler(type_, schema, fn, phase, (fn.__doc__ or "").strip(), loader(schema),
+                                            own_claims)
         return fn
     return decorator
 
@@ -91,5 +122,6 @@ def get(type_: str) -> Handler | None:
     return _registry.handlers.get(type_)
 
 
-__all__ = ["COUPONS", "LIVE", "MEMBERS", "ORDERS", "REFUNDS", "Event", "Handler", "Held", "Reject",
+__all__ = ["AGGREGATED", "COUPONS", "DUPLICATE", "IDEMPOTENCY_CONFLICT", "LIVE", "MEMBERS", "ORDERS", "REFUNDS",
+           "Duplicate", "Event", "Handler", "Held", "Reject",
            "get", "handler", "handlers"]

@@ -11,6 +11,8 @@
 2. The valid events are *claimed* in one statement: ``INSERT … ON CONFLICT (store_id, event_id)
    DO NOTHING RETURNING event_id``. A concurrent request carrying the same new id waits on the
    unique key until the first commits, then finds it taken: an event is applied once.
+   Events of a handler that remembers its ids itself (``registry``: ``own_claims``, the live
+   counters on Redis) are not claimed here: the handler answers duplicate or conflict for them.
 3. The ids not claimed were sent before: one SELECT of their hashes answers ``duplicate`` (same
    body, not applied again) or ``idempotency_conflict`` (another body). The common case, all ids
    new, costs no query for it.
@@ -48,7 +50,7 @@ from sqlalchemy.exc import DBAPIError
 from portal.extensions import db
 from portal.ingest import registry
 from portal.ingest.models import APPLIED, DUPLICATE, HELD, REJECTED, InboxEvent
-from portal.ingest.registry import Event, Held, Reject
+from portal.ingest.registry import IDEMPOTENCY_CONFLICT, Duplicate, Event, Held, Reject
 from portal.kernel.sql import among
 from portal.kernel.time import utcnow
 
@@ -69,7 +71,7 @@ BAD_TIME = Reject("invalid", "occurred_at must be an ISO 8601 time with its offs
                   "occurred_at")
 BAD_DATA = Reject("invalid", "data must be an object.", "data")
 CONFLICT_IN_BATCH = Reject("idempotency_conflict", "This id was already sent in this batch with another body.", "id")
-CONFLICT = Reject("idempotency_conflict", "This event id was already used with a different body.", "id")
+CONFLICT = IDEMPOTENCY_CONFLICT
 BUSY = Reject("retry", "Another request is storing an event with this id; send it again.", "id")
 DB_CONFLICT = Reject("conflict", "The event contradicts what is stored and was not applied.", None)
 
@@ -130,7 +132,7 @@ def _check(i: int, raw) -> tuple[Event | None, Reject | None]:
     except ma.ValidationError as exc:
         where, message = _first_error(exc.messages)
         return None, Reject("invalid", message, where)
-    return Event(i, eid, type_, at, loaded), None
+    return Event(i, eid, type_, at, loaded, body_hash(raw)), None
 
 
 _CLAIM_PG = text(
@@ -141,7 +143,7 @@ _CLAIM_PG = text(
     " ON CONFLICT (store_id, event_id) DO NOTHING RETURNING event_id")
 
 
-def _claim(store_id: int, events: dict[int, Event], hashes: dict[int, str]) -> set[str]:
+def _claim(store_id: int, events: dict[int, Event]) -> set[str]:
     """Insert the inbox rows whose (store, event id) is free, in one statement; the event ids it
     inserted. PostgreSQL takes the batch as arrays (one short statement whatever its size: a
     500-row VALUES list costs more to build and parse than to run); SQLite as insertmanyvalues."""
@@ -152,14 +154,14 @@ def _claim(store_id: int, events: dict[int, Event], hashes: dict[int, str]) -> s
         order = sorted(events, key=lambda i: events[i].id)
         return set(db.session.execute(_CLAIM_PG, {
             "store": store_id, "now": now, "eids": [events[i].id for i in order],
-            "types": [events[i].type for i in order], "hashes": [hashes[i] for i in order],
+            "types": [events[i].type for i in order], "hashes": [events[i].body_hash for i in order],
             "ats": [events[i].occurred_at for i in order]}).scalars())
     stmt = sqlite_insert(_inbox).on_conflict_do_nothing(index_elements=["store_id", "event_id"]) \
         .returning(_inbox.c.event_id)
     return set(db.session.execute(stmt, [
-        {"store_id": store_id, "event_id": e.id, "type": e.type, "body_hash": hashes[i], "status": APPLIED,
+        {"store_id": store_id, "event_id": e.id, "type": e.type, "body_hash": e.body_hash, "status": APPLIED,
          "occurred_at": e.occurred_at, "received_at": now, "applied_at": now}
-        for i, e in events.items()]).scalars())
+        for e in events.values()]).scalars())
 
 
 class _Broken(Exception):
@@ -184,7 +186,6 @@ def ingest(store, raw_events: list, *, own_transaction: bool = False) -> list[di
 def _ingest(store, raw_events: list, *, careful: bool) -> list[dict]:
     results: list = [None] * len(raw_events)
     events: dict[int, Event] = {}
-    hashes: dict[int, str] = {}
     repeats: list[tuple[int, int]] = []                  # (index, index of its first occurrence)
     first: dict[str, tuple[int, str]] = {}               # event id -> (index, hash)
 
@@ -194,7 +195,7 @@ def _ingest(store, raw_events: list, *, careful: bool) -> list[dict]:
             results[i] = _result(i, raw.get("id") if type(raw) is dict and type(raw.get("id")) is str else None,
                                  REJECTED, err)
             continue
-        h = body_hash(raw)
+        h = event.body_hash
         seen = first.get(event.id)
         if seen is not None:
             if seen[1] == h:
@@ -203,12 +204,15 @@ def _ingest(store, raw_events: list, *, careful: bool) -> list[dict]:
                 results[i] = _result(i, event.id, REJECTED, CONFLICT_IN_BATCH)
             continue
         first[event.id] = (i, h)
-        events[i], hashes[i] = event, h
+        events[i] = event
 
-    if events:
-        claimed = _claim(store.id, events, hashes)
-        if len(claimed) < len(events):
-            taken = [i for i, e in events.items() if e.id not in claimed]
+    # The events whose handler remembers their ids itself (registry: own_claims) are not claimed here.
+    own = {t for t in {e.type for e in events.values()} if registry.get(t).claims_itself()}
+    inboxed = {i: e for i, e in events.items() if e.type not in own} if own else events
+    if inboxed:
+        claimed = _claim(store.id, inboxed)
+        if len(claimed) < len(inboxed):
+            taken = [i for i, e in inboxed.items() if e.id not in claimed]
             known = dict(db.session.execute(
                 select(_inbox.c.event_id, _inbox.c.body_hash)
                 .where(_inbox.c.store_id == store.id, _inbox.c.event_id.in_([events[i].id for i in taken]))).all())
@@ -217,7 +221,7 @@ def _ingest(store, raw_events: list, *, careful: bool) -> list[dict]:
                 stored = known.get(e.id)
                 if stored is None:       # claimed by a request that then rolled back, a moment ago
                     results[i] = _result(i, e.id, REJECTED, BUSY)
-                elif stored == hashes[i]:
+                elif stored == e.body_hash:
                     results[i] = _result(i, e.id, DUPLICATE)
                 else:
                     results[i] = _result(i, e.id, REJECTED, CONFLICT)
@@ -228,12 +232,15 @@ def _ingest(store, raw_events: list, *, careful: bool) -> list[dict]:
         out = outcomes.get(i)
         if out is None:
             results[i] = _result(i, e.id, APPLIED)
+        elif isinstance(out, Duplicate):
+            results[i] = _result(i, e.id, DUPLICATE)
         elif isinstance(out, Held):
             results[i] = _result(i, e.id, HELD)
             held.append({"eid": e.id, "wf": out.waiting_for, "d": raw_events[i]["data"]})
         else:
             results[i] = _result(i, e.id, REJECTED, out)
-            rejected.append(e.id)
+            if e.type not in own:
+                rejected.append(e.id)
     if rejected:
         db.session.execute(delete(_inbox).where(_inbox.c.store_id == store.id, _inbox.c.event_id.in_(rejected)))
     if held:

@@ -26,6 +26,14 @@ is kept a few seconds after, so a reader that read the row before the commit and
 after it still counts the batch once: the row's ``flushes`` tells whether it is in.
 
 ``flush_all()`` writes everything pending now (tests, jobs, the lottery before it draws).
+
+Events that only count (likes, comments, shares) need no row of their own: with Redis, their ids
+are remembered here rather than in the ingestion inbox (``remembers_ids``; ``claim_add``). One Lua
+script, per event, records its id and body hash in the room's hash of seen events for its store
+and adds its deltas, or answers duplicate (same hash) or conflict (another): an event is counted
+exactly once, atomically with remembering it, so a like storm costs the database nothing but
+the flushes. The seen ids expire ``INBOX_KEEP_DAYS`` (at least 7) after the room's last such
+event. (In memory they would not survive a restart, so the embedded install keeps the inbox.)
 """
 from __future__ import annotations
 
@@ -49,6 +57,7 @@ VIEWER_FIELDS = ("comments", "shares")
 KEEP_TAKEN_SECONDS = 10.0          # a taken batch stays readable this long after its flush
 _STAGED = "portal.live.staged"     # Session.info key: [([SessionTransaction …], Staged)]
 _NOTES = "portal.live.notes"       # Session.info key: [([SessionTransaction …], key, value)]
+_CLAIMED = "portal.live.claimed"   # Session.info key: [([SessionTransaction …], store id, items counted)]
 _EXT = "portal.live.counters"
 
 
@@ -118,8 +127,28 @@ def notes(session: Session, key: str) -> list:
     return [value for _chain, k, value in session.info.get(_NOTES, ()) if k == key]
 
 
+def claimed(session: Session, store_id: int, items: list) -> None:
+    """``items`` were counted at once by ``claim_add`` inside the session's transaction: if that
+    rolls back (the request failed after counting them), they are taken back (``unclaim``), so a
+    batch that was not stored counts nothing, as staged deltas do."""
+    if items:
+        session, chain = _chain(session)
+        session.info.setdefault(_CLAIMED, []).append((chain, store_id, items))
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _discard(session: Session, previous_transaction) -> None:
+    counted = session.info.get(_CLAIMED)
+    if counted:
+        back = [(store_id, items) for chain, store_id, items in counted
+                if any(tx is previous_transaction for tx in chain)]
+        session.info[_CLAIMED] = [entry for entry in counted if not any(tx is previous_transaction for tx in entry[0])]
+        if back and has_app_context():
+            try:
+                for store_id, items in back:
+                    aggregator().unclaim(store_id, items)
+            except Exception:       # Redis down: those events stay counted (a retry is a duplicate)
+                log.exception("live counters: could not take back the counts of a rolled-back batch")
     entries = session.info.get(_STAGED)
     if entries:
         session.info[_STAGED] = [(chain, staged) for chain, staged in entries
@@ -135,6 +164,7 @@ def _hand_over(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return                   # a savepoint released (SQLAlchemy tells that too): not committed yet
     session.info.pop(_NOTES, None)
+    session.info.pop(_CLAIMED, None)
     entries = session.info.pop(_STAGED, None)
     if not entries or not has_app_context():
         return
@@ -157,6 +187,11 @@ def _field(room_id: int, name: str) -> str:
 
 def _vfield(room_id: int, member_id: int, name: str) -> str:
     return f"{room_id}|{member_id}|{name}"
+
+
+def field_key(room_id: int, name: str, member_id: int | None = None) -> str:
+    """The aggregator's key of a room's counter ``name``, or of a viewer's (``member_id``)."""
+    return _field(room_id, name) if member_id is None else _vfield(room_id, member_id, name)
 
 
 def _sequences(staged: Staged) -> dict[int, tuple[tuple[int, int], list[int]]]:
@@ -323,6 +358,18 @@ class Aggregator:
                 row["peak_online"] = max(row.get("peak_online") or 0, peak)
             out.append(row)
         return out
+
+    # -- events counted without an inbox row (module docstring)
+    remembers_ids = False
+
+    def claim_add(self, store_id: int, items: list[tuple[int, str, str, dict[str, int]]],
+                  keep_seconds: int) -> list[int]:
+        """For each (room id, event id, body hash, flat deltas): 0 counted now, 1 duplicate, 2 conflict."""
+        raise NotImplementedError
+
+    def unclaim(self, store_id: int, items: list[tuple[int, str, str, dict[str, int]]]) -> None:
+        """Take back what ``claim_add`` counted for ``items`` (their transaction rolled back)."""
+        raise NotImplementedError
 
     # -- backend hooks
     def add(self, staged: Staged) -> None: raise NotImplementedError
@@ -512,6 +559,55 @@ return {pending, taken, state}
 """
 
 
+# KEYS[1] pending; ARGV[1] seconds to keep, ARGV[2] the seen hashes' key prefix, ARGV[3] store id,
+# then per event: room, event id, hash, k, then k (field, delta) pairs. Returns 0/1/2 per event.
+_CLAIM_ADD = """
+local keep = tonumber(ARGV[1])
+local out = {}
+local touched = {}
+local i = 4
+while i <= #ARGV do
+  local key = ARGV[2] .. ARGV[i] .. ':' .. ARGV[3]
+  local k = tonumber(ARGV[i + 3])
+  local old = redis.call('HGET', key, ARGV[i + 1])
+  if not old then
+    redis.call('HSET', key, ARGV[i + 1], ARGV[i + 2])
+    for j = 0, k - 1 do
+      redis.call('HINCRBY', KEYS[1], ARGV[i + 4 + 2 * j], ARGV[i + 5 + 2 * j])
+    end
+    out[#out + 1] = 0
+  elseif old == ARGV[i + 2] then
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 2
+  end
+  touched[key] = true
+  i = i + 4 + 2 * k
+end
+for key, _ in pairs(touched) do redis.call('EXPIRE', key, keep) end
+return out
+"""
+
+
+# The same arguments as _CLAIM_ADD, for events it counted: forget each id (if it is still this
+# body's) and subtract its deltas.
+_UNCLAIM = """
+local i = 4
+while i <= #ARGV do
+  local key = ARGV[2] .. ARGV[i] .. ':' .. ARGV[3]
+  local k = tonumber(ARGV[i + 3])
+  if redis.call('HGET', key, ARGV[i + 1]) == ARGV[i + 2] then
+    redis.call('HDEL', key, ARGV[i + 1])
+    for j = 0, k - 1 do
+      redis.call('HINCRBY', KEYS[1], ARGV[i + 4 + 2 * j], -tonumber(ARGV[i + 5 + 2 * j]))
+    end
+  end
+  i = i + 4 + 2 * k
+end
+return 1
+"""
+
+
 def _pairs(flat) -> dict[str, int]:
     return {_s(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
@@ -536,6 +632,8 @@ class RedisAggregator(Aggregator):
         self._add = self.redis.register_script(_ADD)
         self._take_script = self.redis.register_script(_TAKE)
         self._read = self.redis.register_script(_READ)
+        self._claim_add = self.redis.register_script(_CLAIM_ADD)
+        self._unclaim = self.redis.register_script(_UNCLAIM)
         self._unlock = self.redis.register_script(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
         self._token = None
@@ -558,6 +656,31 @@ class RedisAggregator(Aggregator):
         if len(args) > 1:
             self._add(keys=[self.k_pending, self.k_state, self.k_moved], args=args)
             self._schedule(self.interval)
+
+    remembers_ids = True
+
+    def claim_add(self, store_id: int, items: list[tuple[int, str, str, dict[str, int]]],
+                  keep_seconds: int) -> list[int]:
+        if not items:
+            return []
+        got = [int(x) for x in self._claim_add(keys=[self.k_pending], args=self._claim_args(keep_seconds, store_id,
+                                                                                           items))]
+        if 0 in got:
+            self._schedule(self.interval)
+        return got
+
+    def unclaim(self, store_id: int, items: list[tuple[int, str, str, dict[str, int]]]) -> None:
+        if items:
+            self._unclaim(keys=[self.k_pending], args=self._claim_args(0, store_id, items))
+            self._schedule(self.interval)
+
+    def _claim_args(self, keep_seconds: int, store_id: int, items) -> list:
+        args: list = [keep_seconds, self.prefix + "seen:", store_id]
+        for room_id, event_id, digest, deltas in items:
+            args += [room_id, event_id, digest, len(deltas)]
+            for key, value in deltas.items():
+                args += [key, value]
+        return args
 
     def has_pending(self) -> bool:
         return bool(self.redis.exists(self.k_pending, self.k_moved))
@@ -681,4 +804,4 @@ def reset() -> None:
 
 
 __all__ = ["ROOM_FIELDS", "VIEWER_FIELDS", "Aggregator", "MemoryAggregator", "RedisAggregator", "Staged", "aggregator",
-           "current", "flush_all", "make_aggregator", "note", "notes", "reset", "stage", "use"]
+           "claimed", "current", "field_key", "flush_all", "make_aggregator", "note", "notes", "reset", "stage", "use"]

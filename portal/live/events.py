@@ -15,8 +15,12 @@ for the aggregator (``portal.live.counters``), which receives them when the requ
 - ``live.leave`` (applied after the batch's enters, which it replays with the leaves in the order
   they occurred: leaving and coming back inside one batch counts each stay): watch time += leave −
   entered_at, −1 online. A leave of a viewer not present is ignored.
-- ``live.like`` (count), ``live.comment``, ``live.share``, ``live.follow`` (once per viewer: new
-  followers), ``live.subscribe`` (a ``live_subscriptions`` row, once).
+- ``live.like`` (count), ``live.comment``, ``live.share``: counts only, no row. With Redis as the
+  aggregator they leave no inbox row either: their ids are remembered by the aggregator in the
+  step that counts them (``portal.ingest.registry``: ``own_claims``; ``counters.claim_add``), so a
+  like storm costs the database nothing but the flushes. They run last in a batch.
+- ``live.follow`` (once per viewer: new followers), ``live.subscribe`` (a ``live_subscriptions``
+  row, once).
 - ``live.status`` moves the room's status (``portal.live.status.set_status``).
 
 Viewer store attribution: the store whose API received the enter is the viewer's ``store_id``.
@@ -31,7 +35,7 @@ from marshmallow import fields, validate, validates_schema
 from sqlalchemy import select, tuple_
 
 from portal.extensions import db
-from portal.ingest.registry import LIVE, Event, Reject, handler
+from portal.ingest.registry import AGGREGATED, DUPLICATE, IDEMPOTENCY_CONFLICT, LIVE, Event, Reject, handler
 from portal.kernel.sql import among, bulk_insert
 from portal.live import counters
 from portal.live.models import LiveRoom, LiveRoomStore, LiveSharer, LiveSubscription, LiveViewer
@@ -355,45 +359,93 @@ def _known_members(store, events: list[Event]) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- likes, comments, shares, follows
 
-@handler("live.like", LikeSchema, phase=OTHER)
-def live_like(store, events: list[Event]) -> dict:
-    """Likes in a room (``count`` taps at once)."""
-    out: dict = {}
-    events, _rooms = _carried(store, events, out)
-    staged = counters.Staged()
-    for e in events:
-        staged.add_room(e.data["room_id"], "likes", e.data["count"])
-    counters.stage(db.session, staged)
-    return out
+def _remembers_ids() -> bool:
+    """Whether the counters remember the counted events' ids (Redis): then likes, comments and
+    shares leave no inbox row (``portal.ingest.registry``: ``own_claims``)."""
+    return counters.aggregator().remembers_ids
 
 
-def _counted(store, events: list[Event], name: str) -> dict:
-    """A room's ``name`` counter +1 per event, and the viewer's own count when they entered: staged
-    for every known member, the flush's UPDATE … FROM of viewer rows joins only the viewers there
-    are (no read of the viewers here)."""
+def _count(store, events: list[Event], deltas) -> dict:
+    """Count ``events`` (those of rooms the store carries): ``deltas(event) -> [(room id, member id
+    | None, name, n)]`` (member None: the room's counter, else that viewer's).
+
+    When the aggregator remembers ids, the rooms' counts go through its ``claim_add`` at once
+    (each event counted once, duplicates and conflicts answered; taken back if the transaction
+    rolls back). The viewers' own counts of the events counted are staged for the commit, as
+    every count is otherwise: the viewer row they add to may be one this batch inserts, which a
+    flush cannot see before the commit."""
     out: dict = {}
     events, _rooms = _carried(store, events, out)
     if not events:
         return out
-    ids = _known_members(store, events)
+    agg = counters.aggregator()
     staged = counters.Staged()
+    if not agg.remembers_ids:
+        for e in events:
+            _add(staged, deltas(e))
+        counters.stage(db.session, staged)
+        return out
+    from portal.ingest.services import keep_days
+
+    items, mine = [], []
     for e in events:
-        room_id = e.data["room_id"]
-        staged.add_room(room_id, name, 1)
-        member_id = ids.get(e.data["openid"])
-        if member_id is not None:
-            staged.add_viewer(room_id, member_id, name, 1)
+        found = deltas(e)
+        flat: dict[str, int] = {}
+        for room_id, member_id, name, n in found:
+            if member_id is None:
+                key = counters.field_key(room_id, name)
+                flat[key] = flat.get(key, 0) + n
+        items.append((e.data["room_id"], e.id, e.body_hash[:16], flat))
+        mine.append(found)
+    counted = []
+    for e, item, found, got in zip(events, items, mine, agg.claim_add(store.id, items, keep_days() * 86400),
+                                   strict=True):
+        if got == 0:
+            counted.append(item)
+            _add(staged, [d for d in found if d[1] is not None])
+        elif got == 1:
+            out[e.index] = DUPLICATE
+        else:
+            out[e.index] = IDEMPOTENCY_CONFLICT
+    counters.claimed(db.session, store.id, counted)
     counters.stage(db.session, staged)
     return out
 
 
-@handler("live.comment", RoomEventSchema, phase=OTHER)
+def _add(staged: counters.Staged, deltas) -> None:
+    for room_id, member_id, name, n in deltas:
+        if member_id is None:
+            staged.add_room(room_id, name, n)
+        else:
+            staged.add_viewer(room_id, member_id, name, n)
+
+
+@handler("live.like", LikeSchema, phase=AGGREGATED, own_claims=_remembers_ids)
+def live_like(store, events: list[Event]) -> dict:
+    """Likes in a room (``count`` taps at once)."""
+    return _count(store, events, lambda e: [(e.data["room_id"], None, "likes", e.data["count"])])
+
+
+def _counted(store, events: list[Event], name: str) -> dict:
+    """A room's ``name`` counter +1 per event, and the viewer's own count when they entered: given
+    for every member the store's mini-program knows, the flush's UPDATE … FROM of viewer rows
+    joins only the viewers there are (no read of the viewers here)."""
+    ids = _known_members(store, events)
+
+    def deltas(e: Event):
+        room_id, member_id = e.data["room_id"], ids.get(e.data["openid"])
+        return [(room_id, None, name, 1)] + ([(room_id, member_id, name, 1)] if member_id is not None else [])
+
+    return _count(store, events, deltas)
+
+
+@handler("live.comment", RoomEventSchema, phase=AGGREGATED, own_claims=_remembers_ids)
 def live_comment(store, events: list[Event]) -> dict:
     """A comment in a room."""
     return _counted(store, events, "comments")
 
 
-@handler("live.share", RoomEventSchema, phase=OTHER)
+@handler("live.share", RoomEventSchema, phase=AGGREGATED, own_claims=_remembers_ids)
 def live_share(store, events: list[Event]) -> dict:
     """A viewer shared the room (the viewers it brings name them as sharer on their enter)."""
     return _counted(store, events, "shares")
