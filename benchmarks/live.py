@@ -5,7 +5,13 @@ its share leaderboard at 100,000 sharers.
 One run:
 
 1. creates a fresh PostgreSQL database (dropped at the end), migrates it, seeds a brand
-   (``--stores``, default 200), an HQ broadcast that is live, carried by ``--entry-stores`` stores
+   (``--stores``, default 200) with the members it has before the broadcast (``--brand-members``,
+   default 200,000, by ``gen_members``, then ANALYZE: a brand's tables are not empty, and their
+   statistics say so; the viewers are all new members on top of them. An empty ``members``
+   analyzed at 0 rows makes PostgreSQL plan its foreign-key checks as sequential scans and keep
+   those plans until the next ANALYZE, which never comes on a server without autovacuum, as
+   this machine's is: a run from 0 members spent most of its time scanning ``members``, 1.2
+   billion rows read), an HQ broadcast that is live, carried by ``--entry-stores`` stores
    (default 8: the viewers arrive through their entries, each store's mini-program reporting its
    own viewers), and issues each carrying store a signed credential (``flask issue-api-key``);
 2. starts ``gunicorn -w 4 -k gthread --threads 2`` (``benchmarks/ingest.py``'s ``start_server``)
@@ -42,7 +48,7 @@ One run:
 
 Usage (from the project root; PostgreSQL on 127.0.0.1:5432):
 
-    .venv/bin/python benchmarks/live.py [--viewers 100000] [--entry-stores 8] [--clients 4]
+    .venv/bin/python benchmarks/live.py [--viewers 100000] [--entry-stores 8] [--clients 4] [--brand-members 200000]
                                         [--likes 3] [--counters redis|memory] [--page-requests 200]
 
 Prints a table and writes benchmarks/results/live-postgresql.json. Targets (issue 11):
@@ -67,7 +73,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from gen_members import _poisson  # noqa: E402
+from gen_members import _poisson, build  # noqa: E402
 from ingest import (  # noqa: E402
     BATCH,
     Snapshots,
@@ -191,8 +197,9 @@ def jobs_of(streams: dict[str, list[dict]], creds: list[dict], clients: int) -> 
 
 # --------------------------------------------------------------------------- set-up
 
-def prepare(app, n_stores: int, n_entries: int, now: datetime) -> tuple[int, list[dict]]:
-    """The brand, a live HQ broadcast carried by ``n_entries`` active stores, and their keys."""
+def prepare(app, n_stores: int, n_entries: int, now: datetime, brand_members: int = 0) -> tuple[int, list[dict]]:
+    """The brand with ``brand_members`` members already (``gen_members.build``: COPY, then
+    ANALYZE), a live HQ broadcast carried by ``n_entries`` active stores, and their keys."""
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -201,6 +208,8 @@ def prepare(app, n_stores: int, n_entries: int, now: datetime) -> tuple[int, lis
     from portal.org.models import OrgNode, Store
 
     seed(app, n_stores)
+    if brand_members:
+        build(app, brand_members, 0, report=lambda *a, **k: None)
     with app.app_context():
         hq = db.session.scalar(select(OrgNode).where(OrgNode.kind == roles.HQ))
         stores = db.session.scalars(select(Store).where(Store.status == roles.STORE_ACTIVE)
@@ -368,8 +377,9 @@ def run(args) -> dict:
         os.environ.update(keys)
         app = make_app(backend.url)
         now = datetime.now(UTC)
-        print(f"seeding {args.stores:,} stores, a live broadcast carried by {args.entry_stores} …", flush=True)
-        room_id, creds = prepare(app, args.stores, args.entry_stores, now)
+        print(f"seeding {args.stores:,} stores with {args.brand_members:,} members, a live broadcast carried by "
+              f"{args.entry_stores} …", flush=True)
+        room_id, creds = prepare(app, args.stores, args.entry_stores, now, args.brand_members)
         print(f"building {args.viewers:,} viewers' events …", flush=True)
         show = Show(room_id, [c["store"] for c in creds], args.viewers, args.likes, seed=2026_11, now=now)
         dsn = backend.url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -429,6 +439,7 @@ def run(args) -> dict:
             "server": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
                        "counters": args.counters, "flush_seconds": args.flush_seconds},
             "clients": args.clients, "entry_stores": args.entry_stores, "viewers": args.viewers,
+            "brand_members": args.brand_members,
             "load_average": round(os.getloadavg()[0], 2),
             "phases": phases, "total": total, "figures": figures, "floor": fl,
             "ratio_to_floor": round(total["events_per_s"] / fl["events_per_s"], 3),
@@ -496,6 +507,8 @@ def main(argv=None) -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="for --counters redis")
     parser.add_argument("--flush-seconds", type=float, default=0.25, help="LIVE_FLUSH_SECONDS (default 0.25)")
     parser.add_argument("--stores", type=int, default=200, help="stores of the brand (default 200)")
+    parser.add_argument("--brand-members", type=int, default=200_000,
+                        help="members the brand has before the broadcast (default 200,000: 1,000 a store)")
     parser.add_argument("--sharers", type=int, default=0, help="sharers for the page (default: as many as viewers)")
     parser.add_argument("--page-requests", type=int, default=200, help="requests per page (default 200)")
     parser.add_argument("--pg-url", default=DEFAULT_PG)

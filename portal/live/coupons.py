@@ -52,15 +52,20 @@ def audience(scope: Scope, room: LiveRoom, kind: str):
             .where(LiveViewer.room_id == room.id, Member.status == ACTIVE,
                    scope.store_rows(LiveViewer.store_id, Store.path)))
     if kind == NOT_BOUGHT:
-        stmt = stmt.where(~exists().where(Order.member_id == LiveViewer.member_id, Order.live_room_id == room.id))
+        stmt = stmt.where(~_bought(room))
     return stmt
 
 
+def _bought(room: LiveRoom):
+    return exists().where(Order.member_id == LiveViewer.member_id, Order.live_room_id == room.id)
+
+
 def audience_sizes(scope: Scope, room: LiveRoom) -> dict[str, int]:
-    """"Reaches N members" for each audience, in one statement."""
-    cols = [select(func.count()).select_from(audience(scope, room, kind).subquery()).scalar_subquery()
-            for kind in AUDIENCES]
-    return dict(zip(AUDIENCES, db.session.execute(select(*cols)).one(), strict=True))
+    """"Reaches N members" for each audience: one pass over the room's viewers, the second count
+    filtered (``count(*) FILTER (WHERE NOT EXISTS …)``) rather than a second scan."""
+    watched, not_bought = db.session.execute(audience(scope, room, WATCHED).with_only_columns(
+        func.count(), func.count().filter(~_bought(room)))).one()
+    return {WATCHED: watched, NOT_BOUGHT: not_bought}
 
 
 def _running():

@@ -36,6 +36,7 @@ from sqlalchemy import select, tuple_
 
 from portal.extensions import db
 from portal.ingest.registry import AGGREGATED, DUPLICATE, IDEMPOTENCY_CONFLICT, LIVE, Event, Reject, handler
+from portal.ingest.schemas import EventData, text_field
 from portal.kernel.sql import among, bulk_insert
 from portal.live import counters
 from portal.live.models import LiveRoom, LiveRoomStore, LiveSharer, LiveSubscription, LiveViewer
@@ -48,31 +49,20 @@ ENTERS_NOTE = "live.enters:"      # what the enter handler tells the leave handl
 NOT_CARRIED = Reject("unknown_room", "This store carries no live room with this id.", "data.room_id")
 
 
-class _Schema(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-
-def _text(max_len: int, *, required: bool = False, min_len: int = 1):
-    if required:
-        return fields.String(required=True, validate=validate.Length(min_len, max_len))
-    return fields.String(load_default=None, allow_none=True, validate=validate.Length(min_len, max_len))
-
-
 def _room_id():
     return fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**31 - 1))
 
 
-class RoomEventSchema(_Schema):
+class RoomEventSchema(EventData):
     room_id = _room_id()
-    openid = _text(64, required=True)
+    openid = text_field(64, required=True)
 
 
 class EnterSchema(RoomEventSchema):
-    unionid = _text(64)
-    nickname = _text(64, min_len=0)
-    sharer_openid = _text(64)
-    guide_code = _text(32)
+    unionid = text_field(64)
+    nickname = text_field(64, min_len=0)
+    sharer_openid = text_field(64)
+    guide_code = text_field(32)
     staff = fields.Boolean(load_default=False)
 
 
@@ -80,7 +70,7 @@ class LikeSchema(RoomEventSchema):
     count = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 10_000))
 
 
-class StatusSchema(_Schema):
+class StatusSchema(EventData):
     room_id = _room_id()
     status = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(101, 107))
     channels_status = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, 4))

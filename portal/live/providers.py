@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 class Provider(Protocol):
     def create_room(self, room: LiveRoom, goods: list[dict]) -> str | None: ...
+    def edit_room(self, room: LiveRoom) -> str | None: ...
     def sync_status(self, rooms: list[LiveRoom]) -> list[tuple[int, int, datetime]]: ...
     def fetch_replay(self, room: LiveRoom) -> str | None: ...
     def import_goods(self, room: LiveRoom, goods: list[dict]) -> None: ...
@@ -61,6 +62,11 @@ class FakeProvider:
                                                         "start": room.scheduled_start, "end": room.scheduled_end,
                                                         "anchor": room.anchor, "goods": [g["code"] for g in goods]}))
         return f"fake-{room.provider}-{room.id}"
+
+    def edit_room(self, room: LiveRoom) -> str | None:
+        self.calls.append(Call("edit_room", room.id, {"title": room.title, "start": room.scheduled_start,
+                                                      "end": room.scheduled_end, "anchor": room.anchor}))
+        return room.provider_room_id
 
     def sync_status(self, rooms: list[LiveRoom]) -> list[tuple[int, int, datetime]]:
         self.calls.append(Call("sync_status", None, {"rooms": [r.id for r in rooms]}))
@@ -126,19 +132,27 @@ class MiniProgramLive:
     def __init__(self, client: _WeChatClient, *, anchor_wechat: str = "", cover_media_id: str = ""):
         self.client, self.anchor_wechat, self.cover_media_id = client, anchor_wechat, cover_media_id
 
-    def create_room(self, room: LiveRoom, goods: list[dict]) -> str | None:
+    def _room(self, room: LiveRoom) -> dict:
         opts = room.options or {}
-        body = self.client.post("wxaapi/broadcast/room/create", {
+        return {
             "name": room.title, "coverImg": self.cover_media_id, "shareImg": self.cover_media_id,
             "feedsImg": self.cover_media_id, "startTime": _ts(room.scheduled_start), "endTime": _ts(room.scheduled_end),
             "anchorName": room.anchor, "anchorWechat": self.anchor_wechat, "type": 0, "screenType": 0,
             "closeLike": 0 if opts.get("likes", True) else 1, "closeGoods": 0 if opts.get("shelf", True) else 1,
             "closeComment": 0 if opts.get("comments", True) else 1, "closeReplay": 0 if opts.get("replay", True) else 1,
-            "closeShare": 0 if opts.get("sharing", True) else 1, "isFeedsPublic": 1})
+            "closeShare": 0 if opts.get("sharing", True) else 1, "isFeedsPublic": 1}
+
+    def create_room(self, room: LiveRoom, goods: list[dict]) -> str | None:
+        body = self.client.post("wxaapi/broadcast/room/create", self._room(room))
         room_id = str(body["roomId"])
         if goods:
             self.import_goods_to(room_id, goods)
         return room_id
+
+    def edit_room(self, room: LiveRoom) -> str | None:
+        """``room/editroom``: the create call's fields with the room's id (a room that has not started)."""
+        self.client.post("wxaapi/broadcast/room/editroom", {"id": int(room.provider_room_id), **self._room(room)})
+        return room.provider_room_id
 
     def sync_status(self, rooms: list[LiveRoom]) -> list[tuple[int, int, datetime]]:
         wanted = {r.provider_room_id: r.id for r in rooms if r.provider_room_id}
@@ -195,6 +209,11 @@ class ChannelsLive:
                 return str(notice["notice_id"])
         return None
 
+    def edit_room(self, room: LiveRoom) -> str | None:
+        """The notice is the anchor's own (made and changed in the 视频号 app): a room whose start
+        moved is matched again to the notice for its new start, if the anchor has made one."""
+        return self.create_room(room, []) or room.provider_room_id
+
     def sync_status(self, rooms: list[LiveRoom]) -> list[tuple[int, int, datetime]]:
         body = self.client.post("channels/ec/finderlive/getfinderliverecordlist", {})
         records = body.get("live_record_list", [])
@@ -229,6 +248,9 @@ class WeChatProvider:
 
     def create_room(self, room, goods):
         return self.kinds[room.provider].create_room(room, goods)
+
+    def edit_room(self, room):
+        return self.kinds[room.provider].edit_room(room)
 
     def sync_status(self, rooms):
         out = []

@@ -322,9 +322,21 @@ def update_room(scope: Scope, room: LiveRoom, *, title: str, anchor: str, start:
     if node is not None and store_codes is not None:        # None: the stores that carry it now stay
         carriers = _set_carriers(scope, room, store=None, node=node, store_codes=store_codes)
     db.session.expire(room)
+    provider = get_provider()
     added = [p for p in products if p.id not in before]
-    if added:                   # the provider's shelf gets the goods it does not have yet
-        get_provider().import_goods(room, _goods_payload(added))
+    try:
+        # The provider's room follows (WeChat's editroom; a Channels notice matched again to a
+        # moved start); one that was never made there is made now. Then its shelf gets the goods
+        # it does not have yet.
+        if room.provider_room_id:
+            room.provider_room_id = provider.edit_room(room)
+        else:
+            room.provider_room_id = provider.create_room(room, _goods_payload(products))
+            added = []
+        if added and room.provider_room_id:
+            provider.import_goods(room, _goods_payload(added))
+    except (WeChatError, OSError) as exc:
+        raise RuleError(_("WeChat did not accept the change: %(error)s", error=str(exc))) from exc
     audit.record(actor, "live_room.update", "live_room", room.id, title, room.path,
                  {"starts_at": start.isoformat(), "ends_at": end.isoformat(), "goods": len(products),
                   "stores": carriers})

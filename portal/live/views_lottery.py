@@ -57,8 +57,9 @@ def _invite_choices(scope) -> list[tuple[str, str]]:
 
 def reminder_panel(room, scope) -> dict:
     counts = reminders.outbox_counts(room)
-    return {"subscribers": reminders.subscriber_count(room), "counts": counts, "manages": manages(scope, room),
-            "choices": _invite_choices(scope) if manages(scope, room) else []}
+    # The invitation's choices (groups and segments with their counts) are the form's, built once
+    # by ``live_invite_form`` when the panel shows it.
+    return {"subscribers": reminders.subscriber_count(room), "counts": counts, "manages": manages(scope, room)}
 
 
 def coupon_panel(room, scope) -> dict:

@@ -10,20 +10,17 @@ the referrer (the sign-up itself is valid and applied).
 """
 from __future__ import annotations
 
-import marshmallow as ma
 from marshmallow import fields, validate
 
 from portal.ingest import registry
+from portal.ingest.schemas import EventData, text_field
 from portal.members import services
 from portal.members.services import PHONE_RE, Person
 
 
-class MemberData(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    openid = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    unionid = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+class MemberData(EventData):
+    openid = text_field(64, required=True)
+    unionid = text_field(64)
     phone = fields.String(load_default=None, allow_none=True,
                           validate=validate.Regexp(PHONE_RE, error="phone must be an 11-digit mainland mobile "
                                                                    "number (1[3-9] and 9 digits)."))

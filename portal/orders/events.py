@@ -35,6 +35,7 @@ from portal.extensions import db
 from portal.goods.models import Product, Sku
 from portal.ingest import services as ingest
 from portal.ingest.registry import COUPONS, ORDERS, REFUNDS, Event, Held, Reject, handler
+from portal.ingest.schemas import EventData, text_field
 from portal.kernel.money import MAX_FEN
 from portal.kernel.sql import among, bulk_insert, bulk_update, next_ids
 from portal.members import services as members
@@ -44,18 +45,6 @@ from portal.orders.models import PAID, PARTLY_REFUNDED, REFUNDED, Order, OrderLi
 
 MAX_LINES = 200
 MAX_QUANTITY = 100_000
-
-
-class _Schema(ma.Schema):
-    class Meta:
-        # Fields a newer mini-program sends that this portal does not know yet are ignored.
-        unknown = ma.EXCLUDE
-
-
-def _text(max_len: int, *, required: bool = False, min_len: int = 1):
-    if required:
-        return fields.String(required=True, validate=validate.Length(min_len, max_len))
-    return fields.String(load_default=None, allow_none=True, validate=validate.Length(min_len, max_len))
 
 
 def _fen(*, required: bool = False, minimum: int = 0):
@@ -114,23 +103,23 @@ class PaidLines(fields.Field):
         return out
 
 
-class OrderPaidSchema(_Schema):
-    number = _text(64, required=True)
-    openid = _text(64, required=True)
-    unionid = _text(64)
+class OrderPaidSchema(EventData):
+    number = text_field(64, required=True)
+    openid = text_field(64, required=True)
+    unionid = text_field(64)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?\d{6,20}$"))
-    nickname = _text(64, min_len=0)
+    nickname = text_field(64, min_len=0)
     lines = PaidLines()
     goods_fen = _fen(required=True)
     discount_fen = _fen()
     coupon_fen = _fen()
     freight_fen = _fen()
     paid_fen = _fen(required=True)
-    coupon_code = _text(24)
+    coupon_code = text_field(24)
     campaign_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1))
     live_room_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1))
-    sharer_openid = _text(64)
-    guide_code = _text(32)
+    sharer_openid = text_field(64)
+    guide_code = text_field(32)
     paid_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
     @validates_schema
@@ -325,8 +314,8 @@ def _people(store, buyers: set[int], sharers: set[int]):
 
 # --------------------------------------------------------------------------- order.refunded
 
-class RefundItemSchema(_Schema):
-    sku = _text(64)
+class RefundItemSchema(EventData):
+    sku = text_field(64)
     line_no = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, MAX_LINES))
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_QUANTITY))
 
@@ -336,9 +325,9 @@ class RefundItemSchema(_Schema):
             raise ma.ValidationError("Give either sku or line_no.", "sku")
 
 
-class OrderRefundedSchema(_Schema):
-    number = _text(64, required=True)
-    order_number = _text(64, required=True)
+class OrderRefundedSchema(EventData):
+    number = text_field(64, required=True)
+    order_number = text_field(64, required=True)
     lines = fields.List(fields.Nested(RefundItemSchema), load_default=None, allow_none=True,
                         validate=validate.Length(1, MAX_LINES))
     amount_fen = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, MAX_FEN))
@@ -531,10 +520,10 @@ def _status(order: _Order) -> str:
 
 # --------------------------------------------------------------------------- coupon.redeemed
 
-class CouponRedeemedSchema(_Schema):
-    code = _text(24, required=True)
-    openid = _text(64, required=True)
-    order_number = _text(64)
+class CouponRedeemedSchema(EventData):
+    code = text_field(24, required=True)
+    openid = text_field(64, required=True)
+    order_number = text_field(64)
 
 
 @handler("coupon.redeemed", CouponRedeemedSchema, phase=COUPONS)

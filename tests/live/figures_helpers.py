@@ -24,13 +24,14 @@ def _fresh_counters(app):
     counters.reset()
 
 
-def make_room(owner, *, carriers=(), status=LIVE, title="春季新品直播", **kw) -> LiveRoom:
-    """A store's room (``owner`` a Store) or a broadcast (an OrgNode) carried by ``carriers`` too."""
+def make_room(owner, *, carriers=(), status=LIVE, title="春季新品直播", commit=True, **kw) -> LiveRoom:
+    """A store's room (``owner`` a Store) or a broadcast (an OrgNode) carried by ``carriers`` too,
+    as rows (the rooms part's tests make theirs through the service: ``tests.live.helpers``)."""
     from portal.org.models import Store
 
     is_store = isinstance(owner, Store)
     room = LiveRoom(store_id=owner.id if is_store else None, node_id=None if is_store else owner.id,
-                    path=owner.path, title=title, anchor="小王", status=status,
+                    path=owner.path, title=title, anchor=kw.pop("anchor", "小王"), status=status,
                     scheduled_start=kw.pop("scheduled_start", T0),
                     scheduled_end=kw.pop("scheduled_end", T0 + timedelta(hours=2)),
                     **kw)
@@ -39,7 +40,10 @@ def make_room(owner, *, carriers=(), status=LIVE, title="春季新品直播", **
     stores = ([owner] if is_store else []) + list(carriers)
     for store in stores:
         db.session.add(LiveRoomStore(room_id=room.id, store_id=store.id, path=store.path))
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return room
 
 

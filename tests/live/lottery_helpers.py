@@ -6,22 +6,16 @@ from datetime import timedelta
 
 from portal.extensions import db
 from portal.kernel.time import utcnow
-from portal.live.models import NOT_STARTED, LiveRoom, LiveRoomStore, LiveSubscription, LiveViewer
+from portal.live.models import NOT_STARTED, LiveRoom, LiveSubscription, LiveViewer
 from tests.factories import make_member
+from tests.live.figures_helpers import make_room as rows_room
 
 
 def make_room(store=None, *, node=None, carried_by=(), title="春季新品直播", status=NOT_STARTED) -> LiveRoom:
+    """A room starting in an hour, not committed: ``tests.live.figures_helpers.make_room``."""
     start = utcnow() + timedelta(hours=1)
-    owner = store or node
-    room = LiveRoom(store_id=store.id if store else None, node_id=node.id if node else None, path=owner.path,
-                    title=title, anchor="小美", status=status, scheduled_start=start,
-                    scheduled_end=start + timedelta(hours=2))
-    db.session.add(room)
-    db.session.flush()
-    for s in ([store] if store else []) + list(carried_by):
-        db.session.add(LiveRoomStore(room_id=room.id, store_id=s.id, path=s.path))
-    db.session.flush()
-    return room
+    return rows_room(store or node, carriers=carried_by, status=status, title=title, anchor="小美", commit=False,
+                     scheduled_start=start, scheduled_end=start + timedelta(hours=2))
 
 
 def watch(room, store, member=None, *, comments=0, shares=0, staff=False, nickname=None, **kw):

@@ -183,6 +183,8 @@ def test_editing_a_room_before_it_starts(login_as, goods, org):
     assert client.post(f"/live/{room.id}/edit", data=data).status_code == 302
     got = db.session.get(LiveRoom, room.id)
     assert got.title == "周末茶会直播"
+    edited, = [c for c in get_provider().calls if c.name == "edit_room"]       # WeChat's room follows
+    assert edited.room_id == room.id and edited.args["title"] == "周末茶会直播"
     imported, = [c for c in get_provider().calls if c.name == "import_goods"]
     assert imported.args["goods"] == ["TEA02"]
     assert db.session.scalars(select(LiveRoomGoods.product_id).where(LiveRoomGoods.room_id == room.id)).all() == \
