@@ -37,6 +37,7 @@ event. (In memory they would not survive a restart, so the embedded install keep
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -474,27 +475,25 @@ class MemoryAggregator(Aggregator):
         return pending, taken, state
 
 
-# Redis: KEYS[1] pending hash, KEYS[2] state hash, KEYS[3] moved set.
-# ARGV: n, then n (field, delta) pairs, then per room: room, seed online, seed peak, k, k steps.
+# Redis: KEYS[1] pending hash, KEYS[2] state hash, KEYS[3] moved set. ARGV[1] the batch as one
+# JSON document (redis-py packs one argument, not one per delta and step: packing thousands of
+# arguments cost more than the script): {"d": [[field, delta] …], "r": [[room, seed online,
+# seed peak, [±1 …]] …]}.
 _ADD = """
-local n = tonumber(ARGV[1])
-local i = 2
-for _ = 1, n do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
-  i = i + 2
+local batch = cjson.decode(ARGV[1])
+for _, fd in ipairs(batch['d']) do
+  redis.call('HINCRBY', KEYS[1], fd[1], fd[2])
 end
-while i <= #ARGV do
-  local room = ARGV[i]
-  local online = tonumber(redis.call('HGET', KEYS[2], room .. '|online') or ARGV[i + 1])
-  local peak = tonumber(redis.call('HGET', KEYS[2], room .. '|peak') or ARGV[i + 2])
-  local k = tonumber(ARGV[i + 3])
-  for j = 1, k do
-    online = online + tonumber(ARGV[i + 3 + j])
+for _, r in ipairs(batch['r']) do
+  local room = tostring(r[1])
+  local online = tonumber(redis.call('HGET', KEYS[2], room .. '|online') or r[2])
+  local peak = tonumber(redis.call('HGET', KEYS[2], room .. '|peak') or r[3])
+  for _, step in ipairs(r[4]) do
+    online = online + step
     if online > peak then peak = online end
   end
   redis.call('HSET', KEYS[2], room .. '|online', online, room .. '|peak', peak)
   redis.call('SADD', KEYS[3], room)
-  i = i + 4 + k
 end
 return 1
 """
@@ -559,53 +558,50 @@ return {pending, taken, state}
 """
 
 
-# KEYS[1] pending; ARGV[1] seconds to keep, ARGV[2] the seen hashes' key prefix, ARGV[3] store id,
-# then per event: room, event id, hash, k, then k (field, delta) pairs. Returns 0/1/2 per event.
+# KEYS[1] pending; ARGV[1] seconds to keep, ARGV[2] the seen hashes' key prefix, ARGV[3] store
+# id, ARGV[4] the events as one JSON document: [[room, event id, hash, [[field, delta] …]] …].
+# Returns 0 (counted now), 1 (duplicate) or 2 (conflict) per event.
 _CLAIM_ADD = """
 local keep = tonumber(ARGV[1])
 local out = {}
 local touched = {}
-local i = 4
-while i <= #ARGV do
-  local key = ARGV[2] .. ARGV[i] .. ':' .. ARGV[3]
-  local k = tonumber(ARGV[i + 3])
-  local old = redis.call('HGET', key, ARGV[i + 1])
+for _, it in ipairs(cjson.decode(ARGV[4])) do
+  local key = ARGV[2] .. tostring(it[1]) .. ':' .. ARGV[3]
+  local old = redis.call('HGET', key, it[2])
   if not old then
-    redis.call('HSET', key, ARGV[i + 1], ARGV[i + 2])
-    for j = 0, k - 1 do
-      redis.call('HINCRBY', KEYS[1], ARGV[i + 4 + 2 * j], ARGV[i + 5 + 2 * j])
+    redis.call('HSET', key, it[2], it[3])
+    for _, fd in ipairs(it[4]) do
+      redis.call('HINCRBY', KEYS[1], fd[1], fd[2])
     end
     out[#out + 1] = 0
-  elseif old == ARGV[i + 2] then
+  elseif old == it[3] then
     out[#out + 1] = 1
   else
     out[#out + 1] = 2
   end
   touched[key] = true
-  i = i + 4 + 2 * k
 end
 for key, _ in pairs(touched) do redis.call('EXPIRE', key, keep) end
 return out
 """
 
-
 # The same arguments as _CLAIM_ADD, for events it counted: forget each id (if it is still this
 # body's) and subtract its deltas.
 _UNCLAIM = """
-local i = 4
-while i <= #ARGV do
-  local key = ARGV[2] .. ARGV[i] .. ':' .. ARGV[3]
-  local k = tonumber(ARGV[i + 3])
-  if redis.call('HGET', key, ARGV[i + 1]) == ARGV[i + 2] then
-    redis.call('HDEL', key, ARGV[i + 1])
-    for j = 0, k - 1 do
-      redis.call('HINCRBY', KEYS[1], ARGV[i + 4 + 2 * j], -tonumber(ARGV[i + 5 + 2 * j]))
+for _, it in ipairs(cjson.decode(ARGV[4])) do
+  local key = ARGV[2] .. tostring(it[1]) .. ':' .. ARGV[3]
+  if redis.call('HGET', key, it[2]) == it[3] then
+    redis.call('HDEL', key, it[2])
+    for _, fd in ipairs(it[4]) do
+      redis.call('HINCRBY', KEYS[1], fd[1], -fd[2])
     end
   end
-  i = i + 4 + 2 * k
 end
 return 1
 """
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _pairs(flat) -> dict[str, int]:
@@ -647,14 +643,10 @@ class RedisAggregator(Aggregator):
             self.redis.delete(*keys)
 
     def add(self, staged: Staged) -> None:
-        flat = _flat(staged)
-        args: list = [len(flat)]
-        for key, value in flat.items():
-            args += [key, value]
-        for room_id, ((online, peak), steps) in _sequences(staged).items():
-            args += [room_id, online, peak, len(steps), *steps]
-        if len(args) > 1:
-            self._add(keys=[self.k_pending, self.k_state, self.k_moved], args=args)
+        deltas = list(_flat(staged).items())
+        rooms = [[room_id, online, peak, steps] for room_id, ((online, peak), steps) in _sequences(staged).items()]
+        if deltas or rooms:
+            self._add(keys=[self.k_pending, self.k_state, self.k_moved], args=[_json({"d": deltas, "r": rooms})])
             self._schedule(self.interval)
 
     remembers_ids = True
@@ -675,12 +667,9 @@ class RedisAggregator(Aggregator):
             self._schedule(self.interval)
 
     def _claim_args(self, keep_seconds: int, store_id: int, items) -> list:
-        args: list = [keep_seconds, self.prefix + "seen:", store_id]
-        for room_id, event_id, digest, deltas in items:
-            args += [room_id, event_id, digest, len(deltas)]
-            for key, value in deltas.items():
-                args += [key, value]
-        return args
+        return [keep_seconds, self.prefix + "seen:", store_id,
+                _json([[room_id, event_id, digest, list(deltas.items())]
+                       for room_id, event_id, digest, deltas in items])]
 
     def has_pending(self) -> bool:
         return bool(self.redis.exists(self.k_pending, self.k_moved))

@@ -46,6 +46,7 @@ from portal.members import services as members
 # a comment its viewer.
 ENTER, LEAVE, OTHER = LIVE, LIVE + 1, LIVE + 2
 ENTERS_NOTE = "live.enters:"      # what the enter handler tells the leave handler of the same batch
+CARRIED_NOTE = "live.carried:"    # the rooms a store carries, as read once in the transaction
 NOT_CARRIED = Reject("unknown_room", "This store carries no live room with this id.", "data.room_id")
 
 
@@ -87,10 +88,22 @@ def _carried(store, events: list[Event], out: dict) -> tuple[list[Event], dict[i
     """The events whose room the store carries (the others rejected in ``out``), and those rooms'
     online and peak as stored (the aggregator's seed)."""
     wanted = {e.data["room_id"] for e in events}
-    rooms = {rid: (online, peak) for rid, online, peak in db.session.execute(
-        select(LiveRoom.id, LiveRoom.online, LiveRoom.peak_online)
-        .join(LiveRoomStore, LiveRoomStore.room_id == LiveRoom.id)
-        .where(LiveRoomStore.store_id == store.id, LiveRoom.id.in_(wanted)))}
+    # Read once per transaction: the handlers of one batch (enters, leaves, likes …) ask for the
+    # same rooms, and nothing in the request writes these columns (the aggregator's flush does).
+    key = f"{CARRIED_NOTE}{store.id}"
+    known: dict = {}
+    for noted in counters.notes(db.session, key):
+        known.update(noted)
+    missing = wanted - known.keys()
+    if missing:
+        found = {rid: (online, peak) for rid, online, peak in db.session.execute(
+            select(LiveRoom.id, LiveRoom.online, LiveRoom.peak_online)
+            .join(LiveRoomStore, LiveRoomStore.room_id == LiveRoom.id)
+            .where(LiveRoomStore.store_id == store.id, LiveRoom.id.in_(missing)))}
+        fresh = {rid: found.get(rid) for rid in missing}
+        counters.note(db.session, key, fresh)
+        known.update(fresh)
+    rooms = {rid: known[rid] for rid in wanted if known[rid] is not None}
     kept = []
     for e in events:
         if e.data["room_id"] in rooms:

@@ -169,6 +169,40 @@
     document.querySelectorAll("[data-export-link]").forEach(function (link) { link.search = window.location.search; });
   });
 
+  // A search box over a list of choices (an owner's goods): [data-filter-list="#list"] hides the
+  // list's [data-filter-item]s whose text does not contain what was typed (ticked ones stay), and
+  // [data-filter-count] in the same card says how many are ticked.
+  function filterList(input) {
+    var list = document.querySelector(input.getAttribute("data-filter-list"));
+    if (!list) { return; }
+    var words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    var shown = 0;
+    list.querySelectorAll("[data-filter-item]").forEach(function (item) {
+      var box = item.querySelector("input[type=checkbox]");
+      var text = item.textContent.toLowerCase();
+      var show = (box && box.checked) || words.every(function (w) { return text.indexOf(w) !== -1; });
+      item.hidden = !show;
+      if (show) { shown += 1; }
+    });
+    var none = list.querySelector("[data-filter-none]");
+    if (none) { none.hidden = shown > 0; }
+  }
+  function countTicked(list) {
+    var card = list.closest(".card") || document;
+    var out = card.querySelector("[data-filter-count]");
+    if (out) { out.textContent = list.querySelectorAll("input[type=checkbox]:checked").length.toLocaleString(); }
+  }
+  document.addEventListener("input", function (ev) {
+    if (ev.target.matches("[data-filter-list]")) { filterList(ev.target); }
+  });
+  document.addEventListener("change", function (ev) {
+    var list = ev.target.closest("[data-filterable]");
+    if (list && ev.target.matches("input[type=checkbox]")) { countTicked(list); }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-filterable]").forEach(countTicked);
+  });
+
   // Show or hide the node / store fields of the user form by role.
   function syncUserPlace() {
     var role = document.querySelector("select[name=role]");
