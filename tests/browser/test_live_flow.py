@@ -74,7 +74,11 @@ def test_the_owner_runs_a_live_room_from_a_phone(live_server, browser, world):
     page.locator("a[href='/live/new']").first.click()
     page.fill("input[name=title]", "周末甜品专场")
     page.check(f"input[name=product_ids][data-code={goods[0].code}]")
+    page.fill("[data-filter-list]", "红柚")              # find the next one by name: the ticked one stays
+    assert not page.locator(f"input[data-code={goods[1].code}]").is_visible()
+    assert page.locator(f"input[data-code={goods[0].code}]").is_visible()
     page.check(f"input[name=product_ids][data-code={goods[2].code}]")
+    assert page.locator("[data-filter-count]").inner_text() == "2"
     page.click("[data-save-room]")
     page.wait_for_url(re.compile(r"/live/\d+$"))
     room_id = int(page.url.rsplit("/", 1)[1])
