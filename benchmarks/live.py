@@ -247,6 +247,18 @@ def settle(dsn: str, room_id: int, expect_likes: int, timeout: float = 30.0) -> 
     return round(time.monotonic() - started, 2)
 
 
+def seen_memory(redis_url: str, prefix: str) -> dict:
+    """What the counted events' ids (likes, comments, shares) weigh in Redis: ``MEMORY USAGE`` of
+    the run's seen-id hashes, summed."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=prefix + "seen:*", count=1000))
+    ids = sum(client.hlen(k) for k in keys)
+    total = sum(client.memory_usage(k, samples=0) or 0 for k in keys)
+    return {"keys": len(keys), "ids": ids, "bytes": total, "bytes_per_id": round(total / ids, 1) if ids else None}
+
+
 def check_figures(dsn: str, room_id: int, show: Show) -> dict:
     """The room's counters, its viewer rows and its sharers, against what was sent."""
     import psycopg
@@ -418,6 +430,8 @@ def run(args) -> dict:
                  "flush_bound": round(args.workers * seconds / args.flush_seconds) + args.workers * 4}
         figures = check_figures(dsn, room_id, show)
         figures["settled_after_s"] = waited
+        if args.counters == "redis":
+            figures["seen_ids"] = seen_memory(args.redis_url, env["LIVE_REDIS_PREFIX"])
         print("(c) the floor: the same rows COPYed into the same tables …", flush=True)
         fl = floor(dsn, tables, before, snaps.samples, total["requests"], foreign_keys(app),
                    keyed={"live_viewers": f"room_id = {room_id}", "live_sharers": f"room_id = {room_id}"})
@@ -477,6 +491,10 @@ def print_report(r: dict) -> None:
           f"÷ {r['server']['flush_seconds']} s + start-up); settled {fig['settled_after_s']} s after the last answer")
     print("figures " + ("exact" if fig["exact"] else f"NOT EXACT: {fig['mismatches']}") + ": "
           + ", ".join(f"{k} {v:,}" for k, v in fig["figures"].items()) + f", sharers {fig['sharers']:,}")
+    seen = fig.get("seen_ids")
+    if seen:
+        print(f"counted events' ids in Redis (no inbox rows): {seen['ids']:,} in {seen['keys']:,} hashes, "
+              f"{seen['bytes'] / 1e6:.1f} MB ({seen['bytes_per_id']} bytes an id)")
     print(f"\npages at {r['sharers']:,} sharers ({r['pages']['floor']['n']} requests each):")
     for label, p in r["pages"].items():
         if p.get("missing"):
