@@ -32,7 +32,7 @@ from datetime import datetime
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, text, tuple_
 
 from portal.extensions import db
 from portal.ingest.registry import AGGREGATED, DUPLICATE, IDEMPOTENCY_CONFLICT, LIVE, Event, Reject, handler
@@ -247,8 +247,6 @@ def _update_viewers(rows: list[dict]) -> None:
 
 
 def _bulk_update_room(table, room_id: int, rows: list[dict]) -> None:
-    from sqlalchemy import text
-
     names = [n for n in rows[0] if n != "member_id"]
     types = {"entered_at": "timestamptz", "watch_seconds": "integer", "followed": "boolean"}
     sets = ", ".join(f"{n} = u.{n}" for n in names)
@@ -259,28 +257,32 @@ def _bulk_update_room(table, room_id: int, rows: list[dict]) -> None:
                         **{n: [r[n] for r in rows] for n in names}})
 
 
+_SHARERS_PG = text(
+    "INSERT INTO live_sharers (room_id, member_id, store_id, viewers)"
+    " SELECT u.r, u.m, :store, u.n FROM unnest(CAST(:r AS integer[]), CAST(:m AS bigint[]), CAST(:n AS integer[]))"
+    " AS u(r, m, n) ORDER BY u.r, u.m"
+    " ON CONFLICT (room_id, member_id) DO UPDATE SET viewers = live_sharers.viewers + EXCLUDED.viewers")
+
+
 def _add_sharers(store, brought: dict[tuple[int, int], int]) -> None:
-    """``live_sharers.viewers`` += the new viewers each sharer brought: one read, one insert of the
-    new sharers, one update of the others."""
+    """``live_sharers.viewers`` += the new viewers each sharer brought, in one upsert (a new
+    sharer's row is inserted with them). ``viewers + n``, not a value read: two batches adding at
+    once both count; in key order, so two batches naming the same sharers queue, not deadlock."""
     if not brought:
         return
-    table = LiveSharer.__table__
-    rooms = {r for r, _m in brought}
-    people = {m for _r, m in brought}
-    have = {(r, m): n for r, m, n in db.session.execute(
-        select(LiveSharer.room_id, LiveSharer.member_id, LiveSharer.viewers)
-        .where(LiveSharer.room_id.in_(rooms), among(db.session, LiveSharer.member_id, people)))}
-    fresh = [{"room_id": r, "member_id": m, "store_id": store.id, "viewers": n}
-             for (r, m), n in brought.items() if (r, m) not in have]
-    bulk_insert(db.session, table, fresh)
-    from sqlalchemy import bindparam, update
+    keys = sorted(brought)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_SHARERS_PG, {"store": store.id, "r": [r for r, _m in keys], "m": [m for _r, m in keys],
+                                         "n": [brought[k] for k in keys]})
+        return
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    grow = [{"b_r": r, "b_m": m, "b_n": n} for (r, m), n in brought.items() if (r, m) in have]
-    if grow:
-        # viewers = viewers + n (not the value read): two batches adding at once both count.
-        db.session.execute(update(table)
-                           .where(table.c.room_id == bindparam("b_r"), table.c.member_id == bindparam("b_m"))
-                           .values(viewers=table.c.viewers + bindparam("b_n")), grow)
+    stmt = sqlite_insert(LiveSharer.__table__)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["room_id", "member_id"],
+                                                  set_={"viewers": LiveSharer.__table__.c.viewers
+                                                        + stmt.excluded.viewers}),
+                       [{"room_id": r, "member_id": m, "store_id": store.id, "viewers": brought[(r, m)]}
+                        for r, m in keys])
 
 
 # --------------------------------------------------------------------------- live.leave

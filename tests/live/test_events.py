@@ -57,8 +57,14 @@ def test_enter_creates_one_viewer_per_member_with_store_sharer_guide_and_staff(c
     assert db.session.scalar(select(LiveSharer.viewers).where(LiveSharer.member_id == viewers["o-a"].member_id)) == 2
     assert db.session.scalar(select(func.count()).select_from(LiveSharer)) == 1
     assert db.session.scalar(select(func.count()).select_from(LiveViewer)) == 3
+    # A later batch's new viewer brought by the same sharer adds to the sharer's row.
+    send(enter(room, "o-d", 100, sharer_openid="o-a"))
+    db.session.expire_all()
+    assert db.session.scalar(select(LiveSharer.viewers).where(LiveSharer.member_id == viewers["o-a"].member_id)) == 3
+    assert db.session.scalar(select(func.count()).select_from(LiveSharer)) == 1
+    send(leave(room, "o-d", 110))
     counters.flush_all()
-    assert room_row(room.id)["viewers"] == 3                 # unique viewers: the comeback counts once
+    assert room_row(room.id)["viewers"] == 4                 # unique viewers: o-b's comeback counts once
 
 
 def test_leave_adds_watch_time_and_leaves_out_of_order_in_a_batch(client, org):
