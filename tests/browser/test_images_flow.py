@@ -91,6 +91,12 @@ def _drag(page, box, start, end) -> None:
     page.mouse.up()
 
 
+def _near(page, name: str, value: int) -> None:
+    """The field holds ``value`` ± 1 (a pixel of rounding), waiting for the drag's last update
+    (read at once, a loaded machine read the value before the pointer's last move was applied)."""
+    expect(page.locator(f"input[name='{name}']")).to_have_value(re.compile(rf"^({value - 1}|{value}|{value + 1})$"))
+
+
 def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
     console = watch(page)
     log_in(page, "hq")
@@ -106,14 +112,14 @@ def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
     expect(page.locator("#block-panel .hotspot-rect")).to_have_count(2)
     row = page.locator("#block-panel [data-row='1']")
     expect(row).to_be_visible()
-    values = [int(row.locator(f"input[name='hotspots-1-{k}']").input_value()) for k in "xywh"]
-    assert [abs(v - e) <= 1 for v, e in zip(values, (60, 20, 30, 60), strict=True)] == [True] * 4, values
+    for k, value in zip("xywh", (60, 20, 30, 60), strict=True):
+        _near(page, f"hotspots-1-{k}", value)
     # Move the first area right by dragging it, then resize it from its corner.
     first = page.locator("#block-panel .hotspot-rect[data-hotspot='0']")
     fbox = first.bounding_box()
     _drag(page, box, ((fbox["x"] - box["x"] + 20) / box["width"], 0.5),
           ((fbox["x"] - box["x"] + 20) / box["width"] + 0.05, 0.5))
-    assert int(page.locator("input[name='hotspots-0-x']").input_value()) in (4, 5, 6)
+    _near(page, "hotspots-0-x", 5)
     first.locator(".hs-handle").scroll_into_view_if_needed()
     box = image.bounding_box()
     handle = first.locator(".hs-handle").bounding_box()
@@ -121,7 +127,7 @@ def test_draw_a_hotspot_by_dragging_and_its_percentages_are_saved(page, world):
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.5, steps=5)
     page.mouse.up()
-    assert int(page.locator("input[name='hotspots-0-h']").input_value()) in (49, 50, 51)
+    _near(page, "hotspots-0-h", 50)
 
     page.click("#block-panel [data-pick-link='hotspots-1-link']")
     expect(page.locator("#link-picker")).to_be_visible()
