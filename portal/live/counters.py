@@ -562,7 +562,8 @@ return {pending, taken, state}
 
 # KEYS[1] pending; ARGV[1] seconds to keep, ARGV[2] the seen hashes' key prefix, ARGV[3] the
 # events as one JSON document: [[seen key suffix, event id, hash, [[field, delta] …]] …].
-# Returns 0 (counted now), 1 (duplicate) or 2 (conflict) per event.
+# Returns one character per event, 0 (counted now), 1 (duplicate) or 2 (conflict): a string, not
+# an array (redis-py reads an array element by element, a line each).
 _CLAIM_ADD = """
 local keep = tonumber(ARGV[1])
 local out = {}
@@ -584,7 +585,7 @@ for _, it in ipairs(cjson.decode(ARGV[3])) do
   touched[key] = true
 end
 for key, _ in pairs(touched) do redis.call('EXPIRE', key, keep) end
-return out
+return table.concat(out)
 """
 
 # The same arguments as _CLAIM_ADD, for events it counted: forget each id (if it is still this
@@ -664,8 +665,8 @@ class RedisAggregator(Aggregator):
                   keep_seconds: int) -> list[int]:
         if not items:
             return []
-        got = [int(x) for x in self._claim_add(keys=[self.k_pending], args=self._claim_args(keep_seconds, store_id,
-                                                                                           items))]
+        answer = self._claim_add(keys=[self.k_pending], args=self._claim_args(keep_seconds, store_id, items))
+        got = [int(x) for x in _s(answer)]
         if 0 in got:
             self._schedule(self.interval)
         return got
