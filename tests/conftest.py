@@ -160,6 +160,23 @@ def app(_shared_app):
             _restore(app, config, extensions)
 
 
+def _job_clocks() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "job-clock")
+
+
+@pytest.fixture(autouse=True)
+def _no_job_clock_left_running():
+    """A test must not leave the embedded job clock running: an app that is not in testing mode
+    and serves a request starts it (``portal.jobs.start_clock``), and its thread would then run
+    every periodic task against the test database while the other tests run, for good (a CI run
+    found one ticking after the last test). Such apps take ``JOBS_BACKEND="eager"``."""
+    before = _job_clocks()
+    yield
+    if _job_clocks() > before:
+        pytest.fail("this test started the embedded job clock (an app outside testing mode served a "
+                    "request): give that app JOBS_BACKEND='eager'", pytrace=False)
+
+
 def _restore(app, config: dict, extensions: set) -> None:
     """Put back what a test changed on the shared app: its config, and the extensions made on
     first use from that config (the login throttle and its counters, the Celery client)."""

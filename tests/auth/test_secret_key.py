@@ -65,7 +65,8 @@ def _forged_cookie(user) -> str:
 
 def test_a_cookie_forged_with_the_old_default_does_not_sign_in(tmp_path, org, database_url):
     dev = create_app("development", SECRET_KEY_FILE=str(tmp_path / "secret_key"),
-                     SQLALCHEMY_DATABASE_URI=database_url, LOGIN_THROTTLE_STORAGE="memory://")
+                     SQLALCHEMY_DATABASE_URI=database_url, LOGIN_THROTTLE_STORAGE="memory://",
+                     JOBS_BACKEND="eager")            # no embedded job clock left running after the test
     browser = dev.test_client()
     browser.set_cookie("session", _forged_cookie(org.users["hq"]))
     r = browser.get("/")
