@@ -51,7 +51,7 @@ from portal.extensions import db
 from portal.ingest import registry
 from portal.ingest.models import APPLIED, DUPLICATE, HELD, REJECTED, InboxEvent
 from portal.ingest.registry import IDEMPOTENCY_CONFLICT, Duplicate, Event, Held, Reject
-from portal.kernel.sql import among
+from portal.kernel.sql import among, pg_array
 from portal.kernel.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -152,10 +152,11 @@ def _claim(store_id: int, events: dict[int, Event]) -> set[str]:
         # In event id order: two requests claiming overlapping ids wait on each other's keys in
         # the same order, so they queue instead of deadlocking.
         order = sorted(events, key=lambda i: events[i].id)
+        listed = [events[i] for i in order]
         return set(db.session.execute(_CLAIM_PG, {
-            "store": store_id, "now": now, "eids": [events[i].id for i in order],
-            "types": [events[i].type for i in order], "hashes": [events[i].body_hash for i in order],
-            "ats": [events[i].occurred_at for i in order]}).scalars())
+            "store": store_id, "now": now, "eids": pg_array([e.id for e in listed]),
+            "types": pg_array([e.type for e in listed]), "hashes": pg_array([e.body_hash for e in listed]),
+            "ats": pg_array([e.occurred_at for e in listed])}).scalars())
     stmt = sqlite_insert(_inbox).on_conflict_do_nothing(index_elements=["store_id", "event_id"]) \
         .returning(_inbox.c.event_id)
     return set(db.session.execute(stmt, [

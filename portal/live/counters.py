@@ -52,6 +52,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.kernel.sql import pg_array
 
 log = logging.getLogger(__name__)
 
@@ -321,8 +322,7 @@ class Aggregator:
                     "UPDATE live_viewers AS v SET comments = v.comments + u.c, shares = v.shares + u.s "
                     "FROM unnest(CAST(:r AS integer[]), CAST(:m AS bigint[]), CAST(:c AS integer[]), "
                     "CAST(:s AS integer[])) AS u(r, m, c, s) WHERE v.room_id = u.r AND v.member_id = u.m"),
-                    {"r": [x["r"] for x in rows], "m": [x["m"] for x in rows], "c": [x["c"] for x in rows],
-                     "s": [x["s"] for x in rows]})
+                    {k: pg_array([x[k] for x in rows]) for k in ("r", "m", "c", "s")})
             elif rows:
                 conn.execute(text("UPDATE live_viewers SET comments = comments + :c, shares = shares + :s "
                                   "WHERE room_id = :r AND member_id = :m"), rows)

@@ -37,7 +37,7 @@ from sqlalchemy import select, text, tuple_
 from portal.extensions import db
 from portal.ingest.registry import AGGREGATED, DUPLICATE, IDEMPOTENCY_CONFLICT, LIVE, Event, Reject, handler
 from portal.ingest.schemas import EventData, text_field
-from portal.kernel.sql import among, bulk_insert
+from portal.kernel.sql import among, bulk_insert, pg_array
 from portal.live import counters
 from portal.live.models import LiveRoom, LiveRoomStore, LiveSharer, LiveSubscription, LiveViewer
 from portal.members import services as members
@@ -253,8 +253,8 @@ def _bulk_update_room(table, room_id: int, rows: list[dict]) -> None:
     arrays = ", ".join(["CAST(:member_id AS bigint[])"] + [f"CAST(:{n} AS {types[n]}[])" for n in names])
     db.session.execute(text(f"UPDATE live_viewers AS t SET {sets} FROM unnest({arrays}) AS u(member_id, "
                             f"{', '.join(names)}) WHERE t.room_id = :room AND t.member_id = u.member_id"),
-                       {"room": room_id, "member_id": [r["member_id"] for r in rows],
-                        **{n: [r[n] for r in rows] for n in names}})
+                       {"room": room_id, "member_id": pg_array([r["member_id"] for r in rows]),
+                        **{n: pg_array([r[n] for r in rows]) for n in names}})
 
 
 _SHARERS_PG = text(
@@ -272,8 +272,9 @@ def _add_sharers(store, brought: dict[tuple[int, int], int]) -> None:
         return
     keys = sorted(brought)
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_SHARERS_PG, {"store": store.id, "r": [r for r, _m in keys], "m": [m for _r, m in keys],
-                                         "n": [brought[k] for k in keys]})
+        db.session.execute(_SHARERS_PG, {"store": store.id, "r": pg_array([r for r, _m in keys]),
+                                         "m": pg_array([m for _r, m in keys]),
+                                         "n": pg_array([brought[k] for k in keys])})
         return
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 

@@ -35,7 +35,7 @@ from portal.audit import services as audit
 from portal.extensions import db
 from portal.kernel.crypto import decrypt, encrypt, keyed_hash
 from portal.kernel.errors import RuleError
-from portal.kernel.sql import among, insert_missing
+from portal.kernel.sql import among, insert_missing, pg_array
 from portal.kernel.time import UTCDateTime, utcnow
 from portal.members import refs
 from portal.members.models import (
@@ -347,14 +347,16 @@ def _insert_people_pg(store: Store, appid: str, at: datetime, people: list[Perso
     inserts after it."""
     phones = [_phone_values(p.phone) for p in people]
     ord_of = {o: k for k, o in enumerate(new_members, 1)}
-    return [mid for _ord, mid in db.session.execute(_NEW_PEOPLE_PG, {
+    arrays = {
         "nick": [(p.nickname or "")[:64] for p in people], "enc": [v.get("phone_enc") for v in phones],
         "hash": [v.get("phone_hash") for v in phones], "masked": [v.get("phone_masked", "") for v in phones],
         "verified": [v.get("phone_verified", False) for v in phones], "guide": guides, "at": ats, "cause": causes,
-        "status": ACTIVE, "store": store.id, "path": store.path, "appid": appid, "now": at,
         "i_mid": [i["member_id"] for i in identities],
         "i_ord": [None if i["member_id"] else ord_of[same_new.get(i["openid"], i["openid"])] for i in identities],
-        "i_openid": [i["openid"] for i in identities], "i_unionid": [i["unionid"] for i in identities]})]
+        "i_openid": [i["openid"] for i in identities], "i_unionid": [i["unionid"] for i in identities]}
+    return [mid for _ord, mid in db.session.execute(_NEW_PEOPLE_PG, {
+        **{name: pg_array(values) for name, values in arrays.items()},
+        "status": ACTIVE, "store": store.id, "path": store.path, "appid": appid, "now": at})]
 
 
 def _insert_members(rows: list[dict]) -> list[int]:

@@ -5,6 +5,9 @@ defaults applied, constraints raised as SQLAlchemy errors, statement listeners a
 derived-data cache told."""
 from __future__ import annotations
 
+import enum
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -101,3 +104,56 @@ def test_a_bulk_write_drops_the_cached_data_it_feeds(app, org):
     db.session.commit()
     menu = services.store_filter_menus(scope)[1]
     assert "宵夜" in menu and "夜宵1" not in menu
+
+
+# Values an array's text must quote or escape: quotes, backslashes, commas and braces, the word
+# NULL (a string, not a null), blanks, an empty string, CJK, and a null itself.
+AWKWARD = ['a"b', "back\\slash", 'both \\" at once', "comma,{brace}", "NULL", "", " spaced ", "张三", "tab\there"]
+
+
+def test_array_binds_carry_awkward_values_exactly(app):
+    """``among`` and ``bulk_update`` bind their lists as one array text on PostgreSQL
+    (``kernel.sql.pg_array``): every value comes back as it was, nulls as nulls, times with their
+    instant."""
+    rows = _rows(len(AWKWARD) + 2)
+    bulk_insert(db.session, AUDIT, rows)
+    db.session.commit()
+    ids = db.session.scalars(select(AuditEntry.id).where(AuditEntry.action == "bulk.test")
+                             .order_by(AuditEntry.object_id)).all()
+    stamp = datetime(2026, 3, 2, 10, 15, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
+    changes = [{"id": i, "actor_name": name, "created_at": stamp + timedelta(seconds=k)}
+               for k, (i, name) in enumerate(zip(ids, AWKWARD, strict=False))]
+    bulk_update(db.session, AUDIT, changes)
+    bulk_update(db.session, AUDIT, [{"id": ids[-1], "object_id": None, "ip": "NULL"},
+                                     {"id": ids[-2], "object_id": 7, "ip": ""}])
+    db.session.commit()
+    assert db.session.execute(select(AuditEntry.object_id, AuditEntry.ip).where(AuditEntry.id.in_(ids[-2:]))
+                              .order_by(AuditEntry.id)).all() == [(7, ""), (None, "NULL")]
+    got = dict(db.session.execute(select(AuditEntry.id, AuditEntry.actor_name)).all())
+    assert [got[c["id"]] for c in changes] == AWKWARD
+    times = dict(db.session.execute(select(AuditEntry.id, AuditEntry.created_at)).all())
+    assert [_utc(times[c["id"]]) for c in changes] == [c["created_at"].astimezone(UTC) for c in changes]
+    found = db.session.scalars(select(AuditEntry.actor_name).where(among(db.session, AuditEntry.actor_name,
+                                                                         AWKWARD + [None]))).all()
+    assert sorted(found) == sorted(AWKWARD)
+    assert db.session.scalars(select(AuditEntry.id).where(among(db.session, AuditEntry.actor_name,
+                                                                ['a\\"b', "null", "comma"]))).all() == []
+
+
+def test_array_binds_take_enum_members_as_their_values(app):
+    class Kind(enum.StrEnum):
+        NAME = "张1"
+
+    class Number(enum.IntEnum):
+        TWO = 2
+
+    bulk_insert(db.session, AUDIT, _rows(4))
+    db.session.commit()
+    assert db.session.scalars(select(AuditEntry.object_id).where(among(db.session, AuditEntry.actor_name,
+                                                                       [Kind.NAME]))).all() == [1]
+    assert db.session.scalars(select(AuditEntry.actor_name).where(among(db.session, AuditEntry.object_id,
+                                                                        [Number.TWO]))).all() == ["张2"]
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
