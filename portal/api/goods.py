@@ -10,6 +10,7 @@ from portal.api.auth import current_store
 from portal.api.conditional import conditional
 from portal.api.schemas import ETAG_HEADER, StoreRefSchema
 from portal.api.spec import ApiBlueprint
+from portal.goods.services import thumb_path
 from portal.kernel.ids import MAX_PAGE, parse_page
 from portal.kernel.money import yuan_text
 from portal.shelf import services as shelf
@@ -51,7 +52,7 @@ class GoodSchema(ma.Schema):
     list_price = ma.fields.Function(lambda g: yuan_text(g.list_price), required=True, metadata={"type": "string"})
     list_price_fen = ma.fields.Integer(required=True, attribute="list_price")
     stock = ma.fields.Integer(allow_none=True, required=True, metadata={"description": "null: not tracked."})
-    thumbnail = ma.fields.Function(lambda g: f"/media/goods/{g.thumb}" if g.thumb else None, required=True,
+    thumbnail = ma.fields.Function(lambda g: thumb_path(g.thumb), required=True,
                                    allow_none=True, metadata={"type": "string"})
 
 

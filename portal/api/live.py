@@ -11,6 +11,7 @@ from portal.api.auth import current_store
 from portal.api.conditional import conditional
 from portal.api.schemas import ETAG_HEADER, StoreRefSchema
 from portal.api.spec import ApiBlueprint
+from portal.goods.services import thumb_path
 from portal.kernel.money import yuan_text
 from portal.live import showing
 from portal.live.models import OPTIONS, PROVIDERS, STATUSES
@@ -18,10 +19,6 @@ from portal.live.models import OPTIONS, PROVIDERS, STATUSES
 bp = ApiBlueprint("api_live", __name__, url_prefix="/api/v1", description="The store's live rooms")
 
 LIVE_FORMAT = "live-rooms-v1"
-
-
-def _thumbnail(thumb: str | None) -> str | None:
-    return f"/media/goods/{thumb}" if thumb else None
 
 
 class LiveGoodSchema(ma.Schema):
@@ -33,7 +30,7 @@ class LiveGoodSchema(ma.Schema):
     price_fen = ma.fields.Integer(required=True, attribute="price")
     list_price = ma.fields.Function(lambda g: yuan_text(g.list_price), required=True, metadata={"type": "string"})
     list_price_fen = ma.fields.Integer(required=True, attribute="list_price")
-    thumbnail = ma.fields.Function(lambda g: _thumbnail(g.thumb), required=True, allow_none=True,
+    thumbnail = ma.fields.Function(lambda g: thumb_path(g.thumb), required=True, allow_none=True,
                                    metadata={"type": "string"})
 
 

@@ -453,6 +453,16 @@ class GoodsCard:
     thumb: str | None = None
 
 
+# Where a thumbnail is served, without login (``goods.media``): the mini-program APIs and the
+# live provider's goods give this path, the pages link it.
+MEDIA_PATH = "/media/goods/"
+
+
+def thumb_path(thumb: str | None) -> str | None:
+    """The path of a stored thumbnail's file name (``ProductImage.thumb``), or None."""
+    return f"{MEDIA_PATH}{thumb}" if thumb else None
+
+
 def first_thumbs(product_ids) -> dict[int, str]:
     """The first picture's thumbnail of each product, in one statement."""
     if not product_ids:

@@ -264,7 +264,7 @@ def product_image(product_id: int, image_id: int):
     return send_from_directory(services.image_dir(), name, max_age=3600)
 
 
-@bp.route("/media/goods/<filename>")
+@bp.route(f"{services.MEDIA_PATH}<filename>")
 def media(filename: str):
     """Thumbnails without login, for the mini-program: the names are random 128-bit tokens."""
     if not services.public_thumb(filename):

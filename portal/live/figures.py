@@ -35,6 +35,7 @@ from portal.org.scope import Scope
 VIEWERS, BUYERS = "viewers", "buyers"
 RANKINGS = (VIEWERS, BUYERS)
 TOP = 20
+TOP_STORES = 10          # carrying stores on the room page (the export has them all)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Figures:
     gmv_fen: int = 0
     buyers: int = 0
     flushes: int = 0
+    carried: int = 0            # the carrying stores the scope sees (``stores`` may show fewer)
     stores: list[StoreFigures] = field(default_factory=list)
 
     @property
@@ -94,52 +96,62 @@ def counter_row(room_id: int) -> dict:
     return counters.current([dict(row._mapping)])[0]
 
 
-def room_figures(scope: Scope, room: LiveRoom) -> Figures:
-    """The room's figures as ``scope`` may see them: a handful of statements, none scanning the
-    viewers of a store's own room (a broadcast's attribution counts them by store on an index)."""
+def room_figures(scope: Scope, room: LiveRoom, *, top: int | None = TOP_STORES) -> Figures:
+    """The room's figures as ``scope`` may see them, with its carrying stores ranked by viewers
+    brought, then GMV: the first ``top`` of them (the room page; a national broadcast is carried
+    by thousands of stores, and the page asks again every 3 s while it is live), or all with
+    ``top=None`` (the export). ``carried`` counts them all. A handful of statements whatever
+    the number of stores; none scans the viewers of a store's own room (its one store's viewers
+    are the room's counter), a broadcast's are counted by store on the index (room, store)."""
     whole = owns(scope, room)
     counts = counter_row(room.id)
     out = Figures(room.id, whole, **{k: counts[k] for k in (*counters.ROOM_FIELDS, "online", "peak_online",
                                                               "flushes") if k not in ("viewers", "entered_sum")})
-    mine = scope.store_rows(LiveRoomStore.store_id, LiveRoomStore.path)
-    carriers = db.session.execute(
-        select(Store.id, Store.code, Store.name).join(LiveRoomStore, LiveRoomStore.store_id == Store.id)
-        .where(LiveRoomStore.room_id == room.id, literal(True) if whole else mine)
-        .order_by(Store.code)).all()
-    stores = {sid: StoreFigures(sid, code, name) for sid, code, name in carriers}
-    if whole:
-        out.viewers = counts["viewers"]
-    if whole and len(stores) == 1:
-        next(iter(stores.values())).viewers = out.viewers
-    elif stores:
-        # A broadcast's attribution (or the scope's share of it): the viewers by their store, on
-        # the index (room, store).
-        for sid, n in db.session.execute(
-                select(LiveViewer.store_id, func.count()).where(
-                    LiveViewer.room_id == room.id,
-                    literal(True) if whole else LiveViewer.store_id.in_(list(stores)))
-                .group_by(LiveViewer.store_id)):
-            if sid in stores:
-                stores[sid].viewers = n
-        if not whole:
-            out.viewers = sum(s.viewers for s in stores.values())
+    mine = literal(True) if whole else scope.store_rows(LiveRoomStore.store_id, LiveRoomStore.path)
+    carriers = select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id, mine)
+    out.carried = db.session.scalar(select(func.count()).select_from(carriers.subquery())) or 0
     # The stays still open count up to the room's end (or now): online × then − their entry times.
     if out.online > 0:
         until = room.ended_at or utcnow()
         out.watch_seconds += max(0, out.online * int(until.timestamp()) - counts["entered_sum"])
-    order_cond = and_(Order.live_room_id == room.id,
-                      literal(True) if whole else Order.store_id.in_(list(stores) or [-1]))
-    for sid, n, gmv, buyers in db.session.execute(
-            select(Order.store_id, func.count(), func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0),
-                   func.count(func.distinct(Order.member_id)))
-            .where(order_cond).group_by(Order.store_id)):
-        if sid in stores:
-            stores[sid].orders, stores[sid].gmv_fen, stores[sid].buyers = n, int(gmv), buyers
-        out.orders += n
-        out.gmv_fen += int(gmv)
+    order_cond = and_(Order.live_room_id == room.id, literal(True) if whole else Order.store_id.in_(carriers))
+    orders, gmv, buyers = db.session.execute(select(
+        func.count(), func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0),
+        func.count(func.distinct(Order.member_id))).where(order_cond)).one()
     # Buyers across stores: a member who bought in two stores counts once.
-    out.buyers = db.session.scalar(select(func.count(func.distinct(Order.member_id))).where(order_cond)) or 0
-    out.stores = list(stores.values())
+    out.orders, out.gmv_fen, out.buyers = orders, int(gmv), buyers
+    one_store = whole and out.carried == 1
+    if whole:
+        out.viewers = counts["viewers"]
+    else:
+        out.viewers = db.session.scalar(select(func.count()).select_from(LiveViewer).where(
+            LiveViewer.room_id == room.id, LiveViewer.store_id.in_(carriers))) or 0
+    if not out.carried:
+        return out
+    by_store = (select(Order.store_id.label("sid"), func.count().label("n"),
+                       func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0).label("gmv"),
+                       func.count(func.distinct(Order.member_id)).label("buyers"))
+                .where(Order.live_room_id == room.id).group_by(Order.store_id).subquery())
+    ranked = (select(Store.id, Store.code, Store.name).select_from(LiveRoomStore)
+              .join(Store, Store.id == LiveRoomStore.store_id)
+              .outerjoin(by_store, by_store.c.sid == LiveRoomStore.store_id)
+              .where(LiveRoomStore.room_id == room.id, mine))
+    if one_store:
+        viewers = literal(out.viewers)
+    else:
+        # A broadcast's attribution: the viewers by their store, on the index (room, store).
+        seen = (select(LiveViewer.store_id.label("sid"), func.count().label("n"))
+                .where(LiveViewer.room_id == room.id).group_by(LiveViewer.store_id).subquery())
+        ranked = ranked.outerjoin(seen, seen.c.sid == LiveRoomStore.store_id)
+        viewers = func.coalesce(seen.c.n, 0)
+    gmv_col = func.coalesce(by_store.c.gmv, 0)
+    ranked = ranked.add_columns(viewers.label("viewers"), func.coalesce(by_store.c.n, 0).label("orders"),
+                                gmv_col.label("gmv"), func.coalesce(by_store.c.buyers, 0).label("buyers")) \
+        .order_by(*([] if one_store else [viewers.desc()]), gmv_col.desc(), Store.code)
+    if top is not None:
+        ranked = ranked.limit(top)
+    out.stores = [StoreFigures(r.id, r.code, r.name, r.viewers, r.orders, int(r.gmv), r.buyers)
+                  for r in db.session.execute(ranked)]
     return out
 
 

@@ -44,6 +44,8 @@ PROVIDERS = (CHANNELS, MINIPROGRAM)
 # WeChat's room status codes (mini-program live; Channels live's own states map onto them)
 LIVE, NOT_STARTED, ENDED, BANNED, PAUSED, ABNORMAL, EXPIRED = 101, 102, 103, 104, 105, 106, 107
 STATUSES = (LIVE, NOT_STARTED, ENDED, BANNED, PAUSED, ABNORMAL, EXPIRED)
+# A room in one of these is over for its audience: listed under "ended", no more invitations.
+FINISHED_STATUSES = (ENDED, BANNED, ABNORMAL, EXPIRED)
 OPTIONS = ("comments", "likes", "shelf", "replay", "sharing")
 DEFAULT_OPTIONS = {name: True for name in OPTIONS}
 

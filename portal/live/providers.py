@@ -60,7 +60,8 @@ class FakeProvider:
     def create_room(self, room: LiveRoom, goods: list[dict]) -> str | None:
         self.calls.append(Call("create_room", room.id, {"title": room.title, "provider": room.provider,
                                                         "start": room.scheduled_start, "end": room.scheduled_end,
-                                                        "anchor": room.anchor, "goods": [g["code"] for g in goods]}))
+                                                        "anchor": room.anchor, "goods": [g["code"] for g in goods],
+                                                        "covers": [g["cover"] for g in goods]}))
         return f"fake-{room.provider}-{room.id}"
 
     def edit_room(self, room: LiveRoom) -> str | None:

@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, insert, literal, or_, select, true, u
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.goods.models import Product
-from portal.goods.services import first_thumbs, pickable_products
+from portal.goods.services import first_thumbs, pickable_products, thumb_path
 from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.sql import bulk_insert
 from portal.kernel.time import utcnow
@@ -157,7 +157,7 @@ def _goods_payload(products: list[Product]) -> list[dict]:
                                      .where(Sku.product_id.in_([p.id for p in products]))
                                      .group_by(Sku.product_id)).all()) if products else {}
     thumbs = first_thumbs([p.id for p in products])
-    return [{"code": p.code, "name": p.name, "price": prices.get(p.id, 0), "cover": thumbs.get(p.id, "")}
+    return [{"code": p.code, "name": p.name, "price": prices.get(p.id, 0), "cover": thumb_path(thumbs.get(p.id)) or ""}
             for p in products]
 
 
@@ -218,10 +218,11 @@ def carriers_in_scope(scope: Scope, room: LiveRoom, limit: int = 50) -> tuple[in
 
 
 def room_goods(room: LiveRoom) -> list[tuple[Product, str | None]]:
+    """The room's goods in their order, each with its first picture's thumbnail path (or None)."""
     products = list(db.session.scalars(select(Product).join(LiveRoomGoods, LiveRoomGoods.product_id == Product.id)
                                        .where(LiveRoomGoods.room_id == room.id).order_by(LiveRoomGoods.position)))
     thumbs = first_thumbs([p.id for p in products])
-    return [(p, thumbs.get(p.id)) for p in products]
+    return [(p, thumb_path(thumbs.get(p.id))) for p in products]
 
 
 # --------------------------------------------------------------------------- defaults

@@ -29,6 +29,7 @@ from portal.live.models import (
     BANNED,
     ENDED,
     EXPIRED,
+    FINISHED_STATUSES,
     LIVE,
     NOT_STARTED,
     PAUSED,
@@ -43,7 +44,7 @@ BADGES = {LIVE: "bg-red text-red-fg", NOT_STARTED: "bg-blue-lt", ENDED: "bg-seco
           BANNED: "bg-dark text-dark-fg", PAUSED: "bg-orange-lt", ABNORMAL: "bg-yellow-lt", EXPIRED: "bg-secondary-lt"}
 # The list's three tabs
 UPCOMING, ON_AIR, FINISHED = "upcoming", "live", "ended"
-GROUPS = {UPCOMING: (NOT_STARTED,), ON_AIR: (LIVE, PAUSED), FINISHED: (ENDED, BANNED, ABNORMAL, EXPIRED)}
+GROUPS = {UPCOMING: (NOT_STARTED,), ON_AIR: (LIVE, PAUSED), FINISHED: FINISHED_STATUSES}
 GROUP_LABELS = {UPCOMING: _l("Upcoming"), ON_AIR: _l("Live now"), FINISHED: _l("Ended")}
 
 # Channels live (视频号直播) states, as wx.getChannelsLiveInfo and the 视频号助手 API report them

@@ -79,7 +79,7 @@ def export_figures(room_id: int):
     kind = request.args.get("format", "csv")
     if kind not in ("csv", "xlsx"):
         abort(404)
-    fig = figures.room_figures(scope, room)
+    fig = figures.room_figures(scope, room, top=None)
     labels = {"viewers": _("Unique viewers"), "peak_online": _("Peak concurrent viewers"),
               "watch_seconds": _("Total watch time (seconds)"), "average_watch": _("Average watch time (seconds)"),
               "likes": _("Likes"), "comments": _("Comments"), "shares": _("Shares"), "follows": _("New followers"),
@@ -89,7 +89,7 @@ def export_figures(room_id: int):
         fig, figures.leaderboard(scope, room, by=figures.VIEWERS, limit=200),
         figures.leaderboard(scope, room, by=figures.BUYERS, limit=200), labels)
     store_header = [_("Store code"), _("Store"), _("Viewers"), _("Orders"), _("GMV (yuan)"), _("Buyers")]
-    board_header = [_("Ranking"), _("Rank"), _("Sharer"), _("Store"), _("Guide"), _("Viewers brought"),
+    board_header = [_("Ranking"), _("Place"), _("Sharer"), _("Store"), _("Guide"), _("Viewers brought"),
                     _("Buyers brought")]
     name = f"live-{room.id}-figures"
     if kind == "xlsx":

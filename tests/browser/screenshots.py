@@ -121,9 +121,11 @@ def settle(page) -> None:
 APP = None                         # the demo app being shot, once main() has built it (see main)
 
 # Modules of extra pages: each may define desktop(page, shot) and phone(page, shot).
-SCENES: list[str] = ["scenes_marketing", "scenes_pushes", "scenes_storepicker", "scenes_goodspicker", "scenes_images",
-                     "scenes_preview", "scenes_words", "scenes_identity", "scenes_orders", "scenes_audiences",
-                     "scenes_rfm", "scenes_ingest", "scenes_commission"]
+# scenes_live first: it seeds members, orders and rooms as `flask seed-demo` does, on the demo
+# before the other scenes change its campaigns.
+SCENES: list[str] = ["scenes_live", "scenes_marketing", "scenes_pushes", "scenes_storepicker", "scenes_goodspicker",
+                     "scenes_images", "scenes_preview", "scenes_words", "scenes_identity", "scenes_orders",
+                     "scenes_audiences", "scenes_rfm", "scenes_ingest", "scenes_commission"]
 
 
 def _scenes():

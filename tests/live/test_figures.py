@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.live import counters, figures
 from portal.live.models import ENDED
 from portal.org.scope import Scope
-from tests.factories import make_guide
+from tests.factories import make_guide, make_store
 from tests.live.figures_helpers import (  # noqa: F401  (_fresh_counters: the autouse fixture)
     T0,
     Sender,
@@ -56,6 +56,46 @@ def test_a_broadcasts_figures_are_exact_and_attributed_to_the_carrying_stores(cl
     assert fig.conversion == 2 / 5
     by_store = {s.code: (s.viewers, s.orders, s.gmv_fen, s.buyers) for s in fig.stores}
     assert by_store == {"SH001": (3, 2, 13000, 1), "SH002": (2, 1, 6000, 1)}
+
+
+def test_a_broadcast_carried_by_many_stores_shows_its_top_stores_and_exports_them_all(client, org, login_as):
+    """The room page (polled every 3 s while live) ranks the carrying stores by viewers brought,
+    then GMV, and shows the first TOP_STORES with how many more there are; the export has every
+    one. A region sees its own stores' share, ranked the same way."""
+    extra = [make_store(org.nodes["r_js"], f"JS{n:03d}", name=f"江苏{n}号店") for n in range(2, figures.TOP_STORES + 4)]
+    carriers = [org.stores["sh1"], org.stores["sh2"], org.stores["js1"], *extra]
+    room = make_room(org.nodes["hq"], carriers=carriers, title="全国品牌日")
+    crowd = {store.code: k for k, store in enumerate(carriers)}          # JS012 brings the most
+    for store in carriers:
+        events = [enter(room, f"{store.code}-v{i}", i) for i in range(crowd[store.code])]
+        if events:
+            assert set(statuses(Sender(client, store)(*events))) == {"applied"}
+    assert statuses(Sender(client, org.stores["sh1"])(
+        paid("SH-1", [("SKU-A", 1, 5000)], openid="SH001-x", live_room_id=room.id))) == ["applied"]
+    hq = Scope.of_path(org.nodes["hq"].path)
+
+    fig = figures.room_figures(hq, room)
+    ranked = sorted(carriers, key=lambda s: (-crowd[s.code], s.code != "SH001", s.code))
+    assert fig.carried == len(carriers) == figures.TOP_STORES + 5
+    assert [s.code for s in fig.stores] == [s.code for s in ranked[:figures.TOP_STORES]]
+    assert [s.viewers for s in fig.stores] == [crowd[s.code] for s in ranked[:figures.TOP_STORES]]
+    assert fig.viewers == sum(crowd.values()) and fig.orders == 1          # a buyer need not be a viewer
+    every = figures.room_figures(hq, room, top=None)
+    assert [s.code for s in every.stores] == [s.code for s in ranked]
+    assert {s.code: (s.orders, s.gmv_fen) for s in every.stores}["SH001"] == (1, 5000)
+
+    login_as("hq")
+    page = client.get(f"/live/{room.id}/figures", hx=True).get_data(as_text=True)
+    assert page.count("data-store=") == figures.TOP_STORES and 'data-more-stores="5"' in page
+    assert f'data-store="{ranked[0].code}"' in page and f'data-store="{ranked[-1].code}"' not in page
+    sheet = load_workbook(io.BytesIO(client.get(f"/live/{room.id}/figures/export?format=xlsx").data))
+    codes = [row[0].value for row in sheet.worksheets[1].iter_rows(min_row=2)]
+    assert codes == [s.code for s in ranked]
+
+    js = figures.room_figures(Scope.of_path(org.nodes["r_js"].path), room)
+    assert js.carried == len(extra) + 1 and not js.whole
+    assert js.viewers == sum(crowd[s.code] for s in [org.stores["js1"], *extra]) and js.orders == 0
+    assert all(s.code.startswith("JS") for s in js.stores) and len(js.stores) == figures.TOP_STORES
 
 
 def test_a_carrying_store_sees_its_own_share(client, org, login_as):

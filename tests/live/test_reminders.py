@@ -10,10 +10,21 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.extensions import db
+from portal.kernel.errors import RuleError
 from portal.kernel.sql import bulk_insert, next_ids
 from portal.kernel.time import utcnow
 from portal.live import reminders
-from portal.live.models import LIVE, NOT_STARTED, LiveReminder, LiveRoom, LiveSubscription
+from portal.live.models import (
+    ABNORMAL,
+    BANNED,
+    ENDED,
+    EXPIRED,
+    LIVE,
+    NOT_STARTED,
+    LiveReminder,
+    LiveRoom,
+    LiveSubscription,
+)
 from portal.live.tasks import remind_and_send
 from portal.members.audiences import save_group
 from portal.members.models import FIXED, Member
@@ -149,6 +160,24 @@ def test_inviting_nobody_is_refused_beside_the_field(login_as, org):
     assert response.status_code == 422
     assert 'data-field="audience"' in response.get_data(as_text=True)
     assert _outbox(room, "invitation") == 0
+
+
+@pytest.mark.parametrize("status", [ENDED, BANNED, ABNORMAL, EXPIRED])
+def test_a_room_that_is_over_invites_nobody(login_as, org, status):
+    room = make_room(org.stores["sh1"])
+    make_member(org.stores["sh1"], segment="new")
+    room.status = status
+    db.session.commit()
+    client = login_as("owner1")
+    panel = client.get(f"/live/{room.id}/panels/reminders", hx=True).get_data(as_text=True)
+    assert "data-invite-closed" in panel and "data-invite-form" not in panel
+    response = client.post(f"/live/{room.id}/invite", data={"audience": "segment:new"}, hx="#live-reminders")
+    # A form sent from a page opened before the room ended: refused, the panel says why.
+    assert response.status_code == 422 and "data-invite-closed" in response.get_data(as_text=True)
+    assert _outbox(room, "invitation") == 0
+    with pytest.raises(RuleError) as refused:
+        reminders.invite(scope_for(org.users["owner1"]), room, {"segment": "new"}, actor=org.users["owner1"])
+    assert refused.value.field == "audience" and _outbox(room, "invitation") == 0
 
 
 def test_the_sender_is_chosen_by_config(app):

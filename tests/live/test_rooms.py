@@ -76,6 +76,26 @@ def test_the_provider_fake_records_the_room_and_its_goods(login_as, goods, org):
     assert db.session.get(LiveRoom, room.id).provider_room_id == f"fake-channels-{room.id}"
 
 
+def test_the_room_page_shows_its_goods_pictures_and_the_provider_gets_their_path(login_as, goods, org):
+    from portal.goods.services import add_image
+    from portal.org.scope import scope_for
+    from tests.factories import png_bytes
+
+    hq = org.users["hq"]
+    image = add_image(scope_for(hq), goods["tea1"], png_bytes(), actor=hq)
+    db.session.commit()
+    room = make_room(org.users["owner1"], store=org.stores["sh1"], product_ids=[goods["tea1"].id, goods["local"].id])
+    client = login_as("owner1")
+    html = client.get(f"/live/{room.id}").get_data(as_text=True)
+    shelf = html[html.index("data-goods"):]
+    sources = re.findall(r'<img src="([^"]+)"', shelf[:shelf.index("</div>\n    </div>")])
+    assert sources == [f"/media/goods/{image.thumb}"]            # the picture of the one that has one
+    picture = client.get(sources[0])
+    assert picture.status_code == 200 and picture.mimetype.startswith("image/")
+    call, = [c for c in get_provider().calls if c.name == "create_room"]
+    assert call.args["covers"] == [sources[0], ""]
+
+
 @pytest.mark.parametrize("change, field, words", [
     ({"title": "新品", "provider": MINIPROGRAM}, "title", "3"),
     ({"anchor": ""}, "anchor", "anchor"),
