@@ -13,7 +13,9 @@ One run:
    this machine's is: a run from 0 members spent most of its time scanning ``members``, 1.2
    billion rows read), an HQ broadcast that is live, carried by ``--entry-stores`` stores
    (default 8: the viewers arrive through their entries, each store's mini-program reporting its
-   own viewers), and issues each carrying store a signed credential (``flask issue-api-key``);
+   own viewers), and issues each of them a signed credential (``flask issue-api-key``); with
+   ``--carriers N`` the broadcast is carried by N stores in all (a national broadcast: ``--stores
+   10000 --carriers 10000``), the entry stores among them, so the room page ranks N stores;
 2. starts ``gunicorn -w 4 -k gthread --threads 2`` (``benchmarks/ingest.py``'s ``start_server``)
    with the counters' aggregator of production (``LIVE_COUNTERS=redis``, ``--redis-url``, its
    database 15 by default: the workers add to the same counters, flushed from a timer at most
@@ -48,8 +50,9 @@ One run:
 
 Usage (from the project root; PostgreSQL on 127.0.0.1:5432):
 
-    .venv/bin/python benchmarks/live.py [--viewers 100000] [--entry-stores 8] [--clients 4] [--brand-members 200000]
-                                        [--likes 3] [--counters redis|memory] [--page-requests 200]
+    .venv/bin/python benchmarks/live.py [--viewers 100000] [--entry-stores 8] [--carriers N] [--clients 4]
+                                        [--brand-members 200000] [--likes 3] [--counters redis|memory]
+                                        [--page-requests 200]
 
 Prints a table and writes benchmarks/results/live-postgresql.json. Targets (issue 11):
 ≥ 20,000 events/s; figures exact; page p95 ≤ 100 ms.
@@ -197,9 +200,11 @@ def jobs_of(streams: dict[str, list[dict]], creds: list[dict], clients: int) -> 
 
 # --------------------------------------------------------------------------- set-up
 
-def prepare(app, n_stores: int, n_entries: int, now: datetime, brand_members: int = 0) -> tuple[int, list[dict]]:
+def prepare(app, n_stores: int, n_entries: int, now: datetime, brand_members: int = 0,
+            n_carriers: int = 0) -> tuple[int, list[dict]]:
     """The brand with ``brand_members`` members already (``gen_members.build``: COPY, then
-    ANALYZE), a live HQ broadcast carried by ``n_entries`` active stores, and their keys."""
+    ANALYZE), a live HQ broadcast carried by ``max(n_entries, n_carriers)`` active stores, and
+    the keys of the first ``n_entries`` (the stores whose mini-programs report the viewers)."""
     from sqlalchemy import select
 
     from portal.extensions import db
@@ -213,7 +218,7 @@ def prepare(app, n_stores: int, n_entries: int, now: datetime, brand_members: in
     with app.app_context():
         hq = db.session.scalar(select(OrgNode).where(OrgNode.kind == roles.HQ))
         stores = db.session.scalars(select(Store).where(Store.status == roles.STORE_ACTIVE)
-                                    .order_by(Store.code).limit(n_entries)).all()
+                                    .order_by(Store.code).limit(max(n_entries, n_carriers))).all()
         room = LiveRoom(node_id=hq.id, path=hq.path, title="十万人品牌日直播", anchor="品牌主播", status=LIVE,
                         scheduled_start=now - timedelta(minutes=100), scheduled_end=now + timedelta(hours=2),
                         started_at=now - timedelta(minutes=100))
@@ -221,7 +226,7 @@ def prepare(app, n_stores: int, n_entries: int, now: datetime, brand_members: in
         db.session.flush()
         db.session.add_all([LiveRoomStore(room_id=room.id, store_id=s.id, path=s.path) for s in stores])
         db.session.commit()
-        room_id, codes = room.id, [s.code for s in stores]
+        room_id, codes = room.id, [s.code for s in stores[:n_entries]]
         db.session.remove()
     return room_id, issue_keys(app, codes)
 
@@ -390,8 +395,8 @@ def run(args) -> dict:
         app = make_app(backend.url)
         now = datetime.now(UTC)
         print(f"seeding {args.stores:,} stores with {args.brand_members:,} members, a live broadcast carried by "
-              f"{args.entry_stores} …", flush=True)
-        room_id, creds = prepare(app, args.stores, args.entry_stores, now, args.brand_members)
+              f"{max(args.entry_stores, args.carriers):,} ({args.entry_stores} reporting its viewers) …", flush=True)
+        room_id, creds = prepare(app, args.stores, args.entry_stores, now, args.brand_members, args.carriers)
         print(f"building {args.viewers:,} viewers' events …", flush=True)
         show = Show(room_id, [c["store"] for c in creds], args.viewers, args.likes, seed=2026_11, now=now)
         dsn = backend.url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -452,7 +457,8 @@ def run(args) -> dict:
             "database_version": backend.version,
             "server": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads,
                        "counters": args.counters, "flush_seconds": args.flush_seconds},
-            "clients": args.clients, "entry_stores": args.entry_stores, "viewers": args.viewers,
+            "clients": args.clients, "entry_stores": args.entry_stores,
+            "carriers": max(args.entry_stores, args.carriers), "viewers": args.viewers,
             "brand_members": args.brand_members,
             "load_average": round(os.getloadavg()[0], 2),
             "phases": phases, "total": total, "figures": figures, "floor": fl,
@@ -514,7 +520,11 @@ def main(argv=None) -> int:
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--viewers", type=int, default=100_000, help="viewers of the room (default 100,000)")
     parser.add_argument("--likes", type=float, default=3.0, help="like events a viewer on average (default 3)")
-    parser.add_argument("--entry-stores", type=int, default=8, help="stores carrying the room (default 8)")
+    parser.add_argument("--entry-stores", type=int, default=8,
+                        help="stores carrying the room whose mini-programs report its viewers (default 8)")
+    parser.add_argument("--carriers", type=int, default=0,
+                        help="stores carrying the room in all, the entry stores among them (default: the entry "
+                             "stores; a national broadcast: --stores 10000 --carriers 10000)")
     parser.add_argument("--clients", type=int, default=4, help="load processes (default 4)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
