@@ -14,6 +14,7 @@ from sqlalchemy import select
 from portal.api import services
 from portal.api.models import StoreApiKey
 from portal.extensions import db
+from portal.ingest import services as ingest
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
 from portal.org.scope import get_store_or_404
@@ -56,6 +57,18 @@ def revoke_key(store_id: int, key_id: int):
 def store_api_keys(store) -> list[StoreApiKey]:
     """The store's active keys, for the card on the store page (shown to admins only)."""
     return services.active_keys(store)
+
+
+FAILED_SHOWN = 20
+
+
+@bp.app_template_global()
+def store_failed_events(store) -> tuple[int, list[dict]]:
+    """How many of the store's held events were refused when released, and the latest
+    FAILED_SHOWN of them, for the card on the store page (admins): one count on a partial index,
+    and a read only when there are some."""
+    total = ingest.failed_after_hold_count(store)
+    return total, ingest.failed_after_hold(store, limit=FAILED_SHOWN) if total else []
 
 
 @bp.app_template_global()

@@ -41,6 +41,11 @@ class InboxEvent(db.Model):
         Index("ix_inbox_events_waiting", "store_id", "waiting_for",
               postgresql_where=text("status = 'held'"), sqlite_where=text("status = 'held'")),
         Index("ix_inbox_events_received", "received_at", postgresql_using="brin"),
+        # The held events that failed when released (``services.failed_after_hold``): the only
+        # applied rows that keep their data.
+        Index("ix_inbox_events_failed", "store_id", "applied_at",
+              postgresql_where=text("status = 'applied' AND data IS NOT NULL"),
+              sqlite_where=text("status = 'applied' AND data IS NOT NULL")),
     )
 
 

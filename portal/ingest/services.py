@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import bindparam, delete, null, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, null, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
@@ -338,15 +338,24 @@ def release(store, keys: list[str]) -> None:
             for row, err in failed])
 
 
-def failed_after_hold(store) -> list[dict]:
+def _failed(store_id: int):
+    """The inbox rows of held events that failed when released (on ``ix_inbox_events_failed``)."""
+    return and_(_inbox.c.store_id == store_id, _inbox.c.status == APPLIED, _inbox.c.data.is_not(None))
+
+
+def failed_after_hold(store, limit: int | None = None) -> list[dict]:
     """The held events of ``store`` that were rejected when finally applied: id, type, the data as
-    sent and the error, newest first."""
+    sent and the error, newest first (the first ``limit``)."""
     rows = db.session.execute(
         select(_inbox.c.event_id, _inbox.c.type, _inbox.c.applied_at, _inbox.c.data)
-        .where(_inbox.c.store_id == store.id, _inbox.c.status == APPLIED, _inbox.c.data.is_not(None))
-        .order_by(_inbox.c.applied_at.desc())).all()
+        .where(_failed(store.id)).order_by(_inbox.c.applied_at.desc(), _inbox.c.id.desc()).limit(limit)).all()
     return [{"id": r.event_id, "type": r.type, "at": r.applied_at, "data": r.data["event"], "error": r.data[FAILED_KEY]}
             for r in rows if isinstance(r.data, dict) and FAILED_KEY in r.data]
+
+
+def failed_after_hold_count(store) -> int:
+    """How many held events of ``store`` failed when released (one count on the partial index)."""
+    return db.session.scalar(select(func.count()).select_from(_inbox).where(_failed(store.id))) or 0
 
 
 def keep_days() -> int:
@@ -362,4 +371,5 @@ def purge(now: datetime | None = None) -> int:
                               ).rowcount
 
 
-__all__ = ["MAX_EVENTS", "body_hash", "failed_after_hold", "ingest", "keep_days", "purge", "release"]
+__all__ = ["MAX_EVENTS", "body_hash", "failed_after_hold", "failed_after_hold_count", "ingest", "keep_days", "purge",
+           "release"]

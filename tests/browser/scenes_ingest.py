@@ -22,6 +22,23 @@ def _store_id() -> int:
     return store_id
 
 
+def _refused_after_waiting(store_id: int) -> None:
+    """Two refunds held for orders that have not arrived; the orders come and they are refused."""
+    from portal.extensions import db
+    from portal.ingest.services import ingest
+    from portal.org.models import Store
+    from tests.browser import screenshots
+    from tests.orders.helpers import paid, refund
+
+    with screenshots.APP.app_context():
+        store = db.session.get(Store, store_id)
+        ingest(store, [refund("RF-DEMO-1", "NO-DEMO-1", amount=99_900),
+                       refund("RF-DEMO-2", "NO-DEMO-2", amount=56_000)])
+        ingest(store, [paid("NO-DEMO-1", [("G001-M", 1, 1800)]), paid("NO-DEMO-2", [("G002-M", 2, 1900)])])
+        db.session.commit()
+        db.session.remove()
+
+
 def desktop(page, shot) -> None:
     store_id = _store_id()
     page.goto(f"/stores/{store_id}")
@@ -39,3 +56,8 @@ def desktop(page, shot) -> None:
     page.goto(f"/stores/{store_id}")
     page.locator("#api-keys").scroll_into_view_if_needed()
     shot(page, "ingest-keys-rotated")
+
+    _refused_after_waiting(store_id)
+    page.goto(f"/stores/{store_id}")
+    page.locator("#failed-events").scroll_into_view_if_needed()
+    shot(page, "ingest-refused-after-waiting")

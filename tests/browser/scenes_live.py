@@ -43,33 +43,28 @@ def _seed() -> dict[str, int]:
     return _ROOMS
 
 
-def _loaded(page) -> None:
-    """The room page with its leaderboard and its lazy panels (lottery, coupons, reminders) in."""
-    page.wait_for_selector(".live-leaderboard")
-    page.wait_for_selector("[data-lazy-panel] .spinner-border", state="detached")
+def _rooms(page, shot, names: dict[str, str]) -> None:
+    """Each room page (``{screenshot name: room role}``) with its leaderboard and its lazy panels
+    (lottery, coupons, reminders) in."""
+    rooms = _seed()
+    for name, role in names.items():
+        page.goto(f"/live/{rooms[role]}")
+        page.wait_for_selector(".live-leaderboard")
+        page.wait_for_selector("[data-lazy-panel] .spinner-border", state="detached")
+        shot(page, name, full_page=True)
 
 
 def desktop(page, shot) -> None:
-    rooms = _seed()
+    _seed()
     page.goto("/live")
     shot(page, "live-rooms")
-    page.goto(f"/live/{rooms['broadcast']}")
-    _loaded(page)
-    shot(page, "live-broadcast", full_page=True)
-    page.goto(f"/live/{rooms['ended']}")
-    _loaded(page)
-    shot(page, "live-ended", full_page=True)
+    _rooms(page, shot, {"live-broadcast": "broadcast", "live-ended": "ended"})
 
 
 def phone(page, shot) -> None:
-    rooms = _seed()
+    _seed()
     page.goto("/live")
     shot(page, "live-phone-rooms", full_page=True)
     page.goto("/live/new")
     shot(page, "live-phone-new", full_page=True)
-    page.goto(f"/live/{rooms['live']}")
-    _loaded(page)
-    shot(page, "live-phone-live", full_page=True)
-    page.goto(f"/live/{rooms['ended']}")
-    _loaded(page)
-    shot(page, "live-phone-ended", full_page=True)
+    _rooms(page, shot, {"live-phone-live": "live", "live-phone-ended": "ended"})

@@ -128,6 +128,28 @@ def test_refund_before_its_order_is_held_then_applied(org):
     assert _order("R8").refunded_fen == 0
 
 
+def test_refunds_refused_after_waiting_are_listed_on_the_store_page_for_admins(org, login_as):
+    from portal.ingest.services import failed_after_hold, failed_after_hold_count
+
+    store = org.stores["sh1"]
+    assert "failed-events" not in login_as("hq").get(f"/stores/{store.id}").get_data(as_text=True)
+    first, second = refund("RF31", "R31", amount=99_999), refund("RF32", "R32", amount=88_888)
+    assert [r["status"] for r in send(store, first, second)] == ["held", "held"]
+    send(store, paid("R31"))
+    send(store, paid("R32"))
+    assert failed_after_hold_count(store) == 2 and failed_after_hold_count(org.stores["sh2"]) == 0
+    assert [f["id"] for f in failed_after_hold(store, limit=1)] == [second["id"]]      # the newest first
+
+    page = login_as("hq").get(f"/stores/{store.id}").get_data(as_text=True)
+    assert 'data-failed-events="2"' in page
+    assert f'data-failed-event="{first["id"]}"' in page and f'data-failed-event="{second["id"]}"' in page
+    assert "over_refund" in page and "data.amount_fen" in page
+    assert "failed-events" not in login_as("hq").get(f"/stores/{org.stores['sh2'].id}").get_data(as_text=True)
+    # Not an admin's page: the regional manager sees the store, not the mini-program's plumbing.
+    regional = login_as("sh_manager").get(f"/stores/{store.id}")
+    assert regional.status_code == 200 and "failed-events" not in regional.get_data(as_text=True)
+
+
 def test_refund_in_the_same_batch_as_its_order(org):
     store = org.stores["sh1"]
     results = send(store, refund("RF20", "R9", lines=[("SKU-A", 1)]), paid("R9"))
