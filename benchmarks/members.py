@@ -11,6 +11,8 @@ Alembic, seeds a 10,000-store brand and writes the members and orders with COPY
   (``SELECT member_id, max(paid_at), count(*), sum(paid − refunded) FROM orders WHERE paid_at >=
   window GROUP BY member_id``), and that aggregate written into ``members`` with one
   ``UPDATE … FROM`` (rolled back);
+* **member tiers**: ``audiences.assign_tiers()`` (run by each recompute) with no tier, then with
+  three, twice; its floor: the net-spend aggregate alone;
 * **member search** as HQ through the real app (``GET /members?q=…``, full page and the htmx rows
   partial), timed by a WSGI-level timer around the app (``benchmarks/store_list.py``): nickname
   fragments, the last four digits of a phone, a member id, an openid; median and p95 per case
@@ -116,6 +118,37 @@ def measure_rfm_floor(app, window_days: int) -> dict:
         conn.rollback()                     # the floor leaves the members as RFM wrote them
     return {"aggregate_s": round(aggregate, 2), "members_with_orders": groups,
             "aggregate_and_update_s": round(write, 2), "updated": written}
+
+
+# --------------------------------------------------------------------------- tiers
+
+TIERS = (("银卡", 1, 50_000), ("金卡", 2, 200_000), ("钻石卡", 3, 1_000_000))
+SPEND = "SELECT member_id, sum(paid_fen - refunded_fen) AS net FROM orders GROUP BY member_id"
+
+
+def measure_tiers(app) -> dict:
+    """``audiences.assign_tiers()`` as the nightly recompute runs it, with no tier defined, then
+    with three (the first run gives every member who reaches one its tier, the second finds
+    nothing to move); its floor: the net-spend aggregate it is made of, alone."""
+    from portal.members import audiences
+    from portal.members.models import MemberTier
+
+    out = {}
+    with app.app_context():
+        for label in ("no_tiers", "first", "again"):
+            if label == "first":
+                db.session.add_all([MemberTier(name=n, rank=r, min_spent_fen=f) for n, r, f in TIERS])
+                db.session.commit()
+            started = time.perf_counter()
+            moved = audiences.assign_tiers()
+            db.session.commit()
+            out[label] = {"s": round(time.perf_counter() - started, 2), "members_moved": moved}
+        with db.engine.connect() as conn:
+            started = time.perf_counter()
+            groups = len(conn.execute(text(SPEND)).all())
+            out["floor"] = {"aggregate_s": round(time.perf_counter() - started, 2), "members_with_orders": groups}
+        db.session.remove()
+    return out
 
 
 # --------------------------------------------------------------------------- search
@@ -247,6 +280,8 @@ def run(args) -> dict:
         rfm = measure_rfm(app, args.rfm_runs)
         rfm["floor"] = measure_rfm_floor(app, rfm["window_days"])
         rfm["ratio_to_aggregate"] = round(rfm["worst_s"] / max(0.01, rfm["floor"]["aggregate_s"]), 2)
+        print("member tiers: assign_tiers() with none, then three tiers …", flush=True)
+        tiers = measure_tiers(app)
         print(f"member search: {args.requests} requests per case …", flush=True)
         search = measure_search(app, backend.url, args.requests)
         with app.app_context():
@@ -256,7 +291,7 @@ def run(args) -> dict:
             "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
             "command": " ".join([".venv/bin/python", "benchmarks/members.py", *sys.argv[1:]]),
             "database_version": backend.version, "members": args.members, "orders": args.orders,
-            "generated": generated, "rfm": rfm, "search": search,
+            "generated": generated, "rfm": rfm, "tiers": tiers, "search": search,
             "targets": {
                 # The worst run counts: the first one writes a segment for every member.
                 "rfm_s": {"target": TARGET_RFM_S, "value": rfm["worst_s"], "best_s": rfm["best_s"],
@@ -274,6 +309,11 @@ def print_report(r: dict) -> None:
           f"floor: aggregate {f['aggregate_s']} s "
           f"({f['members_with_orders']:,} members), aggregate + UPDATE {f['aggregate_and_update_s']} s; "
           f"ratio to the aggregate {rfm['ratio_to_aggregate']}")
+    t = r["tiers"]
+    print(f"member tiers: none defined {t['no_tiers']['s']} s; three tiers, first run {t['first']['s']} s "
+          f"({t['first']['members_moved']:,} members get one), again {t['again']['s']} s "
+          f"({t['again']['members_moved']:,} moved); floor: the net-spend aggregate {t['floor']['aggregate_s']} s "
+          f"({t['floor']['members_with_orders']:,} members)")
     head = f"{'search case':<34}{'median ms':>10}{'p95 ms':>9}{'max ms':>9}{'stmts':>7}{'floor p95':>11}{'ratio':>7}"
     print(head + "\n" + "-" * len(head))
     for c in r["search"]["cases"]:

@@ -106,6 +106,16 @@ def test_demo_orders_go_through_the_real_ingest_path(app, db):
     assert db.session.scalar(select(func.count()).select_from(MemberIdentity)
                              .where(MemberIdentity.member_id == twin)) == 2
     assert db.session.get(Member, twin).status == "active"
+    # The brand's tiers, and each member the one their net spend reaches.
+    from portal.members.models import MemberTier
+
+    tiers = {t.id: t.min_spent_fen for t in db.session.scalars(select(MemberTier))}
+    assert len(tiers) == 3 and out["tiered"] > 0
+    spend = dict(db.session.execute(select(Order.member_id, func.sum(Order.paid_fen - Order.refunded_fen))
+                                    .group_by(Order.member_id)).all())
+    for member_id, tier_id in db.session.execute(select(Member.id, Member.tier_id).where(Member.status == "active")):
+        reached = [f for f in tiers.values() if f <= spend.get(member_id, 0)]
+        assert (tiers[tier_id] if tier_id else None) == (max(reached) if reached else None)
 
 
 def test_generator_rows_read_back_through_the_models(app, db, org):

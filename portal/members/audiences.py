@@ -486,20 +486,39 @@ def delete_tier(scope: Scope, tier: MemberTier, *, actor) -> None:
     db.session.flush()
 
 
-def assign_tiers(net_spend, *, scope: Scope | None = None) -> int:
-    """Give every active member (of ``scope``, or all) the best tier its net spend reaches, in one
-    UPDATE: ``net_spend`` is a scalar subquery correlated to ``Member.id`` that the caller builds
-    from what it owns (orders net of refunds: members cannot read orders, which sit above them),
-    e.g. ``select(func.sum(Order.paid_fen - Order.refunded_fen)).where(Order.member_id ==
-    Member.id).correlate(Member).scalar_subquery()`` (correlated explicitly: it sits two levels
-    down). Returns how many members' tier changed."""
-    best = (select(MemberTier.id).where(MemberTier.min_spent_fen <= func.coalesce(net_spend, 0))
-            .order_by(MemberTier.min_spent_fen.desc(), MemberTier.rank.desc()).limit(1).scalar_subquery())
+def net_spend():
+    """Each member's net spend (fen): their orders' paid − refunded, as a subquery (member_id,
+    net). The orders sit above the members, so their table is read by name from the metadata, as
+    ``members.refs`` reads the tables that point at members."""
+    orders = db.metadata.tables["orders"]
+    return (select(orders.c.member_id, func.sum(orders.c.paid_fen - orders.c.refunded_fen).label("net"))
+            .group_by(orders.c.member_id).subquery("spend"))
+
+
+def assign_tiers(spend=None, *, scope: Scope | None = None) -> int:
+    """Give every active member (of ``scope``, or all) the best tier its net spend reaches (the
+    highest threshold at or under it, the higher rank on a tie; none under the lowest), in one
+    UPDATE … FROM the spend aggregated once (``spend``: a subquery (member_id, net), by default
+    ``net_spend()``), writing only the members whose tier moves. With no tier defined it only
+    takes the tiers members still hold. Returns how many members' tier changed. Run by the
+    nightly RFM recompute and after HQ changes the tiers (``members.tasks.reassign_tiers``)."""
     conds = [Member.status == ACTIVE]
     if scope is not None:
         conds.append(scope.store_rows(Member.store_id, Member.path))
-    n = db.session.execute(Member.__table__.update().where(*conds, or_(
-        Member.tier_id.is_distinct_from(best))).values(tier_id=best)).rowcount
+    members = Member.__table__
+    if db.session.scalar(select(MemberTier.id).limit(1)) is None:
+        n = db.session.execute(members.update().where(*conds, Member.tier_id.is_not(None))
+                               .values(tier_id=None)).rowcount
+        db.session.flush()
+        return n
+    spend = net_spend() if spend is None else spend
+    best = (select(MemberTier.id).where(MemberTier.min_spent_fen <= func.coalesce(spend.c.net, 0))
+            .order_by(MemberTier.min_spent_fen.desc(), MemberTier.rank.desc()).limit(1).scalar_subquery())
+    target = (select(Member.id.label("member_id"), best.label("best")).select_from(Member)
+              .outerjoin(spend, spend.c.member_id == Member.id).where(*conds).subquery("target"))
+    n = db.session.execute(members.update().where(members.c.id == target.c.member_id,
+                                                   members.c.tier_id.is_distinct_from(target.c.best))
+                           .values(tier_id=target.c.best)).rowcount
     db.session.flush()
     return n
 
@@ -565,4 +584,4 @@ def describe(flt: MemberFilter, menus: FilterMenus | None = None) -> list[str]:
 
 
 __all__ = ["MemberFilter", "audience_members", "reach", "list_members", "filtered_members", "scoped_members",
-           "assign_tiers", "SEGMENT_LABELS"]
+           "assign_tiers", "net_spend", "SEGMENT_LABELS"]

@@ -6,6 +6,9 @@
 - ``recompute_nightly``: a periodic task. Celery beat calls it every hour and the embedded clock
   every few seconds, so it decides for itself: it runs once a local day, from RFM_NIGHTLY_HOUR
   (03:00 by default), and at once when no recompute has ever run.
+- Each recompute gives members their tiers too (the best one their net spend reaches:
+  ``audiences.assign_tiers``), in the same transaction; ``reassign_tiers`` does it alone, queued
+  when HQ changes the tiers.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from portal.audit.services import record
 from portal.extensions import db
 from portal.jobs import enqueue, job, periodic
 from portal.kernel.time import local_tz, utcnow
-from portal.members import rfm
+from portal.members import audiences, rfm
 from portal.members.models import RfmRun
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -75,6 +78,7 @@ def run_recompute(run_id: int) -> None:
         return
     try:
         result = rfm.recompute()
+        audiences.assign_tiers()
     except Exception as exc:
         db.session.rollback()
         db.session.execute(update(RfmRun).where(RfmRun.id == run_id)
@@ -84,6 +88,14 @@ def run_recompute(run_id: int) -> None:
     db.session.execute(update(RfmRun).where(RfmRun.id == run_id)
                        .values(state=DONE, finished_at=utcnow(), members=result.members))
     db.session.commit()
+
+
+@job
+def reassign_tiers() -> int:
+    """Every active member's tier from their net spend, after HQ changed the tiers; commits."""
+    n = audiences.assign_tiers()
+    db.session.commit()
+    return n
 
 
 def nightly_due(now: datetime, computed_at: datetime | None, hour: int) -> bool:

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db, htmx
 from portal.i18n import ngettext
+from portal.jobs import enqueue
 from portal.kernel.errors import RuleError
 from portal.kernel.forms import form_status, rule_error
 from portal.kernel.ids import parse_id, parse_ids
@@ -22,6 +23,7 @@ from portal.members import audiences as services
 from portal.members.audiences import SEGMENT_LABELS, SORT_LABELS, MemberFilter
 from portal.members.forms import GroupForm, TagForm, TierForm
 from portal.members.models import FILTER, FIXED, Guide, MemberTag, MemberTier
+from portal.members.tasks import reassign_tiers
 from portal.org import roles
 from portal.org.access import current_scope, roles_required
 from portal.org.models import Store
@@ -177,7 +179,9 @@ def list_tiers(tier_id: int | None = None):
         except RuleError as exc:
             rule_error(form, exc, default="name")
         else:
-            flash(_("Tier “%(name)s” saved.", name=tier.name), "success")
+            enqueue(reassign_tiers)
+            flash(_("Tier “%(name)s” saved: members' tiers are being updated from their spend.", name=tier.name),
+                  "success")
             return redirect(url_for("members.list_tiers"), 303)
     return render_template("members/tiers.html", form=form, tier=tier, tiers=services.all_tiers()), form_status()
 
@@ -188,6 +192,7 @@ def delete_tier(tier_id: int):
     scope = current_scope()
     tier = db.session.get(MemberTier, tier_id) or abort(404)
     services.delete_tier(scope, tier, actor=scope.user)
+    enqueue(reassign_tiers)             # its members may reach a lower tier
     flash(_("Tier “%(name)s” deleted.", name=tier.name), "success")
     return redirect(url_for("members.list_tiers"), 303)
 

@@ -351,7 +351,24 @@ def seed_members_and_orders(hq, *, stores: int = MEMBER_STORES, now: datetime | 
         raise DemoRejected(f"{statuses['rejected']} demo events were rejected, e.g. {errors}")
     db.session.flush()
     rfm = _recompute_rfm()
-    return {"stores": len(stores), "plan_id": plan.id, "events": sum(statuses.values()), **statuses, "rfm": rfm}
+    tiers = seed_tiers()
+    return {"stores": len(stores), "plan_id": plan.id, "events": sum(statuses.values()), **statuses, "rfm": rfm,
+            "tiered": tiers}
+
+
+DEMO_TIERS = (("银卡会员", 1, 20_000), ("金卡会员", 2, 60_000), ("钻石会员", 3, 150_000))
+
+
+def seed_tiers() -> int:
+    """The brand's member tiers (by net spend: ¥200, ¥600, ¥1,500), if it has none, and every
+    member's tier from their orders, as the nightly recompute gives them. How many got one."""
+    from portal.members.audiences import assign_tiers
+    from portal.members.models import MemberTier
+
+    if db.session.scalar(select(MemberTier.id).limit(1)) is None:
+        db.session.add_all([MemberTier(name=n, rank=r, min_spent_fen=f) for n, r, f in DEMO_TIERS])
+        db.session.flush()
+    return assign_tiers()
 
 
 def _recompute_rfm():

@@ -176,7 +176,6 @@ def test_assign_tiers_from_net_spend(org, crowd):
     """The orders layer hands its net spend to assign_tiers: one UPDATE gives each member the best
     tier it reaches (refunds count against it), and none below the lowest threshold."""
     from portal.members.models import Member, MemberTier
-    from portal.orders.models import Order
     from tests.factories import make_order
 
     silver, gold = MemberTier(name="银卡", rank=1, min_spent_fen=50_000), MemberTier(name="金卡", rank=2,
@@ -186,9 +185,21 @@ def test_assign_tiers_from_net_spend(org, crowd):
     make_order(org.stores["sh1"], crowd["b"], [("SKU1", 1, 100_000)], refunded_fen=60_000, status="partly_refunded")
     make_order(org.stores["sh2"], crowd["c"], [("SKU1", 1, 60_000)])
     db.session.commit()
-    spend = select(func.sum(Order.paid_fen - Order.refunded_fen)).where(Order.member_id == Member.id).correlate(Member)
-    assert audiences.assign_tiers(spend.scalar_subquery()) == 2
+    assert audiences.assign_tiers() == 2
     db.session.expire_all()
     tiers = {k: db.session.get(Member, crowd[k].id).tier_id for k in ("a", "b", "c", "d")}
     assert tiers == {"a": gold.id, "b": None, "c": silver.id, "d": None}
-    assert audiences.assign_tiers(spend.scalar_subquery()) == 0            # nothing moved
+    assert audiences.assign_tiers() == 0            # nothing moved
+    # The tiers change: the thresholds are read again; a tier taken away is taken from its members.
+    gold.min_spent_fen = 400_000
+    db.session.commit()
+    assert audiences.assign_tiers() == 1
+    db.session.expire_all()
+    assert db.session.get(Member, crowd["a"].id).tier_id == silver.id
+    # A run for one store's scope moves its members only.
+    gold.min_spent_fen = 55_000                      # a (300,000) and c (60,000) reach it
+    db.session.commit()
+    assert audiences.assign_tiers(scope=scope_for(org.users["owner1"])) == 1         # a, of sh1; not c
+    db.session.expire_all()
+    assert db.session.get(Member, crowd["a"].id).tier_id == gold.id
+    assert db.session.get(Member, crowd["c"].id).tier_id == silver.id

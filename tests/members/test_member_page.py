@@ -99,3 +99,36 @@ def test_hq_keeps_tags_and_tiers(org, login_as):
     tier = db.session.scalar(select(MemberTier))
     assert tier.min_spent_fen == 100_000
     assert "¥1,000.00" in client.get("/members/tiers").get_data(as_text=True)
+
+
+def test_members_get_their_tier_when_hq_saves_the_tiers_and_each_night(org, login_as):
+    """Saving or deleting a tier re-tiers the members from their net spend (a job after the
+    commit); the nightly RFM recompute does it too, so a member who crosses a threshold moves up."""
+    from portal.members.models import Member
+    from portal.members.tasks import RfmRun, run_recompute
+    from tests.factories import make_order
+
+    big, small = make_member(org.stores["sh1"], "大客户"), make_member(org.stores["sh2"], "小客户")
+    make_order(org.stores["sh1"], big, [("SKU1", 2, 90_000)])
+    make_order(org.stores["sh2"], small, [("SKU1", 1, 30_000)])
+    db.session.commit()
+    client = login_as("hq")
+    r = client.post("/members/tiers", data={"name": "金卡", "rank": "2", "min_spent": "1000"})
+    assert r.status_code == 303
+
+    def tiers():
+        db.session.expire_all()
+        people = db.session.scalars(select(Member).where(Member.id.in_([big.id, small.id])))
+        return {m.nickname: m.tier_id for m in people}
+
+    gold = db.session.scalar(select(MemberTier.id).where(MemberTier.name == "金卡"))
+    assert tiers() == {"大客户": gold, "小客户": None}
+    # The small customer spends more; the night's recompute moves them up.
+    make_order(org.stores["sh2"], small, [("SKU1", 3, 30_000)])
+    run = RfmRun(state="queued")
+    db.session.add(run)
+    db.session.commit()
+    run_recompute(run.id)
+    assert tiers() == {"大客户": gold, "小客户": gold}
+    assert client.post(f"/members/tiers/{gold}/delete").status_code == 303
+    assert tiers() == {"大客户": None, "小客户": None}
