@@ -231,6 +231,21 @@ def prepare(app, n_stores: int, n_entries: int, now: datetime, brand_members: in
     return room_id, issue_keys(app, codes)
 
 
+def forget(redis_url: str, prefix: str) -> int:
+    """Delete the run's keys (its seen ids, 10 MB at full scale, and its counters) once measured:
+    every run has a prefix of its own, so nothing else is touched. How many keys went."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    gone, batch = 0, []
+    for key in client.scan_iter(match=prefix + "*", count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            gone += client.delete(*batch)
+            batch = []
+    return gone + (client.delete(*batch) if batch else 0)
+
+
 # --------------------------------------------------------------------------- the figures
 
 def settle(dsn: str, room_id: int, expect_likes: int, timeout: float = 30.0) -> float:
@@ -437,6 +452,7 @@ def run(args) -> dict:
         figures["settled_after_s"] = waited
         if args.counters == "redis":
             figures["seen_ids"] = seen_memory(args.redis_url, env["LIVE_REDIS_PREFIX"])
+            forget(args.redis_url, env["LIVE_REDIS_PREFIX"])
         print("(c) the floor: the same rows COPYed into the same tables …", flush=True)
         fl = floor(dsn, tables, before, snaps.samples, total["requests"], foreign_keys(app),
                    keyed={"live_viewers": f"room_id = {room_id}", "live_sharers": f"room_id = {room_id}"})
