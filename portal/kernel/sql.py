@@ -64,8 +64,8 @@ _ELEMENT = {type(None): lambda _v: "NULL", str: _quoted, int: str, bool: lambda 
 def _element(value) -> str:
     format_ = _ELEMENT.get(type(value))
     if format_ is None:
-        # Subclasses (an IntEnum, a str Enum …) as their base's value; bool before int.
-        for kind, plain in ((bool, bool), (int, int.__index__), (str, str.__str__), (datetime, None),
+        # Subclasses (an IntEnum, a str Enum …) as their base's value (bool has none).
+        for kind, plain in ((int, int.__index__), (str, str.__str__), (datetime, None),
                             (date, None), (Decimal, None), (float, float.__float__)):
             if isinstance(value, kind):
                 return _ELEMENT[kind](value if plain is None else plain(value))

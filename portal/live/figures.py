@@ -109,7 +109,6 @@ def room_figures(scope: Scope, room: LiveRoom, *, top: int | None = TOP_STORES) 
                                                               "flushes") if k not in ("viewers", "entered_sum")})
     mine = literal(True) if whole else scope.store_rows(LiveRoomStore.store_id, LiveRoomStore.path)
     carriers = select(LiveRoomStore.store_id).where(LiveRoomStore.room_id == room.id, mine)
-    out.carried = db.session.scalar(select(func.count()).select_from(carriers.subquery())) or 0
     # The stays still open count up to the room's end (or now): online × then − their entry times.
     if out.online > 0:
         until = room.ended_at or utcnow()
@@ -120,14 +119,12 @@ def room_figures(scope: Scope, room: LiveRoom, *, top: int | None = TOP_STORES) 
         func.count(func.distinct(Order.member_id))).where(order_cond)).one()
     # Buyers across stores: a member who bought in two stores counts once.
     out.orders, out.gmv_fen, out.buyers = orders, int(gmv), buyers
-    one_store = whole and out.carried == 1
+    one_store = whole and not room.is_broadcast         # a store's own room: its one carrier
     if whole:
         out.viewers = counts["viewers"]
     else:
         out.viewers = db.session.scalar(select(func.count()).select_from(LiveViewer).where(
             LiveViewer.room_id == room.id, LiveViewer.store_id.in_(carriers))) or 0
-    if not out.carried:
-        return out
     by_store = (select(Order.store_id.label("sid"), func.count().label("n"),
                        func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0).label("gmv"),
                        func.count(func.distinct(Order.member_id)).label("buyers"))
@@ -146,12 +143,14 @@ def room_figures(scope: Scope, room: LiveRoom, *, top: int | None = TOP_STORES) 
         viewers = func.coalesce(seen.c.n, 0)
     gmv_col = func.coalesce(by_store.c.gmv, 0)
     ranked = ranked.add_columns(viewers.label("viewers"), func.coalesce(by_store.c.n, 0).label("orders"),
-                                gmv_col.label("gmv"), func.coalesce(by_store.c.buyers, 0).label("buyers")) \
+                                gmv_col.label("gmv"), func.coalesce(by_store.c.buyers, 0).label("buyers"),
+                                func.count().over().label("carried")) \
         .order_by(*([] if one_store else [viewers.desc()]), gmv_col.desc(), Store.code)
     if top is not None:
         ranked = ranked.limit(top)
-    out.stores = [StoreFigures(r.id, r.code, r.name, r.viewers, r.orders, int(r.gmv), r.buyers)
-                  for r in db.session.execute(ranked)]
+    rows = db.session.execute(ranked).all()
+    out.carried = rows[0].carried if rows else 0          # counted before the LIMIT: all of them
+    out.stores = [StoreFigures(r.id, r.code, r.name, r.viewers, r.orders, int(r.gmv), r.buyers) for r in rows]
     return out
 
 

@@ -102,6 +102,11 @@ class LiveRoom(db.Model):
     def is_broadcast(self) -> bool:
         return self.node_id is not None
 
+    @property
+    def is_over(self) -> bool:
+        """Over for its audience (FINISHED_STATUSES): listed as ended, no more invitations."""
+        return self.status in FINISHED_STATUSES
+
     def __repr__(self) -> str:
         return f"<LiveRoom {self.id} {self.status}>"
 

@@ -38,7 +38,6 @@ from portal.kernel.sql import among
 from portal.kernel.time import UTCDateTime, local_tz, utcnow
 from portal.live.models import (
     FAILED,
-    FINISHED_STATUSES,
     INVITATION,
     LIVE,
     PENDING,
@@ -213,7 +212,7 @@ def invite(scope: Scope, room: LiveRoom, spec: dict, *, actor) -> int:
     """Invite an audience (``{"group": id}`` or ``{"segment": name}``) to ``room``: an invitation
     per member of a store that shows the room into the outbox (once per member and day). Returns
     how many were queued."""
-    if room.status in FINISHED_STATUSES:
+    if room.is_over:
         raise RuleError(_("This room is over: invitations go to rooms that are upcoming or live."), "audience")
     if not spec:
         raise RuleError(_("Choose a group or a segment to invite."), "audience")

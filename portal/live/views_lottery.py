@@ -23,7 +23,7 @@ from portal.kernel.errors import Conflict, RuleError
 from portal.kernel.forms import options, rule_error
 from portal.live import coupons, lottery, reminders
 from portal.live.forms_actions import AUDIENCE_LABELS, POOL_LABELS, CouponForm, InviteForm, LotteryForm
-from portal.live.models import DRAWN, FINISHED_STATUSES, LiveLottery
+from portal.live.models import DRAWN, LiveLottery
 from portal.live.services import get_room_or_404, manages
 from portal.members import audiences
 from portal.org import roles
@@ -60,7 +60,7 @@ def reminder_panel(room, scope) -> dict:
     # The invitation's choices (groups and segments with their counts) are the form's, built once
     # by ``live_invite_form`` when the panel shows it.
     return {"subscribers": reminders.subscriber_count(room), "counts": counts, "manages": manages(scope, room),
-            "over": room.status in FINISHED_STATUSES}
+            "over": room.is_over}
 
 
 def coupon_panel(room, scope) -> dict:
